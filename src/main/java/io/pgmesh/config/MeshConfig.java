@@ -1,0 +1,35 @@
+package io.pgmesh.config;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Collectors;
+
+/**
+ * The mesh: its nodes and the tables they replicate. Built and validated by
+ * {@link MeshConfigLoader}; immutable.
+ *
+ * @param nodes  the nodes, in the order of the mesh file
+ * @param tables which tables are replicated
+ */
+public record MeshConfig(List<NodeConfig> nodes, TableSelection tables) {
+
+    public MeshConfig {
+        nodes = List.copyOf(nodes);
+        Objects.requireNonNull(tables, "tables");
+    }
+
+    /**
+     * The node called {@code name}.
+     *
+     * @throws IllegalArgumentException if the mesh has no such node
+     */
+    public NodeConfig node(String name) {
+        for (NodeConfig node : nodes) {
+            if (node.name().equals(name)) {
+                return node;
+            }
+        }
+        String known = nodes.stream().map(NodeConfig::name).collect(Collectors.joining(", "));
+        throw new IllegalArgumentException("no node named \"" + name + "\" in the mesh (nodes: " + known + ")");
+    }
+}
