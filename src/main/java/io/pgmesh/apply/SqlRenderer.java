@@ -1,0 +1,107 @@
+package io.pgmesh.apply;
+
+import io.pgmesh.pg.Ident;
+import io.pgmesh.pg.TableName;
+import java.util.List;
+import java.util.StringJoiner;
+
+/**
+ * Renders the statements of the applier. Pure: names in, SQL text out, with {@code ?} for every
+ * value. Values always travel as untyped text parameters, so PostgreSQL parses them with the
+ * column's own input function: the same representation the source printed.
+ */
+public final class SqlRenderer {
+
+    private SqlRenderer() {
+    }
+
+    /**
+     * True when the row's current version was written by {@code originId} (or its history is
+     * unknown, or it was written earlier in this very transaction): then a change from that origin
+     * applies without a conflict check.
+     */
+    public static String sameOriginGuard(int originId) {
+        return "COALESCE((pg_xact_commit_timestamp_origin(xmin)).roident, " + originId + ") = " + originId;
+    }
+
+    /** INSERT; with conflict columns it does nothing on a key collision, which the caller sees as 0 rows. */
+    public static String insert(TableName table, List<String> columns, List<String> conflictColumns) {
+        StringBuilder sql = new StringBuilder("INSERT INTO ").append(table.quoted()).append(" (")
+                .append(columnList(columns)).append(") VALUES (").append(placeholders(columns.size())).append(')');
+        if (!conflictColumns.isEmpty()) {
+            sql.append(" ON CONFLICT (").append(columnList(conflictColumns)).append(") DO NOTHING");
+        }
+        return sql.toString();
+    }
+
+    /** UPDATE of the row with the given key; {@code guard} (nullable) is ANDed to the key match. */
+    public static String update(TableName table, List<String> setColumns, List<String> keyColumns, String guard) {
+        return "UPDATE " + table.quoted() + " SET " + assignments(setColumns)
+                + " WHERE " + keyMatch(keyColumns) + (guard == null ? "" : " AND " + guard);
+    }
+
+    /** UPDATE of one row (of possibly several equal ones) matched on all old values. */
+    public static String updateOneMatching(TableName table, List<String> setColumns, List<String> matchColumns) {
+        return "UPDATE " + table.quoted() + " SET " + assignments(setColumns)
+                + " WHERE ctid = (" + oneMatching(table, matchColumns) + ")";
+    }
+
+    public static String delete(TableName table, List<String> keyColumns, String guard) {
+        return "DELETE FROM " + table.quoted() + " WHERE " + keyMatch(keyColumns) + (guard == null ? "" : " AND " + guard);
+    }
+
+    /** DELETE of exactly one row among equal ones: a source DELETE removed one row, not all its twins. */
+    public static String deleteOneMatching(TableName table, List<String> matchColumns) {
+        return "DELETE FROM " + table.quoted() + " WHERE ctid = (" + oneMatching(table, matchColumns) + ")";
+    }
+
+    /** The local row with its image, commit time and origin, locked for the resolution that follows. */
+    public static String selectLocalRow(TableName table, List<String> keyColumns, boolean withOrigin) {
+        String from = " FROM " + table.quoted() + " AS pgmesh_row WHERE " + keyMatch(keyColumns) + " FOR UPDATE";
+        if (!withOrigin) {
+            // before PostgreSQL 14 only the commit time is known; the writer is taken to be local
+            return "SELECT to_jsonb(pgmesh_row)::text, pg_xact_commit_timestamp(pgmesh_row.xmin), 0" + from;
+        }
+        return "SELECT r.img::text, (r.o).\"timestamp\", (r.o).roident FROM (SELECT to_jsonb(pgmesh_row) AS img,"
+                + " pg_xact_commit_timestamp_origin(pgmesh_row.xmin) AS o" + from + ") r";
+    }
+
+    public static String truncate(List<TableName> tables, boolean restartIdentity, boolean cascade) {
+        StringJoiner names = new StringJoiner(", ");
+        tables.forEach(t -> names.add(t.quoted()));
+        return "TRUNCATE " + names + (restartIdentity ? " RESTART IDENTITY" : "") + (cascade ? " CASCADE" : "");
+    }
+
+    private static String oneMatching(TableName table, List<String> matchColumns) {
+        StringJoiner where = new StringJoiner(" AND ");
+        // Compared as text so that types without an equality operator (json, point) match too.
+        matchColumns.forEach(c -> where.add(Ident.quote(c) + "::text IS NOT DISTINCT FROM ?"));
+        return "SELECT ctid FROM " + table.quoted() + " WHERE " + where + " LIMIT 1 FOR UPDATE";
+    }
+
+    private static String keyMatch(List<String> keyColumns) {
+        StringJoiner where = new StringJoiner(" AND ");
+        keyColumns.forEach(c -> where.add(Ident.quote(c) + " = ?"));
+        return where.toString();
+    }
+
+    private static String assignments(List<String> columns) {
+        StringJoiner set = new StringJoiner(", ");
+        columns.forEach(c -> set.add(Ident.quote(c) + " = ?"));
+        return set.toString();
+    }
+
+    private static String columnList(List<String> columns) {
+        StringJoiner list = new StringJoiner(", ");
+        columns.forEach(c -> list.add(Ident.quote(c)));
+        return list.toString();
+    }
+
+    private static String placeholders(int n) {
+        StringJoiner list = new StringJoiner(", ");
+        for (int i = 0; i < n; i++) {
+            list.add("?");
+        }
+        return list.toString();
+    }
+}

@@ -1,0 +1,64 @@
+package io.pgmesh.apply;
+
+import io.pgmesh.pg.TableName;
+import io.pgmesh.wal.WalMessage.Relation;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * How the columns of a source relation land on the target table. Columns are matched by name,
+ * never by position, because peers may order columns differently or carry extra ones.
+ *
+ * @param columns      source column names, in the order of the source's tuples
+ * @param writable     per source column: written on the target (false for generated target columns)
+ * @param key          indexes (into {@code columns}) of the replica identity
+ * @param fullIdentity REPLICA IDENTITY FULL: rows are matched on all old values
+ * @param upsertable   the target has a unique index on exactly the key, so INSERT can detect insert_exists
+ */
+record TableMapping(int relationId, TableName table, String[] columns, boolean[] writable, int[] key,
+                    boolean fullIdentity, boolean upsertable) {
+
+    static TableMapping of(Relation relation, TargetCatalog.TargetTable target) {
+        TableName table = new TableName(relation.namespace(), relation.name());
+        int n = relation.columns().size();
+        String[] columns = new String[n];
+        boolean[] writable = new boolean[n];
+        List<Integer> key = new ArrayList<>();
+        Set<String> keyNames = new HashSet<>();
+        List<String> missing = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Relation.Column c = relation.columns().get(i);
+            columns[i] = c.name();
+            Boolean generated = target.generatedByColumn().get(c.name());
+            if (generated == null) {
+                missing.add(c.name());
+            }
+            writable[i] = generated != null && !generated;
+            if (c.isKey()) {
+                key.add(i);
+                keyNames.add(c.name());
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new ApplyException("table " + table + " on the target lacks column(s) " + missing
+                    + " that the source sends; add them on the target");
+        }
+        boolean full = relation.replicaIdentity() == Relation.REPLICA_IDENTITY_FULL;
+        if (!full && key.isEmpty()) {
+            throw new ApplyException("table " + table + " arrives without a replica identity key");
+        }
+        boolean upsertable = !full && target.hasUniqueIndexOn(keyNames);
+        return new TableMapping(relation.relationId(), table, columns, writable,
+                key.stream().mapToInt(Integer::intValue).toArray(), full, upsertable);
+    }
+
+    List<String> names(int[] indexes) {
+        List<String> names = new ArrayList<>(indexes.length);
+        for (int i : indexes) {
+            names.add(columns[i]);
+        }
+        return names;
+    }
+}

@@ -1,0 +1,72 @@
+package io.pgmesh.apply;
+
+import io.pgmesh.pg.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Reads what the applier must know about a table on the target: its columns and unique indexes. */
+final class TargetCatalog {
+
+    /** A target table: column name to whether it is generated, and the column sets of its unique indexes. */
+    record TargetTable(TableName name, Map<String, Boolean> generatedByColumn, List<Set<String>> uniqueKeys) {
+        boolean hasUniqueIndexOn(Set<String> columns) {
+            return uniqueKeys.contains(columns);
+        }
+    }
+
+    private static final String COLUMNS = """
+            SELECT a.attname, a.attgenerated <> ''
+              FROM pg_attribute a
+              JOIN pg_class c ON c.oid = a.attrelid
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped
+            """;
+    private static final String UNIQUE_KEYS = """
+            SELECT array_agg(a.attname::text)
+              FROM pg_index i
+              JOIN pg_class c ON c.oid = i.indrelid
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY (i.indkey)
+             WHERE n.nspname = ? AND c.relname = ? AND i.indisunique AND i.indisvalid
+               AND i.indpred IS NULL AND i.indexprs IS NULL
+             GROUP BY i.indexrelid
+            """;
+
+    private TargetCatalog() {
+    }
+
+    static TargetTable describe(Connection conn, TableName table) throws SQLException {
+        Map<String, Boolean> columns = new HashMap<>();
+        try (PreparedStatement ps = conn.prepareStatement(COLUMNS)) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    columns.put(rs.getString(1), rs.getBoolean(2));
+                }
+            }
+        }
+        if (columns.isEmpty()) {
+            throw new ApplyException("table " + table + " does not exist on the target; create it there with the same columns");
+        }
+        List<Set<String>> unique = new ArrayList<>();
+        try (PreparedStatement ps = conn.prepareStatement(UNIQUE_KEYS)) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    unique.add(new HashSet<>(List.of((String[]) rs.getArray(1).getArray())));
+                }
+            }
+        }
+        return new TargetTable(table, columns, unique);
+    }
+}

@@ -1,0 +1,103 @@
+package io.pgmesh.capture;
+
+import io.pgmesh.pg.Lsn;
+import io.pgmesh.wal.PgOutputDecoder;
+import io.pgmesh.wal.WalMessage;
+import java.nio.ByteBuffer;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The capture thread of a task: reads the change stream, decodes, filters, and hands messages to
+ * the applier through a bounded queue. It owns the stream, so it is also the one that confirms
+ * positions to the source and keeps the walsender from timing out while the applier is busy.
+ */
+public final class Capture implements Runnable {
+    private static final long STATUS_WHILE_BLOCKED_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final ChangeStream stream;
+    private final BlockingQueue<WalMessage> queue;
+    private final FlushPosition flush;
+    private final TransactionFilter filter = new TransactionFilter();
+    private volatile boolean running = true;
+    private volatile Throwable failure;
+    private long enqueued;
+    private volatile long receivedMessages;
+
+    public Capture(ChangeStream stream, BlockingQueue<WalMessage> queue, FlushPosition flush) {
+        this.stream = stream;
+        this.queue = queue;
+        this.flush = flush;
+    }
+
+    @Override
+    public void run() {
+        try {
+            int idleRounds = 0;
+            while (running) {
+                ByteBuffer buf = stream.readPending();
+                if (buf == null) {
+                    confirm();
+                    // Short naps while traffic may resume at once, longer ones when the source is idle.
+                    LockSupport.parkNanos(idleRounds++ < 200 ? 200_000L : 2_000_000L);
+                    continue;
+                }
+                idleRounds = 0;
+                receivedMessages++;
+                for (WalMessage m : filter.accept(PgOutputDecoder.decode(buf))) {
+                    hand(m);
+                }
+            }
+        } catch (Throwable t) {
+            if (running) {
+                failure = t;
+            }
+        }
+    }
+
+    private void hand(WalMessage m) throws Exception {
+        long lastStatus = System.nanoTime();
+        while (!queue.offer(m, 100, TimeUnit.MILLISECONDS)) {
+            if (!running) {
+                return;
+            }
+            if (System.nanoTime() - lastStatus > STATUS_WHILE_BLOCKED_NANOS) {
+                confirm();
+                stream.sendStatus();
+                lastStatus = System.nanoTime();
+            }
+        }
+        enqueued++;
+    }
+
+    private void confirm() {
+        Lsn lsn = flush.durable();
+        // Read processed before allDurable: the applier writes them in the opposite order.
+        if (flush.processedCount() == enqueued && flush.allDurable()) {
+            lsn = Lsn.max(lsn, stream.lastReceived());
+        }
+        stream.confirm(lsn);
+    }
+
+    public void stop() {
+        running = false;
+    }
+
+    /** Why the thread ended, or null while it runs (or when it was stopped). */
+    public Throwable failure() {
+        return failure;
+    }
+
+    public long receivedMessages() {
+        return receivedMessages;
+    }
+
+    public long droppedLoopback() {
+        return filter.droppedLoopback();
+    }
+
+    public Lsn confirmed() {
+        return stream.confirmed();
+    }
+}

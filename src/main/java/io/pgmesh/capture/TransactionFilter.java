@@ -1,0 +1,69 @@
+package io.pgmesh.capture;
+
+import io.pgmesh.topology.Names;
+import io.pgmesh.wal.WalMessage;
+import io.pgmesh.wal.WalMessage.Begin;
+import io.pgmesh.wal.WalMessage.Commit;
+import io.pgmesh.wal.WalMessage.Origin;
+import io.pgmesh.wal.WalMessage.Relation;
+import io.pgmesh.wal.WalMessage.TypeInfo;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Decides which decoded messages travel to the applier. A transaction that a pgmesh task applied
+ * on the source carries a pgmesh origin: forwarding it would echo it back forever, so it is
+ * dropped whole. Empty transactions (PostgreSQL before 15 sends one for every commit that touched
+ * no published table) are dropped too. Relation and type descriptions always pass, even inside a
+ * dropped transaction, because the server sends each one only once per session.
+ *
+ * <p>Pure: no I/O; the Begin of a transaction is held back until its next message tells whether
+ * the transaction travels.
+ */
+public final class TransactionFilter {
+    private Begin heldBegin;
+    private boolean dropping;
+    private long droppedLoopback;
+
+    /** Feeds one message; returns the messages to forward, in order (often just {@code m}). */
+    public List<WalMessage> accept(WalMessage m) {
+        if (m instanceof Begin b) {
+            heldBegin = b;
+            dropping = false;
+            return List.of();
+        }
+        if (m instanceof Origin o) {
+            if (heldBegin != null && o.name().startsWith(Names.PREFIX)) {
+                heldBegin = null;
+                dropping = true;
+                droppedLoopback++;
+            }
+            return List.of();
+        }
+        if (m instanceof Relation || m instanceof TypeInfo) {
+            return List.of(m);
+        }
+        if (m instanceof Commit) {
+            boolean forward = !dropping && heldBegin == null;
+            heldBegin = null;
+            dropping = false;
+            return forward ? List.of(m) : List.of();
+        }
+        if (dropping) {
+            return List.of();
+        }
+        if (heldBegin != null) {
+            List<WalMessage> out = new ArrayList<>(2);
+            out.add(heldBegin);
+            out.add(m);
+            heldBegin = null;
+            return out;
+        }
+        return List.of(m);
+    }
+
+    /** Transactions dropped because they came from another pgmesh node. */
+    public long droppedLoopback() {
+        return droppedLoopback;
+    }
+}

@@ -1,0 +1,79 @@
+package io.pgmesh.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.pgmesh.monitor.MeshStatus;
+import io.pgmesh.monitor.StatusReader;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code pgmesh status}: tasks and nodes as the databases see them. Exit 1 when a node is unreachable. */
+@Command(name = "status", description = "Show slots, lag, origin progress and WAL senders of every task and node.")
+final class StatusCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @Option(names = "--json", description = "print JSON instead of a table")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        MeshStatus status = StatusReader.read(config.load());
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(status));
+        } else {
+            print(status, out);
+        }
+        out.flush();
+        return status.allReachable() ? Main.OK : Main.FAILED;
+    }
+
+    private static void print(MeshStatus s, PrintWriter out) {
+        out.printf("%-22s %-7s %-14s %-14s %12s %-14s %-32s %10s%n", "TASK", "SLOT", "SOURCE LSN", "CONFIRMED",
+                "LAG BYTES", "ORIGIN", "LAST APPLIED COMMIT", "LATENCY");
+        for (MeshStatus.TaskStatus t : s.tasks()) {
+            String slot = t.slotActive() == null ? "-" : t.slotInvalidation() != null ? "invalid"
+                    : t.slotActive() ? "active" : "idle";
+            out.printf("%-22s %-7s %-14s %-14s %12s %-14s %-32s %10s%n", t.task(), slot, dash(t.sourceCurrentLsn()),
+                    dash(t.slotConfirmedLsn()), t.lagBytes() == null ? "-" : t.lagBytes(), dash(t.originProgress()),
+                    dash(t.lastAppliedCommitTime()), t.lastAppliedLatencyMs() == null ? "-" : t.lastAppliedLatencyMs() + " ms");
+            if (t.error() != null) {
+                out.println("    ! " + t.error());
+            }
+        }
+        out.println();
+        for (MeshStatus.NodeStatus n : s.nodes()) {
+            if (!n.reachable()) {
+                out.println("node " + n.node() + ": unreachable: " + n.error());
+                continue;
+            }
+            out.println("node " + n.node() + " (server " + n.serverVersion() + ")");
+            for (MeshStatus.SlotStatus slot : n.slots()) {
+                out.printf("  slot %-28s %-7s confirmed %-14s retains %s%s%n", slot.slot(),
+                        slot.active() ? "active" : "idle", slot.confirmedLsn(), bytes(slot.retainedWalBytes()),
+                        slot.invalidation() == null ? "" : "  INVALIDATED: " + slot.invalidation());
+            }
+            for (MeshStatus.WalSender w : n.walSenders()) {
+                out.printf("  wal sender %-30s %-10s sent %-14s flushed %s%n", w.applicationName(), w.state(),
+                        dash(w.sentLsn()), dash(w.flushLsn()));
+            }
+        }
+    }
+
+    private static String dash(String s) {
+        return s == null ? "-" : s;
+    }
+
+    private static String bytes(long b) {
+        return b < 1024 * 1024 ? b / 1024 + " kB" : String.format("%.1f MB", b / 1048576.0);
+    }
+}

@@ -1,0 +1,135 @@
+package io.pgmesh.monitor;
+
+import io.pgmesh.capture.SlotInfo;
+import io.pgmesh.capture.SlotManager;
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.Lsn;
+import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.ServerCapabilities;
+import io.pgmesh.pg.Sql;
+import io.pgmesh.task.Errors;
+import io.pgmesh.topology.TaskSpec;
+import io.pgmesh.topology.Topology;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Reads the state of a mesh from its nodes alone, so status works whether or not `run` is
+ * running: slots and WAL on the sources, origin progress and last applied commit on the targets.
+ */
+public final class StatusReader {
+
+    /** What one node told us, read once and shared by every task that touches it. */
+    private record NodeView(Connection conn, ServerCapabilities caps, List<SlotInfo> slots, Lsn currentLsn) {
+    }
+
+    private StatusReader() {
+    }
+
+    public static MeshStatus read(MeshConfig config) {
+        Map<String, NodeView> views = new HashMap<>();
+        Map<String, String> errors = new HashMap<>();
+        List<MeshStatus.NodeStatus> nodes = new ArrayList<>();
+        try {
+            for (NodeConfig node : config.nodes()) {
+                try {
+                    Connection conn = PgConnector.connect(node, "status");
+                    ServerCapabilities caps = ServerCapabilities.of(conn);
+                    NodeView v = new NodeView(conn, caps, SlotManager.pgmeshSlots(conn, caps),
+                            Lsn.parse(Sql.queryString(conn, "SELECT pg_current_wal_lsn()").orElseThrow()));
+                    views.put(node.name(), v);
+                    nodes.add(new MeshStatus.NodeStatus(node.name(), true, null, caps.versionNum(),
+                            v.slots().stream().map(s -> new MeshStatus.SlotStatus(s.name(), s.active(),
+                                    s.confirmedFlushLsn().toString(), s.retainedBytes(), s.invalidation())).toList(),
+                            walSenders(conn)));
+                } catch (SQLException | RuntimeException e) {
+                    String msg = "node " + node.name() + ": " + Errors.describe(e);
+                    errors.put(node.name(), msg);
+                    nodes.add(new MeshStatus.NodeStatus(node.name(), false, msg, null, List.of(), List.of()));
+                }
+            }
+            List<MeshStatus.TaskStatus> tasks = new ArrayList<>();
+            for (TaskSpec t : Topology.mesh(config)) {
+                tasks.add(task(t, views.get(t.source().name()), views.get(t.target().name()), errors));
+            }
+            return new MeshStatus(tasks, nodes);
+        } finally {
+            for (NodeView v : views.values()) {
+                try {
+                    v.conn().close();
+                } catch (SQLException ignored) {
+                    // status is read; nothing else to do with this connection
+                }
+            }
+        }
+    }
+
+    private static MeshStatus.TaskStatus task(TaskSpec t, NodeView source, NodeView target, Map<String, String> errors) {
+        String error = errors.getOrDefault(t.source().name(), errors.get(t.target().name()));
+        Boolean active = null;
+        String invalidation = null;
+        String current = null;
+        String confirmed = null;
+        Long lag = null;
+        if (source != null) {
+            current = source.currentLsn().toString();
+            Optional<SlotInfo> slot = source.slots().stream().filter(s -> s.name().equals(t.slotName())).findFirst();
+            if (slot.isPresent()) {
+                active = slot.get().active();
+                invalidation = slot.get().invalidation();
+                confirmed = slot.get().confirmedFlushLsn().toString();
+                lag = Math.max(0, source.currentLsn().minus(slot.get().confirmedFlushLsn()));
+            } else if (error == null) {
+                error = "slot " + t.slotName() + " does not exist on " + t.source().name();
+            }
+        }
+        String progress = null;
+        String lastCommit = null;
+        Long latency = null;
+        if (target != null) {
+            try {
+                progress = Sql.queryString(target.conn(), """
+                        SELECT s.remote_lsn::text FROM pg_replication_origin_status s
+                          JOIN pg_replication_origin o ON o.roident = s.local_id WHERE o.roname = ?""",
+                        t.originName()).orElse(null);
+                try (PreparedStatement ps = target.conn().prepareStatement("""
+                        SELECT last_commit_time::text, (extract(epoch FROM applied_at - last_commit_time) * 1000)::bigint
+                          FROM pgmesh.task_progress WHERE source_node = ? AND to_regclass('pgmesh.task_progress') IS NOT NULL""")) {
+                    ps.setString(1, t.source().name());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            lastCommit = rs.getString(1);
+                            latency = rs.getLong(2);
+                        }
+                    }
+                }
+            } catch (SQLException e) {
+                if (!"42P01".equals(e.getSQLState())) {
+                    error = "node " + t.target().name() + ": " + Errors.describe(e);
+                }
+            }
+        }
+        return new MeshStatus.TaskStatus(t.name(), t.source().name(), t.target().name(), t.slotName(), active,
+                invalidation, current, confirmed, lag, progress, lastCommit, latency, error);
+    }
+
+    private static List<MeshStatus.WalSender> walSenders(Connection conn) throws SQLException {
+        List<MeshStatus.WalSender> senders = new ArrayList<>();
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT application_name, state, sent_lsn::text, flush_lsn::text FROM pg_stat_replication ORDER BY pid");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                senders.add(new MeshStatus.WalSender(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)));
+            }
+        }
+        return senders;
+    }
+}

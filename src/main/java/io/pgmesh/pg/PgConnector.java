@@ -1,0 +1,63 @@
+package io.pgmesh.pg;
+
+import io.pgmesh.config.NodeConfig;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+import org.postgresql.PGProperty;
+
+/**
+ * Opens connections to a node. The password goes only into the driver's properties, never into
+ * the URL, so it cannot leak through an exception message that quotes the URL.
+ */
+public final class PgConnector {
+    private static final int CONNECT_TIMEOUT_SECONDS = 10;
+
+    private PgConnector() {
+    }
+
+    /** An ordinary connection, autocommit on, for catalog work and applying changes. */
+    public static Connection connect(NodeConfig node, String purpose) throws SQLException {
+        Properties props = baseProperties(node, purpose);
+        Connection conn = DriverManager.getConnection(url(node), props);
+        try (Statement st = conn.createStatement()) {
+            // Literals rendered by Ident.literal rely on this.
+            st.execute("SET standard_conforming_strings = on");
+        }
+        return conn;
+    }
+
+    /** A walsender connection in database mode, for one task's change stream. */
+    public static Connection connectReplication(NodeConfig node, String purpose) throws SQLException {
+        Properties props = baseProperties(node, purpose);
+        PGProperty.REPLICATION.set(props, "database");
+        PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "9.4");
+        PGProperty.PREFER_QUERY_MODE.set(props, "simple");
+        return DriverManager.getConnection(url(node), props);
+    }
+
+    private static Properties baseProperties(NodeConfig node, String purpose) {
+        Properties props = new Properties();
+        PGProperty.USER.set(props, node.user());
+        if (node.password().isPresent()) {
+            PGProperty.PASSWORD.set(props, node.password().reveal());
+        }
+        PGProperty.SSL_MODE.set(props, node.sslmode());
+        PGProperty.APPLICATION_NAME.set(props, "pgmesh " + purpose);
+        PGProperty.CONNECT_TIMEOUT.set(props, CONNECT_TIMEOUT_SECONDS);
+        PGProperty.TCP_KEEP_ALIVE.set(props, true);
+        return props;
+    }
+
+    private static String url(NodeConfig node) {
+        String host = node.host().contains(":") ? "[" + node.host() + "]" : node.host();
+        return "jdbc:postgresql://" + host + ":" + node.port() + "/" + node.database();
+    }
+
+    /** "east (127.0.0.1:5432/app)": how a node is named in messages. */
+    public static String describe(NodeConfig node) {
+        return node.name() + " (" + node.host() + ":" + node.port() + "/" + node.database() + ")";
+    }
+}

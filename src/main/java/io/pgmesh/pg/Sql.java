@@ -1,0 +1,40 @@
+package io.pgmesh.pg;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Optional;
+
+/** Small helpers for one-value queries, so catalog code reads as SQL and not as JDBC ceremony. */
+public final class Sql {
+    private Sql() {
+    }
+
+    public static void exec(Connection conn, String sql) throws SQLException {
+        try (Statement st = conn.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    public static int queryInt(Connection conn, String sql, Object... params) throws SQLException {
+        return queryString(conn, sql, params).map(Integer::parseInt)
+                .orElseThrow(() -> new SQLException("no row from: " + sql));
+    }
+
+    public static Optional<String> queryString(Connection conn, String sql, Object... params) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                ps.setObject(i + 1, params[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+            }
+        }
+    }
+
+    public static boolean queryBool(Connection conn, String sql, Object... params) throws SQLException {
+        return queryString(conn, sql, params).map(s -> s.equals("t") || s.equals("true")).orElse(false);
+    }
+}

@@ -1,0 +1,27 @@
+package io.pgmesh.task;
+
+import java.sql.SQLException;
+
+/** One line that says what went wrong, for logs and the CLI; never a stack trace. */
+public final class Errors {
+    private Errors() {
+    }
+
+    public static String describe(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c && !(c instanceof SQLException)) {
+            c = c.getCause();
+        }
+        String msg = c.getMessage();
+        if (msg == null || msg.isBlank()) {
+            msg = c.getClass().getSimpleName();
+        }
+        // Server errors come with a multi-line "Detail/Hint/Where"; the first line names the problem.
+        int nl = msg.indexOf('\n');
+        String line = nl < 0 ? msg : msg.substring(0, nl);
+        if (c instanceof SQLException se && se.getSQLState() != null && !line.contains(se.getSQLState())) {
+            line = line + " [SQLSTATE " + se.getSQLState() + "]";
+        }
+        return line.strip();
+    }
+}

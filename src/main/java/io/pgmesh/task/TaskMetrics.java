@@ -1,0 +1,42 @@
+package io.pgmesh.task;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Recorder;
+
+/**
+ * Counters of one task, written by its apply thread and read by whoever reports (demo, status
+ * line). Latency is source commit to target commit, as the wall clocks of both tell it.
+ */
+public final class TaskMetrics {
+    private final AtomicLong appliedTransactions = new AtomicLong();
+    private final AtomicLong conflicts = new AtomicLong();
+    private final Recorder latencyMicros = new Recorder(3);
+    private volatile Instant lastCommitTime;
+
+    void applied(Instant sourceCommitTime, long conflictsSoFar) {
+        appliedTransactions.incrementAndGet();
+        conflicts.set(conflictsSoFar);
+        lastCommitTime = sourceCommitTime;
+        long micros = Duration.between(sourceCommitTime, Instant.now()).toNanos() / 1000;
+        latencyMicros.recordValue(Math.max(0, micros));
+    }
+
+    public long appliedTransactions() {
+        return appliedTransactions.get();
+    }
+
+    public long conflicts() {
+        return conflicts.get();
+    }
+
+    public Instant lastCommitTime() {
+        return lastCommitTime;
+    }
+
+    /** Latencies recorded since the last call: a histogram per reporting interval. */
+    public org.HdrHistogram.Histogram takeLatencyInterval() {
+        return latencyMicros.getIntervalHistogram();
+    }
+}

@@ -1,0 +1,24 @@
+package io.pgmesh.topology;
+
+/** The names pgmesh gives to the objects it creates; DESIGN.md's vocabulary, in one place. */
+public final class Names {
+    public static final String PUBLICATION = "pgmesh";
+    public static final String CONTROL_SCHEMA = "pgmesh";
+    public static final String PREFIX = "pgmesh_";
+
+    private Names() {
+    }
+
+    public static String slot(String source, String target) {
+        return PREFIX + source + "_" + target;
+    }
+
+    public static String origin(String source) {
+        return PREFIX + source;
+    }
+
+    /** The node an origin name stands for, or the origin name itself when pgmesh did not create it. */
+    public static String nodeOfOrigin(String originName) {
+        return originName.startsWith(PREFIX) ? originName.substring(PREFIX.length()) : originName;
+    }
+}

@@ -1,0 +1,225 @@
+package io.pgmesh.it;
+
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.config.Secret;
+import io.pgmesh.config.TableSelection;
+import io.pgmesh.embedded.EmbeddedPostgres;
+import io.pgmesh.pg.Lsn;
+import io.pgmesh.topology.Names;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Real PostgreSQL servers for one test class: one per node, each with a database {@code app},
+ * and the mesh file that ties them. Waits synchronise on LSNs, never on sleeps.
+ */
+public final class PgCluster implements AutoCloseable {
+    public static final String DB = "app";
+    private static final String[] NAMES = {"east", "west", "north", "south"};
+
+    private final List<EmbeddedPostgres> servers = new ArrayList<>();
+    private final List<String> names = new ArrayList<>();
+
+    private PgCluster() {
+    }
+
+    /** Servers of the given versions (e.g. "17.5.0"), in node order east, west, north. */
+    public static PgCluster start(List<String> versions, Map<String, String> settings) throws IOException, SQLException {
+        PgCluster c = new PgCluster();
+        try {
+            for (int i = 0; i < versions.size(); i++) {
+                Path dir = Files.createTempDirectory("pgmesh-it-");
+                EmbeddedPostgres pg = EmbeddedPostgres.start(versions.get(i), dir, settings);
+                c.servers.add(pg);
+                c.names.add(NAMES[i]);
+                pg.createDatabase(DB);
+            }
+            return c;
+        } catch (IOException | SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    public static PgCluster start(int nodes) throws IOException, SQLException {
+        return start(defaultVersions(nodes), Map.of());
+    }
+
+    /** The suite's default server version; PGMESH_TEST_PG overrides it (15.13.0, 17.5.0, 18.1.0). */
+    public static String defaultVersion() {
+        String v = System.getProperty("pgmesh.test.pg", System.getenv("PGMESH_TEST_PG"));
+        return v == null || v.isBlank() ? EmbeddedPostgres.DEFAULT_VERSION : v;
+    }
+
+    public static List<String> defaultVersions(int nodes) {
+        List<String> v = new ArrayList<>();
+        for (int i = 0; i < nodes; i++) {
+            v.add(defaultVersion());
+        }
+        return v;
+    }
+
+    public int size() {
+        return servers.size();
+    }
+
+    public EmbeddedPostgres server(int i) {
+        return servers.get(i);
+    }
+
+    public String name(int i) {
+        return names.get(i);
+    }
+
+    public Connection connect(int i) throws SQLException {
+        return servers.get(i).connect(DB);
+    }
+
+    public MeshConfig config() {
+        return config(TableSelection.defaults());
+    }
+
+    public MeshConfig config(TableSelection tables) {
+        List<NodeConfig> nodes = new ArrayList<>();
+        for (int i = 0; i < servers.size(); i++) {
+            nodes.add(new NodeConfig(names.get(i), "127.0.0.1", servers.get(i).port(), DB, "postgres", Secret.NONE,
+                    "disable"));
+        }
+        return new MeshConfig(nodes, tables);
+    }
+
+    /** The mesh file a user would write for these servers. */
+    public Path writeMeshFile(Path dir) throws IOException {
+        StringBuilder y = new StringBuilder("nodes:\n");
+        for (int i = 0; i < servers.size(); i++) {
+            y.append("  - name: ").append(names.get(i)).append('\n')
+                    .append("    host: 127.0.0.1\n")
+                    .append("    port: ").append(servers.get(i).port()).append('\n')
+                    .append("    database: ").append(DB).append('\n')
+                    .append("    user: postgres\n")
+                    .append("    sslmode: disable\n");
+        }
+        y.append("tables:\n  include: [\"public.*\"]\n");
+        Path file = dir.resolve("mesh.yaml");
+        Files.writeString(file, y.toString());
+        return file;
+    }
+
+    /** Runs the same SQL on every node (schema set-up: the heart issue assumes identical tables). */
+    public void sqlAll(String sql) throws SQLException {
+        for (int i = 0; i < servers.size(); i++) {
+            sql(i, sql);
+        }
+    }
+
+    public void sql(int node, String sql) throws SQLException {
+        try (Connection c = connect(node); Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    public long count(int node, String sqlReturningOneNumber) throws SQLException {
+        try (Connection c = connect(node); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(sqlReturningOneNumber)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** The whole table as text, ordered: what "identical on both nodes" means. */
+    public String dump(int node, String table, String orderBy) throws SQLException {
+        StringBuilder sb = new StringBuilder();
+        try (Connection c = connect(node); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT t::text FROM " + table + " t ORDER BY " + orderBy)) {
+            while (rs.next()) {
+                sb.append(rs.getString(1)).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    public Lsn currentLsn(int node) throws SQLException {
+        try (Connection c = connect(node); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()")) {
+            rs.next();
+            return Lsn.parse(rs.getString(1));
+        }
+    }
+
+    /**
+     * Waits until every task has caught up with its source as of now: the target's origin has
+     * applied up to the source's current LSN, or the slot has confirmed it (when the newest WAL
+     * holds nothing to apply).
+     */
+    public void awaitCaughtUp(Duration timeout) throws Exception {
+        Map<Integer, Lsn> marks = new HashMap<>();
+        for (int i = 0; i < size(); i++) {
+            marks.put(i, currentLsn(i));
+        }
+        for (int s = 0; s < size(); s++) {
+            for (int t = 0; t < size(); t++) {
+                if (s != t) {
+                    awaitTask(s, t, marks.get(s), timeout);
+                }
+            }
+        }
+    }
+
+    public void awaitTask(int source, int target, Lsn mark, Duration timeout) throws Exception {
+        String origin = Names.origin(names.get(source));
+        String slot = Names.slot(names.get(source), names.get(target));
+        await(timeout, "task " + names.get(source) + "->" + names.get(target) + " to reach " + mark, () -> {
+            try {
+                Lsn progress = lsnQuery(target, "SELECT s.remote_lsn FROM pg_replication_origin_status s"
+                        + " JOIN pg_replication_origin o ON o.roident = s.local_id WHERE o.roname = '" + origin + "'");
+                if (progress.compareTo(mark) >= 0) {
+                    return true;
+                }
+                Lsn confirmed = lsnQuery(source,
+                        "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
+                return confirmed.compareTo(mark) >= 0;
+            } catch (SQLException e) {
+                return false;
+            }
+        });
+    }
+
+    private Lsn lsnQuery(int node, String sql) throws SQLException {
+        try (Connection c = connect(node); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            if (rs.next() && rs.getString(1) != null) {
+                return Lsn.parse(rs.getString(1));
+            }
+            return Lsn.ZERO;
+        }
+    }
+
+    /** Polls a condition every 20 ms; fails with {@code what} when it does not hold in time. */
+    public static void await(Duration timeout, String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (EmbeddedPostgres pg : servers) {
+            pg.close();
+        }
+    }
+}
