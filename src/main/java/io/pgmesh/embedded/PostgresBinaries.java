@@ -51,7 +51,9 @@ import org.slf4j.LoggerFactory;
  * <p>Cache location: {@code $PGMESH_PG_CACHE} / {@code -Dpgmesh.pg.cache} if set; else, as root,
  * {@code <tmp>/pgmesh-root-cache/postgres} (world-readable, because the servers run as {@code nobody});
  * else {@code ~/.cache/pgmesh/postgres}. Each version lives in {@code <cache>/<version>/} with a
- * {@code .complete} marker.
+ * {@code .complete} marker. Unpacking happens in a temporary sibling directory which is renamed
+ * atomically into place, under a per-version file lock ({@code <cache>/.<version>.lock}) so that
+ * concurrent JVMs do the work only once.
  */
 public final class PostgresBinaries {
 
@@ -74,6 +76,7 @@ public final class PostgresBinaries {
      *
      * @throws IllegalStateException if no distribution of that version can be found
      */
+    @SuppressWarnings("try") // the FileLock is held, not used
     public static Path install(String version) throws IOException {
         validateVersion(version);
         Object lock = LOCKS.computeIfAbsent(version, v -> new Object());
