@@ -40,7 +40,7 @@ public final class TransactionFilter {
             }
             return List.of();
         }
-        if (m instanceof Relation || m instanceof TypeInfo) {
+        if (dropping && (m instanceof Relation || m instanceof TypeInfo)) {
             return List.of(m);
         }
         if (m instanceof Commit) {
