@@ -73,8 +73,10 @@ public final class Capture implements Runnable {
 
     private void confirm() {
         Lsn lsn = flush.durable();
+        // Only between source transactions, with everything handed over applied and on disk, is
+        // the last received position safe to confirm: it covers nothing that is still to apply.
         // Read processed before allDurable: the applier writes them in the opposite order.
-        if (flush.processedCount() == enqueued && flush.allDurable()) {
+        if (!filter.inTransaction() && flush.processedCount() == enqueued && flush.allDurable()) {
             lsn = Lsn.max(lsn, stream.lastReceived());
         }
         stream.confirm(lsn);

@@ -30,7 +30,11 @@ public final class ChangeStream implements AutoCloseable {
                 .withStartPosition(LogSequenceNumber.valueOf(start.value()))
                 .withSlotOption("proto_version", "1")
                 .withSlotOption("publication_names", Names.PUBLICATION)
-                .withStatusInterval(1, TimeUnit.SECONDS);
+                .withStatusInterval(1, TimeUnit.SECONDS)
+                // pgjdbc would otherwise confirm a keepalive's position on its own whenever the
+                // last message's start lies below what we confirmed; a change of a transaction
+                // still waiting in the apply queue can start that low, and would then be lost.
+                .withAutomaticFlush(false);
         if (caps.serverSideOriginFilter()) {
             // The server then drops applied transactions itself; the client-side filter stays as a second guard.
             builder.withSlotOption("origin", "none");

@@ -23,6 +23,7 @@ import java.util.List;
 public final class TransactionFilter {
     private Begin heldBegin;
     private boolean dropping;
+    private boolean inTransaction;
     private long droppedLoopback;
 
     /** Feeds one message; returns the messages to forward, in order (often just {@code m}). */
@@ -30,6 +31,7 @@ public final class TransactionFilter {
         if (m instanceof Begin b) {
             heldBegin = b;
             dropping = false;
+            inTransaction = true;
             return List.of();
         }
         if (m instanceof Origin o) {
@@ -44,6 +46,7 @@ public final class TransactionFilter {
             return List.of(m);
         }
         if (m instanceof Commit) {
+            inTransaction = false;
             boolean forward = !dropping && heldBegin == null;
             heldBegin = null;
             dropping = false;
@@ -60,6 +63,14 @@ public final class TransactionFilter {
             return out;
         }
         return List.of(m);
+    }
+
+    /**
+     * True between a Begin and its Commit. A keepalive received then may carry a position past
+     * the transaction being received, which must not be confirmed before that transaction is applied.
+     */
+    public boolean inTransaction() {
+        return inTransaction;
     }
 
     /** Transactions dropped because they came from another pgmesh node. */
