@@ -2,6 +2,7 @@ package io.pgmesh.apply;
 
 import io.pgmesh.conflict.ConflictLog;
 import io.pgmesh.conflict.ConflictResolver;
+import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.pg.Sql;
@@ -18,6 +19,7 @@ import io.pgmesh.wal.WalMessage.Update;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -48,7 +50,6 @@ public final class Applier implements AutoCloseable {
     private Lsn durableLsn;         // end of the last transaction known to be on disk
     private long appliedTxns;
     private long lastProgressRowNanos;
-    private PreparedStatement xactSetup;
     private PreparedStatement progressRow;
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictResolver resolver, int originId,
@@ -158,14 +159,16 @@ public final class Applier implements AutoCloseable {
     private void commit(Commit c) throws SQLException {
         if (txnOpen) {
             rows.flush();
-            if (xactSetup == null) {
-                xactSetup = conn.prepareStatement("SELECT pg_replication_origin_xact_setup(?::pg_lsn, ?)");
-            }
-            xactSetup.setString(1, c.endLsn().toString());
-            xactSetup.setObject(2, c.commitTime().atOffset(ZoneOffset.UTC));
-            xactSetup.executeQuery().close();
             maybeWriteProgressRow(c);
-            conn.commit();
+            // The origin's position and COMMIT go to the server in one write, with nothing that can
+            // fail in between: PostgreSQL advances the origin also when a transaction that ran
+            // pg_replication_origin_xact_setup aborts (this process killed before its COMMIT was
+            // sent, a statement failing after it), and a restart would then skip a transaction whose
+            // rows were rolled back.
+            try (Statement st = conn.createStatement()) {
+                st.execute("SELECT pg_replication_origin_xact_setup(" + Ident.literal(c.endLsn().toString())
+                        + "::pg_lsn, " + Ident.literal(c.commitTime().toString()) + "::timestamptz); COMMIT");
+            }
             appliedLsn = c.endLsn();
             appliedTxns++;
         }

@@ -41,7 +41,9 @@ final class RowWriter {
         String shape = m.relationId() + ":I:" + Shapes.mask(cols);
         PreparedStatement ps = statements.get(shape, () -> SqlRenderer.insert(m.table(), m.names(cols),
                 m.upsertable() ? m.names(m.key()) : List.of()));
-        if (ps != batchStatement) {
+        // A new transaction starts a new batch even for the same statement: a conflict found when
+        // the batch is sent must be judged with the commit time of the transaction the row came from.
+        if (ps != batchStatement || txn != batchTxn) {
             flush();
             batchStatement = ps;
             batchMapping = m;

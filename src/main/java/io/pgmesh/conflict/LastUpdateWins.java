@@ -3,7 +3,8 @@ package io.pgmesh.conflict;
 /**
  * The newer commit timestamp wins; equal timestamps go to the greater node name. Both nodes
  * order the two versions by the same (commit time, node) pair, so both keep the same one.
- * A missing row is not recreated: the delete that removed it wins.
+ * A missing row is not recreated: the delete that removed it wins, and so a remote DELETE of a
+ * row updated here meanwhile wins too, or the two nodes would keep different answers.
  */
 public final class LastUpdateWins implements ConflictResolver {
 
@@ -11,7 +12,10 @@ public final class LastUpdateWins implements ConflictResolver {
     public Resolution resolve(Conflict c) {
         return switch (c.type()) {
             case UPDATE_MISSING, DELETE_MISSING -> Resolution.SKIP;
-            case INSERT_EXISTS, UPDATE_DIFFERS, DELETE_DIFFERS -> remoteWins(c) ? Resolution.APPLY_REMOTE : Resolution.KEEP_LOCAL;
+            // The delete wins whatever the clocks say: the node that deleted the row skips the
+            // other's UPDATE (update_missing), so this node must not keep it either.
+            case DELETE_DIFFERS -> Resolution.APPLY_REMOTE;
+            case INSERT_EXISTS, UPDATE_DIFFERS -> remoteWins(c) ? Resolution.APPLY_REMOTE : Resolution.KEEP_LOCAL;
         };
     }
 
