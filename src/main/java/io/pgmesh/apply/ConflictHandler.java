@@ -6,12 +6,12 @@ import io.pgmesh.conflict.ConflictResolver;
 import io.pgmesh.conflict.ConflictType;
 import io.pgmesh.conflict.Resolution;
 import io.pgmesh.wal.TupleData;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -24,18 +24,16 @@ final class ConflictHandler {
     private record LocalRow(String imageJson, Instant commitTime, String node) {
     }
 
-    private final Connection conn;
-    private final StatementCache statements;
+    private final PreparedShapes shapes;
     private final ConflictResolver resolver;
     private final ConflictLog log;
     private final OriginNames origins;
     private final boolean knowsOrigins;
     private long conflicts;
 
-    ConflictHandler(Connection conn, StatementCache statements, ConflictResolver resolver, ConflictLog log,
-                    OriginNames origins, boolean knowsOrigins) {
-        this.conn = conn;
-        this.statements = statements;
+    ConflictHandler(PreparedShapes shapes, ConflictResolver resolver, ConflictLog log, OriginNames origins,
+                    boolean knowsOrigins) {
+        this.shapes = shapes;
         this.resolver = resolver;
         this.log = log;
         this.origins = origins;
@@ -51,10 +49,9 @@ final class ConflictHandler {
         Optional<LocalRow> local = lockLocalRow(m, row, m.key());
         if (local.isEmpty()) {
             // The colliding row was deleted meanwhile by a local transaction; the insert now fits.
-            PreparedStatement ps = statements.get(m.relationId() + ":I-plain:" + Shapes.mask(writeIdx),
-                    () -> SqlRenderer.insert(m.table(), m.names(writeIdx), java.util.List.of()));
-            Binder.bind(ps, 1, row, writeIdx);
-            ps.executeUpdate();
+            String name = shapes.name(m.relationId() + ":I-plain:" + Shapes.mask(writeIdx),
+                    () -> SqlRenderer.insert(m.table(), m.names(writeIdx), List.of()));
+            execute(new ExecuteCall(name).values(row, writeIdx).sql());
             return;
         }
         Resolution r = decide(ConflictType.INSERT_EXISTS, txn, m, local.get(), row, row, writeIdx);
@@ -93,10 +90,8 @@ final class ConflictHandler {
         }
         Resolution r = decide(ConflictType.DELETE_DIFFERS, txn, m, local.get(), keyTuple, keyTuple, m.key());
         if (r == Resolution.APPLY_REMOTE) {
-            PreparedStatement ps = statements.get(m.relationId() + ":D-force",
-                    () -> SqlRenderer.delete(m.table(), m.names(m.key()), null));
-            Binder.bind(ps, 1, keyTuple, m.key());
-            ps.executeUpdate();
+            String name = shapes.name(m.relationId() + ":D-force", () -> SqlRenderer.delete(m.table(), m.names(m.key()), null));
+            execute(new ExecuteCall(name).values(keyTuple, m.key()).sql());
         }
     }
 
@@ -120,18 +115,22 @@ final class ConflictHandler {
     }
 
     private void overwrite(TableMapping m, TupleData values, int[] setIdx, TupleData keyTuple) throws SQLException {
-        PreparedStatement ps = statements.get(m.relationId() + ":U-force:" + Shapes.mask(setIdx),
+        String name = shapes.name(m.relationId() + ":U-force:" + Shapes.mask(setIdx),
                 () -> SqlRenderer.update(m.table(), m.names(setIdx), m.names(m.key()), null));
-        int next = Binder.bind(ps, 1, values, setIdx);
-        Binder.bind(ps, next, keyTuple, m.key());
-        ps.executeUpdate();
+        execute(new ExecuteCall(name).values(values, setIdx).values(keyTuple, m.key()).sql());
+    }
+
+    private void execute(String sql) throws SQLException {
+        try (Statement st = shapes.connection().createStatement()) {
+            st.execute(sql);
+        }
     }
 
     private Optional<LocalRow> lockLocalRow(TableMapping m, TupleData keyTuple, int[] key) throws SQLException {
-        PreparedStatement ps = statements.get(m.relationId() + ":S-local",
+        String name = shapes.name(m.relationId() + ":S-local",
                 () -> SqlRenderer.selectLocalRow(m.table(), m.names(key), knowsOrigins));
-        Binder.bind(ps, 1, keyTuple, key);
-        try (ResultSet rs = ps.executeQuery()) {
+        try (Statement st = shapes.connection().createStatement();
+             ResultSet rs = st.executeQuery(new ExecuteCall(name).values(keyTuple, key).sql())) {
             if (!rs.next()) {
                 return Optional.empty();
             }

@@ -6,9 +6,10 @@ import java.util.List;
 import java.util.StringJoiner;
 
 /**
- * Renders the statements of the applier. Pure: names in, SQL text out, with {@code ?} for every
- * value. Values always travel as untyped text parameters, so PostgreSQL parses them with the
- * column's own input function: the same representation the source printed.
+ * Renders the statements of the applier. Pure: names in, SQL text out, with {@code $1..$n} for
+ * the values in the order they appear. The applier PREPAREs each shape once and EXECUTEs it with
+ * untyped literals, so PostgreSQL parses every value with the column's own input function: the
+ * same representation the source printed.
  */
 public final class SqlRenderer {
 
@@ -26,8 +27,9 @@ public final class SqlRenderer {
 
     /** INSERT; with conflict columns it does nothing on a key collision, which the caller sees as 0 rows. */
     public static String insert(TableName table, List<String> columns, List<String> conflictColumns) {
+        Params p = new Params();
         StringBuilder sql = new StringBuilder("INSERT INTO ").append(table.quoted()).append(" (")
-                .append(columnList(columns)).append(") VALUES (").append(placeholders(columns.size())).append(')');
+                .append(columnList(columns)).append(") VALUES (").append(p.list(columns.size())).append(')');
         if (!conflictColumns.isEmpty()) {
             sql.append(" ON CONFLICT (").append(columnList(conflictColumns)).append(") DO NOTHING");
         }
@@ -36,28 +38,31 @@ public final class SqlRenderer {
 
     /** UPDATE of the row with the given key; {@code guard} (nullable) is ANDed to the key match. */
     public static String update(TableName table, List<String> setColumns, List<String> keyColumns, String guard) {
-        return "UPDATE " + table.quoted() + " SET " + assignments(setColumns)
-                + " WHERE " + keyMatch(keyColumns) + (guard == null ? "" : " AND " + guard);
+        Params p = new Params();
+        return "UPDATE " + table.quoted() + " SET " + assignments(setColumns, p)
+                + " WHERE " + keyMatch(keyColumns, p) + (guard == null ? "" : " AND " + guard);
     }
 
     /** UPDATE of one row (of possibly several equal ones) matched on all old values. */
     public static String updateOneMatching(TableName table, List<String> setColumns, List<String> matchColumns) {
-        return "UPDATE " + table.quoted() + " SET " + assignments(setColumns)
-                + " WHERE ctid = (" + oneMatching(table, matchColumns) + ")";
+        Params p = new Params();
+        String set = assignments(setColumns, p);
+        return "UPDATE " + table.quoted() + " SET " + set + " WHERE ctid = (" + oneMatching(table, matchColumns, p) + ")";
     }
 
     public static String delete(TableName table, List<String> keyColumns, String guard) {
-        return "DELETE FROM " + table.quoted() + " WHERE " + keyMatch(keyColumns) + (guard == null ? "" : " AND " + guard);
+        return "DELETE FROM " + table.quoted() + " WHERE " + keyMatch(keyColumns, new Params())
+                + (guard == null ? "" : " AND " + guard);
     }
 
     /** DELETE of exactly one row among equal ones: a source DELETE removed one row, not all its twins. */
     public static String deleteOneMatching(TableName table, List<String> matchColumns) {
-        return "DELETE FROM " + table.quoted() + " WHERE ctid = (" + oneMatching(table, matchColumns) + ")";
+        return "DELETE FROM " + table.quoted() + " WHERE ctid = (" + oneMatching(table, matchColumns, new Params()) + ")";
     }
 
     /** The local row with its image, commit time and origin, locked for the resolution that follows. */
     public static String selectLocalRow(TableName table, List<String> keyColumns, boolean withOrigin) {
-        String from = " FROM " + table.quoted() + " AS pgmesh_row WHERE " + keyMatch(keyColumns) + " FOR UPDATE";
+        String from = " FROM " + table.quoted() + " AS pgmesh_row WHERE " + keyMatch(keyColumns, new Params()) + " FOR UPDATE";
         if (!withOrigin) {
             // before PostgreSQL 14 only the commit time is known; the writer is taken to be local
             return "SELECT to_jsonb(pgmesh_row)::text, pg_xact_commit_timestamp(pgmesh_row.xmin), 0" + from;
@@ -72,22 +77,22 @@ public final class SqlRenderer {
         return "TRUNCATE " + names + (restartIdentity ? " RESTART IDENTITY" : "") + (cascade ? " CASCADE" : "");
     }
 
-    private static String oneMatching(TableName table, List<String> matchColumns) {
+    private static String oneMatching(TableName table, List<String> matchColumns, Params p) {
         StringJoiner where = new StringJoiner(" AND ");
         // Compared as text so that types without an equality operator (json, point) match too.
-        matchColumns.forEach(c -> where.add(Ident.quote(c) + "::text IS NOT DISTINCT FROM ?"));
+        matchColumns.forEach(c -> where.add(Ident.quote(c) + "::text IS NOT DISTINCT FROM " + p.next()));
         return "SELECT ctid FROM " + table.quoted() + " WHERE " + where + " LIMIT 1 FOR UPDATE";
     }
 
-    private static String keyMatch(List<String> keyColumns) {
+    private static String keyMatch(List<String> keyColumns, Params p) {
         StringJoiner where = new StringJoiner(" AND ");
-        keyColumns.forEach(c -> where.add(Ident.quote(c) + " = ?"));
+        keyColumns.forEach(c -> where.add(Ident.quote(c) + " = " + p.next()));
         return where.toString();
     }
 
-    private static String assignments(List<String> columns) {
+    private static String assignments(List<String> columns, Params p) {
         StringJoiner set = new StringJoiner(", ");
-        columns.forEach(c -> set.add(Ident.quote(c) + " = ?"));
+        columns.forEach(c -> set.add(Ident.quote(c) + " = " + p.next()));
         return set.toString();
     }
 
@@ -97,11 +102,20 @@ public final class SqlRenderer {
         return list.toString();
     }
 
-    private static String placeholders(int n) {
-        StringJoiner list = new StringJoiner(", ");
-        for (int i = 0; i < n; i++) {
-            list.add("?");
+    /** Numbers parameters in the order they are written. */
+    private static final class Params {
+        private int n;
+
+        String next() {
+            return "$" + (++n);
         }
-        return list.toString();
+
+        String list(int count) {
+            StringJoiner list = new StringJoiner(", ");
+            for (int i = 0; i < count; i++) {
+                list.add(next());
+            }
+            return list.toString();
+        }
     }
 }

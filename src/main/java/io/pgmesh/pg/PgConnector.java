@@ -29,6 +29,20 @@ public final class PgConnector {
         return conn;
     }
 
+    /**
+     * A connection for an applier: simple query protocol, so that a batch of heterogeneous
+     * statements (EXECUTEs of server-side prepared statements) travels in one round trip.
+     */
+    public static Connection connectApply(NodeConfig node, String purpose) throws SQLException {
+        Properties props = baseProperties(node, purpose);
+        PGProperty.PREFER_QUERY_MODE.set(props, "simple");
+        Connection conn = DriverManager.getConnection(url(node), props);
+        try (Statement st = conn.createStatement()) {
+            st.execute("SET standard_conforming_strings = on");
+        }
+        return conn;
+    }
+
     /** A walsender connection in database mode, for one task's change stream. */
     public static Connection connectReplication(NodeConfig node, String purpose) throws SQLException {
         Properties props = baseProperties(node, purpose);

@@ -7,6 +7,11 @@ import java.sql.SQLException;
 /**
  * The {@code pgmesh} schema on every node: what pgmesh records about its own work. It is never
  * part of the publication, so nothing in it replicates.
+ *
+ * <p>{@code task_progress} holds, per source, the end LSN of the last transaction applied from it,
+ * written by {@code commit_origin} inside that very transaction. It is the truth about what was
+ * applied: PostgreSQL also advances a replication origin when a transaction that set its position
+ * aborts, so after a crash the origin can be ahead of the data, and the applier puts it back.
  */
 public final class ControlSchema {
     private static final String DDL = """
@@ -30,16 +35,24 @@ public final class ControlSchema {
             CREATE TABLE IF NOT EXISTS pgmesh.task_progress (
                 source_node text PRIMARY KEY,
                 last_commit_lsn pg_lsn NOT NULL,
-                last_commit_time timestamptz NOT NULL,
-                applied_at timestamptz NOT NULL
+                last_commit_time timestamptz,
+                applied_at timestamptz
             );
+            CREATE OR REPLACE PROCEDURE pgmesh.commit_origin(source text, lsn pg_lsn, ts timestamptz)
+            LANGUAGE sql AS $$
+                UPDATE pgmesh.task_progress
+                   SET last_commit_lsn = lsn, last_commit_time = ts, applied_at = clock_timestamp()
+                 WHERE source_node = source;
+                SELECT pg_replication_origin_xact_setup(lsn, ts);
+            $$;
             """;
 
     private ControlSchema() {
     }
 
     public static void ensure(Connection conn) throws SQLException {
-        if (!Sql.queryBool(conn, "SELECT to_regclass('pgmesh.task_progress') IS NOT NULL")) {
+        if (!Sql.queryBool(conn,
+                "SELECT to_regprocedure('pgmesh.commit_origin(text, pg_lsn, timestamp with time zone)') IS NOT NULL")) {
             Sql.exec(conn, DDL);
         }
     }

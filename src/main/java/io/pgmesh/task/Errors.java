@@ -14,7 +14,9 @@ public final class Errors {
         }
         String msg = c.getMessage();
         if (msg == null || msg.isBlank()) {
-            msg = c.getClass().getSimpleName();
+            // A bug, not a condition of the databases: say where, so the report can be acted on.
+            StackTraceElement[] at = c.getStackTrace();
+            msg = c.getClass().getSimpleName() + (at.length == 0 ? "" : " at " + at[0]);
         }
         // Server errors come with a multi-line "Detail/Hint/Where"; the first line names the problem.
         int nl = msg.indexOf('\n');

@@ -108,10 +108,10 @@ public final class Task implements Runnable {
         try (Connection source = connect(spec.source().name(), () -> PgConnector.connect(spec.source(), "capture " + spec))) {
             sourceCaps = ServerCapabilities.of(source);
             sourcePreparer.ensure(source);
-            Connection target = connect(spec.target().name(), () -> PgConnector.connect(spec.target(), "apply " + spec));
+            Connection target = connect(spec.target().name(), () -> PgConnector.connectApply(spec.target(), "apply " + spec));
             try {
                 targetPreparer.ensure(target);
-                applier = Applier.open(spec, target, ServerCapabilities.of(target), resolver);
+                applier = Applier.open(spec, target, ServerCapabilities.of(target), resolver, metrics::applied);
             } catch (Exception e) {
                 target.close();
                 throw e;
@@ -153,7 +153,12 @@ public final class Task implements Runnable {
             throws Exception {
         long lastRefresh = System.nanoTime();
         while (running) {
-            WalMessage m = queue.poll(50, TimeUnit.MILLISECONDS);
+            WalMessage m = queue.poll();
+            if (m == null) {
+                // The source is quiet for now: send what waits, the last COMMIT included.
+                applier.flushPending();
+                m = queue.poll(50, TimeUnit.MILLISECONDS);
+            }
             if (m == null) {
                 if (capture.failure() != null) {
                     throw new CaptureFailedException(capture.failure());
@@ -162,12 +167,10 @@ public final class Task implements Runnable {
                 lastRefresh = System.nanoTime();
                 continue;
             }
-            long before = applier.appliedTransactions();
-            applier.apply(m);
-            if (applier.appliedTransactions() != before) {
-                flush.committed();
-                metrics.applied(((WalMessage.Commit) m).commitTime(), applier.conflicts());
+            if (m instanceof WalMessage.Commit) {
+                flush.committed(); // before the Commit counts as processed: capture must not confirm past it
             }
+            applier.apply(m);
             flush.processed();
             if (System.nanoTime() - lastRefresh > DURABLE_REFRESH_NANOS && !applier.inTransaction()) {
                 refreshDurable(applier, flush);
@@ -181,7 +184,7 @@ public final class Task implements Runnable {
             return;
         }
         Lsn durable = applier.refreshDurable();
-        flush.durable(durable, durable.compareTo(applier.appliedLsn()) >= 0);
+        flush.durable(durable, durable.compareTo(applier.appliedLsn()) >= 0 && !applier.hasPendingCommit());
     }
 
     private void setState(TaskState next, String detail) {

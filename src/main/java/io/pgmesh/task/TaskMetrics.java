@@ -15,7 +15,7 @@ public final class TaskMetrics {
     private final Recorder latencyMicros = new Recorder(3);
     private volatile Instant lastCommitTime;
 
-    void applied(Instant sourceCommitTime, long conflictsSoFar) {
+    public void applied(Instant sourceCommitTime, long conflictsSoFar) {
         appliedTransactions.incrementAndGet();
         conflicts.set(conflictsSoFar);
         lastCommitTime = sourceCommitTime;

@@ -13,27 +13,34 @@ class SqlRendererTest {
 
     @Test
     void insertWithKeyDoesNothingOnCollisionSoTheCountRevealsTheConflict() {
-        assertEquals("INSERT INTO \"public\".\"My \"\"Table\"\"\" (\"id\", \"v\") VALUES (?, ?) ON CONFLICT (\"id\") DO NOTHING",
+        assertEquals("INSERT INTO \"public\".\"My \"\"Table\"\"\" (\"id\", \"v\") VALUES ($1, $2) ON CONFLICT (\"id\") DO NOTHING",
                 SqlRenderer.insert(T, List.of("id", "v"), List.of("id")));
     }
 
     @Test
     void insertWithoutKeyIsPlain() {
-        assertEquals("INSERT INTO \"public\".\"My \"\"Table\"\"\" (\"a\") VALUES (?)",
+        assertEquals("INSERT INTO \"public\".\"My \"\"Table\"\"\" (\"a\") VALUES ($1)",
                 SqlRenderer.insert(T, List.of("a"), List.of()));
     }
 
     @Test
     void updateMatchesTheKeyAndAppliesTheGuard() {
-        assertEquals("UPDATE \"public\".\"My \"\"Table\"\"\" SET \"v\" = ?, \"w\" = ? WHERE \"id\" = ? AND \"k\" = ? AND g",
+        assertEquals("UPDATE \"public\".\"My \"\"Table\"\"\" SET \"v\" = $1, \"w\" = $2 WHERE \"id\" = $3 AND \"k\" = $4 AND g",
                 SqlRenderer.update(T, List.of("v", "w"), List.of("id", "k"), "g"));
     }
 
     @Test
     void fullIdentityDeleteRemovesExactlyOneOfEqualRows() {
         assertEquals("DELETE FROM \"public\".\"My \"\"Table\"\"\" WHERE ctid = (SELECT ctid FROM \"public\".\"My \"\"Table\"\"\""
-                        + " WHERE \"a\"::text IS NOT DISTINCT FROM ? LIMIT 1 FOR UPDATE)",
+                        + " WHERE \"a\"::text IS NOT DISTINCT FROM $1 LIMIT 1 FOR UPDATE)",
                 SqlRenderer.deleteOneMatching(T, List.of("a")));
+    }
+
+    @Test
+    void fullIdentityUpdateNumbersSetValuesBeforeMatchValues() {
+        assertEquals("UPDATE \"s\".\"t\" SET \"v\" = $1 WHERE ctid = (SELECT ctid FROM \"s\".\"t\""
+                        + " WHERE \"a\"::text IS NOT DISTINCT FROM $2 AND \"v\"::text IS NOT DISTINCT FROM $3 LIMIT 1 FOR UPDATE)",
+                SqlRenderer.updateOneMatching(new TableName("s", "t"), List.of("v"), List.of("a", "v")));
     }
 
     @Test

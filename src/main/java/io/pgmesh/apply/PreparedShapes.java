@@ -1,0 +1,55 @@
+package io.pgmesh.apply;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The server-side prepared statements of one apply session, by shape: the relation plus which
+ * columns a statement sets and matches. Each shape is PREPAREd once and then EXECUTEd by name,
+ * which lets any mix of statements travel to the server together in one round trip.
+ */
+final class PreparedShapes {
+    private final Connection conn;
+    private final Map<String, String> names = new HashMap<>();
+    private int counter;
+
+    PreparedShapes(Connection conn) {
+        this.conn = conn;
+    }
+
+    Connection connection() {
+        return conn;
+    }
+
+    /** The prepared statement's name for {@code shape}, preparing {@code sql} on first use. */
+    String name(String shape, Supplier<String> sql) throws SQLException {
+        String name = names.get(shape);
+        if (name == null) {
+            name = "pgmesh_" + (++counter);
+            try (Statement st = conn.createStatement()) {
+                st.execute("PREPARE " + name + " AS " + sql.get());
+            }
+            names.put(shape, name);
+        }
+        return name;
+    }
+
+    /** Drops the statements of a relation whose definition changed. */
+    void invalidate(int relationId) throws SQLException {
+        String prefix = relationId + ":";
+        try (Statement st = conn.createStatement()) {
+            for (Iterator<Map.Entry<String, String>> it = names.entrySet().iterator(); it.hasNext(); ) {
+                Map.Entry<String, String> e = it.next();
+                if (e.getKey().startsWith(prefix)) {
+                    st.execute("DEALLOCATE " + e.getValue());
+                    it.remove();
+                }
+            }
+        }
+    }
+}
