@@ -18,15 +18,9 @@ public final class PgConnector {
     private PgConnector() {
     }
 
-    /** An ordinary connection, autocommit on, for catalog work and applying changes. */
+    /** An ordinary connection, autocommit on, for catalog work. */
     public static Connection connect(NodeConfig node, String purpose) throws SQLException {
-        Properties props = baseProperties(node, purpose);
-        Connection conn = DriverManager.getConnection(url(node), props);
-        try (Statement st = conn.createStatement()) {
-            // Literals rendered by Ident.literal rely on this.
-            st.execute("SET standard_conforming_strings = on");
-        }
-        return conn;
+        return open(node, baseProperties(node, purpose));
     }
 
     /**
@@ -36,8 +30,13 @@ public final class PgConnector {
     public static Connection connectApply(NodeConfig node, String purpose) throws SQLException {
         Properties props = baseProperties(node, purpose);
         PGProperty.PREFER_QUERY_MODE.set(props, "simple");
+        return open(node, props);
+    }
+
+    private static Connection open(NodeConfig node, Properties props) throws SQLException {
         Connection conn = DriverManager.getConnection(url(node), props);
         try (Statement st = conn.createStatement()) {
+            // Literals rendered by Ident.literal and ExecuteCall rely on this.
             st.execute("SET standard_conforming_strings = on");
         }
         return conn;
