@@ -6,6 +6,7 @@ import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.pg.Sql;
+import io.pgmesh.pg.SqlStates;
 import io.pgmesh.pg.TableName;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.wal.WalMessage;
@@ -31,10 +32,11 @@ import org.slf4j.LoggerFactory;
  * transaction, in source commit order, under the task's replication origin and with the source's
  * commit timestamp, so the origin's progress commits atomically with the data it describes.
  *
- * <p>Statements travel in pipelined batches: the COMMIT of one transaction rides to the server
- * with the changes of the next, so a stream of small transactions costs about one round trip
- * each. A transaction is committed only after every statement of it was checked (a statement
- * that touched no row is a conflict, resolved before the COMMIT is queued).
+ * <p>Whole transactions travel together in a {@link StrictBatch}: one query, one round trip for
+ * many transactions, each statement strict (it fails unless it changes exactly one row). A
+ * conflict therefore shows as a failed transaction; the server skips the rest of the query, the
+ * applier replays that transaction carefully, statement by statement with conflict resolution
+ * ({@link RowWriter}, {@link ConflictHandler}), and goes on with the transactions after it.
  */
 public final class Applier implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("pgmesh.apply");
@@ -55,17 +57,24 @@ public final class Applier implements AutoCloseable {
     private final Map<Integer, TableMapping> relations = new HashMap<>();
     private final Lsn startProgress;
 
+    private final StrictBatch batch = new StrictBatch();
+
     private RemoteTxn txn;          // the source transaction being received, null between transactions
     private boolean txnSkipped;     // already applied before a restart
-    private boolean txnOpen;        // BEGIN has been queued for it
-    private Commit pendingCommit;   // queued COMMIT not yet sent to the server
+    private StrictBatch.Entry entry; // its place in the batch being built, null until its first change there
+    private boolean txnStarted;     // part of it already ran on the server in an earlier batch
+    private boolean txnCareful;     // applied statement by statement (it met a conflict in a strict batch before)
+    private final java.util.Set<Lsn> carefulTxns;
+    private int carefulRun;         // transactions still to apply carefully after a conflict: conflicts come in runs
+    private static final int CAREFUL_RUN = 32;
     private Lsn appliedLsn;         // end of the last transaction committed on the target (maybe not yet flushed)
     private Lsn durableLsn;         // end of the last transaction known to be on disk
     private long appliedTxns;
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictResolver resolver, int originId,
-                    Lsn progress, CommitListener listener) throws SQLException {
+                    Lsn progress, CommitListener listener, java.util.Set<Lsn> carefulTxns) throws SQLException {
         this.task = task;
+        this.carefulTxns = carefulTxns;
         this.conn = conn;
         this.listener = listener;
         this.shapes = new PreparedShapes(conn);
@@ -86,7 +95,7 @@ public final class Applier implements AutoCloseable {
      * is the lease between two pgmesh processes.
      */
     public static Applier open(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictResolver resolver,
-                               CommitListener listener) throws SQLException {
+                               CommitListener listener, java.util.Set<Lsn> carefulTxns) throws SQLException {
         conn.setAutoCommit(true);
         int originId = Sql.queryString(conn, "SELECT pg_replication_origin_oid(?)", task.originName())
                 .map(Integer::parseInt)
@@ -110,8 +119,9 @@ public final class Applier implements AutoCloseable {
         Sql.exec(conn, "SET session_replication_role = replica");
         // Commits need not wait for the disk: only LSNs that the origin reports flushed are confirmed.
         Sql.exec(conn, "SET synchronous_commit = off");
+        Sql.exec(conn, "CREATE TEMP TABLE IF NOT EXISTS " + SqlRenderer.SINK + " ()");
         Sql.queryString(conn, "SELECT pg_replication_origin_session_setup(?)", task.originName());
-        return new Applier(task, conn, caps, resolver, originId, applied, listener);
+        return new Applier(task, conn, caps, resolver, originId, applied, listener, carefulTxns);
     }
 
     /** Where this task stands on the target: the position to resume streaming from. */
@@ -131,86 +141,217 @@ public final class Applier implements AutoCloseable {
         return conflicts.conflicts();
     }
 
-    /** True while a source transaction is being received, or its COMMIT waits to be sent. */
+    /** True while a source transaction is being received. */
     public boolean inTransaction() {
         return txn != null;
     }
 
-    /** True when a COMMIT is queued: the last applied transaction is not yet on the target. */
+    /** True when a COMMIT waits in the batch: the last applied transaction is not yet on the target. */
     public boolean hasPendingCommit() {
-        return pendingCommit != null;
+        return batch.hasCommits();
     }
 
     public void apply(WalMessage m) throws SQLException {
-        if (m instanceof Insert i) {
-            if (begin()) {
-                rows.insert(txn, mapping(i.relationId()), i.newTuple());
-            }
-        } else if (m instanceof Update u) {
-            if (begin()) {
-                rows.update(txn, mapping(u.relationId()), u);
-            }
-        } else if (m instanceof Delete d) {
-            if (begin()) {
-                rows.delete(txn, mapping(d.relationId()), d);
-            }
-        } else if (m instanceof Begin b) {
+        if (m instanceof Begin b) {
             txn = new RemoteTxn(task.source().name(), b.commitTime(), b.finalLsn());
             // A transaction whose commit lies before the resume position was applied before a restart.
             txnSkipped = b.finalLsn().compareTo(startProgress) < 0;
-            txnOpen = false;
+            entry = null;
+            txnStarted = false;
+            txnCareful = carefulTxns.contains(b.finalLsn()) || carefulRun > 0;
+            if (carefulRun > 0) {
+                carefulRun--;
+            }
         } else if (m instanceof Commit c) {
             commit(c);
         } else if (m instanceof Relation r) {
             relation(r);
-        } else if (m instanceof Truncate t) {
-            if (begin()) {
-                truncate(t);
-            }
+        } else if (m instanceof Insert || m instanceof Update || m instanceof Delete || m instanceof Truncate) {
+            change(m);
         }
         // Origin, TypeInfo and LogicalMessage carry nothing to apply.
     }
 
-    /** Sends what waits in the pipeline, the queued COMMIT included. Called when the source is quiet. */
+    /** Sends the batch, the waiting COMMITs included. Called when the source is quiet. */
     public void flushPending() throws SQLException {
         send();
     }
 
-    private boolean begin() throws SQLException {
+    private void change(WalMessage m) throws SQLException {
         if (txn == null) {
             throw new IllegalStateException("row change outside a transaction from " + task.source().name());
         }
         if (txnSkipped) {
-            return false;
+            return;
         }
-        if (!txnOpen) {
-            pipeline.add("BEGIN");
-            txnOpen = true;
+        if (txnCareful) {
+            carefulChange(m);
+            return;
         }
-        return true;
+        if (entry == null) {
+            entry = batch.open(txn, txnStarted);
+        }
+        batch.add(entry, m, m instanceof Truncate t ? truncateSql(t) : rows.strict(mapping(m), m));
+        if (batch.isFull()) {
+            send();
+        }
     }
 
     private void commit(Commit c) throws SQLException {
-        if (txnOpen) {
-            // Every statement of the transaction runs and is checked before its COMMIT is queued.
-            send();
-            pipeline.add("CALL pgmesh.commit_origin(" + Ident.literal(task.source().name()) + ", "
-                    + Ident.literal(c.endLsn().toString()) + ", " + Ident.literal(c.commitTime().toString()) + ")");
+        if (txnCareful && txnStarted) {
+            pipeline.add(callSql(c));
             pipeline.add("COMMIT");
-            pendingCommit = c;
+            pipeline.send();
+            committed(c);
+            carefulTxns.remove(txn.finalLsn());
+        } else if (txn != null && !txnSkipped && (entry != null || txnStarted)) {
+            if (entry == null) {
+                entry = batch.open(txn, true);
+            }
+            batch.commit(entry, c, commitSql(c));
         }
         txn = null;
-        txnOpen = false;
+        entry = null;
+        txnStarted = false;
+        txnCareful = false;
+        if (batch.isFull()) {
+            send();
+        }
+    }
+
+    /** A change of a transaction applied carefully: checked statement by statement, conflicts resolved. */
+    private void carefulChange(WalMessage m) throws SQLException {
+        if (!txnStarted) {
+            send(); // what is batched comes first
+            pipeline.add("BEGIN");
+            txnStarted = true;
+        }
+        carefulStatement(txn, m);
+    }
+
+    private void carefulStatement(RemoteTxn t, WalMessage m) throws SQLException {
+        if (m instanceof Insert i) {
+            rows.insert(t, mapping(m), i.newTuple());
+        } else if (m instanceof Update u) {
+            rows.update(t, mapping(m), u);
+        } else if (m instanceof Delete d) {
+            rows.delete(t, mapping(m), d);
+        } else if (m instanceof Truncate tr) {
+            pipeline.add(truncateSql(tr));
+        }
+    }
+
+    private String callSql(Commit c) {
+        return "CALL pgmesh.commit_origin(" + Ident.literal(task.source().name()) + ", "
+                + Ident.literal(c.endLsn().toString()) + ", " + Ident.literal(c.commitTime().toString()) + ")";
+    }
+
+    private String commitSql(Commit c) {
+        return callSql(c) + ";\nCOMMIT";
     }
 
     private void send() throws SQLException {
-        Commit committed = pendingCommit;
-        pipeline.send();
-        if (committed != null) {
-            pendingCommit = null;
-            appliedLsn = committed.endLsn();
-            appliedTxns++;
-            listener.committed(committed.commitTime(), conflicts.conflicts());
+        if (batch.isEmpty()) {
+            return;
+        }
+        List<StrictBatch.Entry> sent = new ArrayList<>(batch.entries());
+        boolean continuation = batch.isContinuation();
+        String sql = batch.sql();
+        batch.clear();
+        boolean open = entry != null;  // the transaction being received goes on in the next batch
+        entry = null;
+        try {
+            Sql.exec(conn, sql);
+        } catch (SQLException e) {
+            if (SqlStates.isTransient(e)) {
+                throw e;
+            }
+            recover(sent, continuation, e);
+            return;
+        }
+        for (StrictBatch.Entry e : sent) {
+            if (e.commit != null) {
+                committed(e.commit);
+            }
+        }
+        if (open) {
+            txnStarted = true;
+        }
+    }
+
+    private void committed(Commit c) {
+        appliedLsn = c.endLsn();
+        appliedTxns++;
+        listener.committed(c.commitTime(), conflicts.conflicts());
+    }
+
+    /**
+     * A strict batch failed: every transaction before the failed one committed, the failed one
+     * rolled back (a continuation chunk: back to its savepoint), the rest never ran. The failed
+     * one is replayed carefully, the rest goes through the batch again.
+     */
+    private void recover(List<StrictBatch.Entry> sent, boolean continuation, SQLException cause) throws SQLException {
+        if (continuation) {
+            // The earlier chunks of this transaction are rolled back with it and were not kept.
+            RemoteTxn t = sent.get(0).txn;
+            carefulTxns.add(t.finalLsn());
+            throw new ApplyException("the transaction committed at " + t.finalLsn() + " on " + t.sourceNode()
+                    + " met a conflict or error (" + io.pgmesh.task.Errors.describe(cause)
+                    + "); it will be received again and applied statement by statement");
+        }
+        Sql.exec(conn, "ROLLBACK");
+        Lsn done = Sql.queryString(conn, "SELECT last_commit_lsn FROM pgmesh.task_progress WHERE source_node = ?",
+                task.source().name()).map(Lsn::parse).orElse(Lsn.ZERO);
+        int i = 0;
+        while (i < sent.size() && sent.get(i).commit != null && sent.get(i).commit.endLsn().compareTo(done) <= 0) {
+            committed(sent.get(i++).commit);
+        }
+        if (i == sent.size()) {
+            throw cause; // nothing failed that a replay could mend
+        }
+        log.debug("task {}: transaction at {} met a conflict or error; replaying it statement by statement", task,
+                sent.get(i).txn.finalLsn());
+        replay(sent.get(i), false);
+        carefulRun = CAREFUL_RUN;
+        RemoteTxn receiving = txn;
+        boolean skipping = txnSkipped;
+        boolean receivingCareful = txnCareful;
+        for (StrictBatch.Entry e : sent.subList(i + 1, sent.size())) {
+            txn = e.txn;
+            txnSkipped = false;
+            txnStarted = false;
+            txnCareful = true;
+            entry = null;
+            for (WalMessage m : e.messages) {
+                change(m);
+            }
+            if (e.commit != null) {
+                commit(e.commit);
+            }
+        }
+        if (txn == null) {
+            txn = receiving;       // the transaction being received had not reached the batch yet
+            txnSkipped = skipping;
+            txnCareful = receivingCareful;
+        }
+    }
+
+    /** Applies one transaction statement by statement, resolving conflicts, then its COMMIT if it has one. */
+    private void replay(StrictBatch.Entry e, boolean alreadyOpen) throws SQLException {
+        if (!alreadyOpen) {
+            pipeline.add("BEGIN");
+        }
+        for (WalMessage m : e.messages) {
+            carefulStatement(e.txn, m);
+        }
+        if (e.commit != null) {
+            pipeline.add(callSql(e.commit));
+            pipeline.add("COMMIT");
+            pipeline.send();
+            committed(e.commit);
+        } else {
+            pipeline.send();
+            txnStarted = true; // the transaction being received is open on the server and goes on
         }
     }
 
@@ -236,6 +377,12 @@ public final class Applier implements AutoCloseable {
         relations.put(r.relationId(), TableMapping.of(r, TargetCatalog.describe(conn, table)));
     }
 
+    private TableMapping mapping(WalMessage change) {
+        int relationId = change instanceof Insert i ? i.relationId()
+                : change instanceof Update u ? u.relationId() : ((Delete) change).relationId();
+        return mapping(relationId);
+    }
+
     private TableMapping mapping(int relationId) {
         TableMapping m = relations.get(relationId);
         if (m == null) {
@@ -244,25 +391,26 @@ public final class Applier implements AutoCloseable {
         return m;
     }
 
-    private void truncate(Truncate t) throws SQLException {
+    private String truncateSql(Truncate t) {
         List<TableName> tables = new ArrayList<>();
         for (int id : t.relationIds()) {
             tables.add(mapping(id).table());
         }
-        rows.truncate(tables, t.restartIdentity(), t.cascade());
+        return SqlRenderer.truncate(tables, t.restartIdentity(), t.cascade());
     }
 
     /** Abandons whatever was not committed: the source sends it again after a restart. */
     public void abort() {
+        batch.clear();
         try {
             pipeline.discard();
             Sql.exec(conn, "ROLLBACK");
         } catch (SQLException ignored) {
             // the connection is broken; the server rolls back by itself
         }
-        pendingCommit = null;
         txn = null;
-        txnOpen = false;
+        entry = null;
+        txnStarted = false;
     }
 
     @Override

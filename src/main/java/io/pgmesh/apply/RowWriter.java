@@ -1,9 +1,10 @@
 package io.pgmesh.apply;
 
 import io.pgmesh.conflict.ConflictType;
-import io.pgmesh.pg.TableName;
 import io.pgmesh.wal.TupleData;
+import io.pgmesh.wal.WalMessage;
 import io.pgmesh.wal.WalMessage.Delete;
+import io.pgmesh.wal.WalMessage.Insert;
 import io.pgmesh.wal.WalMessage.Update;
 import java.sql.SQLException;
 import java.util.Arrays;
@@ -68,8 +69,47 @@ final class RowWriter {
         add(new ExecuteCall(name).values(d.oldTuple(), m.key()).sql(), () -> conflicts.deleteNotApplied(txn, m, d.oldTuple()));
     }
 
-    void truncate(List<TableName> tables, boolean restartIdentity, boolean cascade) throws SQLException {
-        add(SqlRenderer.truncate(tables, restartIdentity, cascade), null);
+    /**
+     * The same change as one statement that fails unless it changes exactly one row: for a batch
+     * of whole transactions whose conflicts show up as an aborted transaction, not as counts.
+     */
+    String strict(TableMapping m, WalMessage change) throws SQLException {
+        if (change instanceof Insert i) {
+            TupleData row = i.newTuple();
+            int[] cols = writableColumns(m, row);
+            if (!m.upsertable()) {
+                String name = shapes.name(m.relationId() + ":I:" + Shapes.mask(cols),
+                        () -> SqlRenderer.insert(m.table(), m.names(cols), List.of()));
+                return new ExecuteCall(name).values(row, cols).sql();
+            }
+            String name = shapes.name(m.relationId() + ":SI:" + Shapes.mask(cols), () -> SqlRenderer.expectOneRow(
+                    SqlRenderer.insert(m.table(), m.names(cols), m.names(m.key()))));
+            return new ExecuteCall(name).values(row, cols).sql();
+        }
+        if (change instanceof Update u) {
+            TupleData newTuple = u.newTuple();
+            int[] set = writableColumns(m, newTuple);
+            if (m.fullIdentity()) {
+                int[] match = presentColumns(u.oldTuple());
+                String name = shapes.name(m.relationId() + ":SUF:" + Shapes.mask(set) + "/" + Shapes.mask(match),
+                        () -> SqlRenderer.expectOneRow(SqlRenderer.updateOneMatching(m.table(), m.names(set), m.names(match))));
+                return new ExecuteCall(name).values(newTuple, set).values(u.oldTuple(), match).sql();
+            }
+            TupleData keyTuple = u.oldTuple() != null ? u.oldTuple() : newTuple;
+            String name = shapes.name(m.relationId() + ":SU:" + Shapes.mask(set), () -> SqlRenderer.expectOneRow(
+                    SqlRenderer.update(m.table(), m.names(set), m.names(m.key()), guard)));
+            return new ExecuteCall(name).values(newTuple, set).values(keyTuple, m.key()).sql();
+        }
+        Delete d = (Delete) change;
+        if (m.fullIdentity()) {
+            int[] match = presentColumns(d.oldTuple());
+            String name = shapes.name(m.relationId() + ":SDF:" + Shapes.mask(match),
+                    () -> SqlRenderer.expectOneRow(SqlRenderer.deleteOneMatching(m.table(), m.names(match))));
+            return new ExecuteCall(name).values(d.oldTuple(), match).sql();
+        }
+        String name = shapes.name(m.relationId() + ":SD",
+                () -> SqlRenderer.expectOneRow(SqlRenderer.delete(m.table(), m.names(m.key()), guard)));
+        return new ExecuteCall(name).values(d.oldTuple(), m.key()).sql();
     }
 
     private void add(String sql, Pipeline.NoRowCheck check) throws SQLException {

@@ -71,6 +71,19 @@ public final class SqlRenderer {
                 + " pg_xact_commit_timestamp_origin(pgmesh_row.xmin) AS o" + from + ") r";
     }
 
+    /**
+     * Wraps a data-changing statement so that it fails (division by zero) unless it changed
+     * exactly one row. Many such statements, several transactions' worth, travel in one query:
+     * the first that meets a conflict aborts its transaction and the server skips the rest, which
+     * the applier then replays one statement at a time.
+     */
+    public static String expectOneRow(String dml) {
+        return "WITH w AS (" + dml + " RETURNING 1) INSERT INTO pg_temp." + SINK + " SELECT FROM w HAVING 1 / (count(*) = 1)::int = 0";
+    }
+
+    /** A column-less temporary table: the target of {@link #expectOneRow}, which never writes a row to it. */
+    public static final String SINK = "pgmesh_sink";
+
     public static String truncate(List<TableName> tables, boolean restartIdentity, boolean cascade) {
         StringJoiner names = new StringJoiner(", ");
         tables.forEach(t -> names.add(t.quoted()));

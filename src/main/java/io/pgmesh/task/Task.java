@@ -38,6 +38,8 @@ public final class Task implements Runnable {
     private final ConflictResolver resolver;
     private final RetryPolicy retry;
     private final TaskMetrics metrics = new TaskMetrics();
+    /** Transactions (by commit LSN) to apply statement by statement: they failed in a strict batch before. */
+    private final java.util.Set<Lsn> carefulTxns = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean running = true;
     private volatile TaskState state;
     private volatile Thread thread;
@@ -111,7 +113,7 @@ public final class Task implements Runnable {
             Connection target = connect(spec.target().name(), () -> PgConnector.connectApply(spec.target(), "apply " + spec));
             try {
                 targetPreparer.ensure(target);
-                applier = Applier.open(spec, target, ServerCapabilities.of(target), resolver, metrics::applied);
+                applier = Applier.open(spec, target, ServerCapabilities.of(target), resolver, metrics::applied, carefulTxns);
             } catch (Exception e) {
                 target.close();
                 throw e;

@@ -1,0 +1,97 @@
+package io.pgmesh.apply;
+
+import io.pgmesh.wal.WalMessage;
+import io.pgmesh.wal.WalMessage.Commit;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Whole source transactions, rendered as strict statements (see {@link RowWriter#strict}), that go
+ * to the server as one multi-statement query: one round trip for many transactions. The server
+ * runs them in order and stops at the first failure, aborting that transaction; the messages of
+ * every transaction are kept until the query returns so that the failed one can be replayed.
+ *
+ * <p>A transaction too big for one batch continues in the next ones (without savepoints: a
+ * transaction of many subtransactions slows every reader of the target). Such a continuation batch
+ * holds nothing else; when it fails, the earlier chunks are lost with it, and the transaction must
+ * come again from the source to be applied carefully.
+ */
+final class StrictBatch {
+    private static final int MAX_STATEMENTS = 2000;
+    private static final int MAX_CHARS = 2 << 20;
+
+    /** One transaction (or, in a continuation batch, one chunk of it) in this batch. */
+    static final class Entry {
+        final RemoteTxn txn;
+        final List<WalMessage> messages = new ArrayList<>();
+        Commit commit;
+
+        Entry(RemoteTxn txn) {
+            this.txn = txn;
+        }
+    }
+
+    private final StringBuilder sql = new StringBuilder(1 << 16);
+    private final List<Entry> entries = new ArrayList<>();
+    private int statements;
+    private boolean continuation;
+
+    /** Opens a transaction in this batch; {@code continued} when it began in an earlier batch. */
+    Entry open(RemoteTxn txn, boolean continued) {
+        if (continued) {
+            continuation = true;
+        } else {
+            statement("BEGIN");
+        }
+        Entry e = new Entry(txn);
+        entries.add(e);
+        return e;
+    }
+
+    void add(Entry e, WalMessage change, String statement) {
+        e.messages.add(change);
+        statement(statement);
+    }
+
+    void commit(Entry e, Commit c, String commitStatements) {
+        e.commit = c;
+        statement(commitStatements);
+    }
+
+    private void statement(String s) {
+        sql.append(s).append(";\n");
+        statements++;
+    }
+
+    boolean isEmpty() {
+        return entries.isEmpty();
+    }
+
+    /** True when the batch holds a chunk of a transaction that began in an earlier batch. */
+    boolean isContinuation() {
+        return continuation;
+    }
+
+    boolean isFull() {
+        return statements >= MAX_STATEMENTS || sql.length() >= MAX_CHARS;
+    }
+
+    boolean hasCommits() {
+        return entries.stream().anyMatch(e -> e.commit != null);
+    }
+
+    String sql() {
+        return sql.toString();
+    }
+
+    List<Entry> entries() {
+        return entries;
+    }
+
+    void clear() {
+        sql.setLength(0);
+        entries.clear();
+        statements = 0;
+        continuation = false;
+    }
+}
