@@ -9,6 +9,7 @@ import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.SqlStates;
 import io.pgmesh.pg.TableName;
 import io.pgmesh.topology.TaskSpec;
+import io.pgmesh.wal.TupleData;
 import io.pgmesh.wal.WalMessage;
 import io.pgmesh.wal.WalMessage.Begin;
 import io.pgmesh.wal.WalMessage.Commit;
@@ -58,6 +59,10 @@ public final class Applier implements AutoCloseable {
     private final Lsn startProgress;
 
     private final StrictBatch batch = new StrictBatch();
+    /** Consecutive INSERTs into one table, sent as one multi-row statement: most of a bulk load's cost is per statement. */
+    private final List<TupleData> insertRun = new ArrayList<>();
+    private TableMapping insertRunTable;
+    private static final int INSERT_RUN_ROWS = 100;
 
     private RemoteTxn txn;          // the source transaction being received, null between transactions
     private boolean txnSkipped;     // already applied before a restart
@@ -191,10 +196,34 @@ public final class Applier implements AutoCloseable {
         if (entry == null) {
             entry = batch.open(txn, txnStarted);
         }
-        batch.add(entry, m, m instanceof Truncate t ? truncateSql(t) : rows.strict(mapping(m), m));
+        if (m instanceof Insert i) {
+            TableMapping table = mapping(m);
+            if (insertRunTable != table || insertRun.size() * (long) table.columns().length >= 30_000) {
+                endInsertRun();
+            }
+            insertRunTable = table;
+            insertRun.add(i.newTuple());
+            batch.keep(entry, m);
+            if (insertRun.size() == INSERT_RUN_ROWS) {
+                endInsertRun();
+            }
+        } else {
+            endInsertRun();
+            batch.add(entry, m, m instanceof Truncate t ? truncateSql(t) : rows.strict(mapping(m), m));
+        }
         if (batch.isFull()) {
             send();
         }
+    }
+
+    private void endInsertRun() throws SQLException {
+        if (insertRun.isEmpty()) {
+            return;
+        }
+        batch.statement(entry, insertRun.size() == 1 ? rows.strict(insertRunTable, new Insert(insertRunTable.relationId(),
+                insertRun.get(0))) : rows.strictInserts(insertRunTable, insertRun));
+        insertRun.clear();
+        insertRunTable = null;
     }
 
     private void commit(Commit c) throws SQLException {
@@ -208,6 +237,7 @@ public final class Applier implements AutoCloseable {
             if (entry == null) {
                 entry = batch.open(txn, true);
             }
+            endInsertRun();
             batch.commit(entry, c, commitSql(c));
         }
         txn = null;
@@ -251,6 +281,7 @@ public final class Applier implements AutoCloseable {
     }
 
     private void send() throws SQLException {
+        endInsertRun();
         if (batch.isEmpty()) {
             return;
         }
@@ -402,6 +433,8 @@ public final class Applier implements AutoCloseable {
     /** Abandons whatever was not committed: the source sends it again after a restart. */
     public void abort() {
         batch.clear();
+        insertRun.clear();
+        insertRunTable = null;
         try {
             pipeline.discard();
             Sql.exec(conn, "ROLLBACK");

@@ -112,6 +112,21 @@ final class RowWriter {
         return new ExecuteCall(name).values(d.oldTuple(), m.key()).sql();
     }
 
+    /** Several INSERTs into one table as one strict statement (all rows must go in). */
+    String strictInserts(TableMapping m, List<TupleData> rows) throws SQLException {
+        int[] cols = writableColumns(m, rows.get(0));
+        int n = rows.size();
+        String name = shapes.name(m.relationId() + ":SIM" + n + ":" + Shapes.mask(cols), () -> {
+            String insert = SqlRenderer.insertRows(m.table(), m.names(cols), n, m.upsertable() ? m.names(m.key()) : List.of());
+            return m.upsertable() ? SqlRenderer.expectRows(insert, n) : insert;
+        });
+        ExecuteCall call = new ExecuteCall(name);
+        for (TupleData row : rows) {
+            call.values(row, cols);
+        }
+        return call.sql();
+    }
+
     private void add(String sql, Pipeline.NoRowCheck check) throws SQLException {
         if (pipeline.isFull()) {
             pipeline.send();

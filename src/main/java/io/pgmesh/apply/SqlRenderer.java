@@ -27,9 +27,17 @@ public final class SqlRenderer {
 
     /** INSERT; with conflict columns it does nothing on a key collision, which the caller sees as 0 rows. */
     public static String insert(TableName table, List<String> columns, List<String> conflictColumns) {
+        return insertRows(table, columns, 1, conflictColumns);
+    }
+
+    /** INSERT of {@code rows} rows at once, their values numbered row after row. */
+    public static String insertRows(TableName table, List<String> columns, int rows, List<String> conflictColumns) {
         Params p = new Params();
         StringBuilder sql = new StringBuilder("INSERT INTO ").append(table.quoted()).append(" (")
-                .append(columnList(columns)).append(") VALUES (").append(p.list(columns.size())).append(')');
+                .append(columnList(columns)).append(") VALUES ");
+        for (int r = 0; r < rows; r++) {
+            sql.append(r == 0 ? "(" : ", (").append(p.list(columns.size())).append(')');
+        }
         if (!conflictColumns.isEmpty()) {
             sql.append(" ON CONFLICT (").append(columnList(conflictColumns)).append(") DO NOTHING");
         }
@@ -78,7 +86,13 @@ public final class SqlRenderer {
      * the applier then replays one statement at a time.
      */
     public static String expectOneRow(String dml) {
-        return "WITH w AS (" + dml + " RETURNING 1) INSERT INTO pg_temp." + SINK + " SELECT FROM w HAVING 1 / (count(*) = 1)::int = 0";
+        return expectRows(dml, 1);
+    }
+
+    /** As {@link #expectOneRow}, for a statement that must change exactly {@code n} rows. */
+    public static String expectRows(String dml, int n) {
+        return "WITH w AS (" + dml + " RETURNING 1) INSERT INTO pg_temp." + SINK + " SELECT FROM w HAVING 1 / (count(*) = "
+                + n + ")::int = 0";
     }
 
     /** A column-less temporary table: the target of {@link #expectOneRow}, which never writes a row to it. */

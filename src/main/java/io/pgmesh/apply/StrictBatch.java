@@ -53,6 +53,15 @@ final class StrictBatch {
         statement(statement);
     }
 
+    /** Keeps a change whose statement comes later (a run of INSERTs rendered as one statement). */
+    void keep(Entry e, WalMessage change) {
+        e.messages.add(change);
+    }
+
+    void statement(Entry e, String statement) {
+        statement(statement);
+    }
+
     void commit(Entry e, Commit c, String commitStatements) {
         e.commit = c;
         statement(commitStatements);
