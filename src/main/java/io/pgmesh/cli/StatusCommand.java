@@ -53,7 +53,7 @@ final class StatusCommand implements Callable<Integer> {
         out.println();
         for (MeshStatus.NodeStatus n : s.nodes()) {
             if (!n.reachable()) {
-                out.println("node " + n.node() + ": unreachable: " + n.error());
+                out.println(n.error());
                 continue;
             }
             out.println("node " + n.node() + " (server " + n.serverVersion() + ")");

@@ -51,7 +51,7 @@ public final class StatusReader {
                                     s.confirmedFlushLsn().toString(), s.retainedBytes(), s.invalidation())).toList(),
                             walSenders(conn)));
                 } catch (SQLException | RuntimeException e) {
-                    String msg = "node " + node.name() + ": " + Errors.describe(e);
+                    String msg = "node " + node.name() + ": unreachable: " + Errors.describe(e);
                     errors.put(node.name(), msg);
                     nodes.add(new MeshStatus.NodeStatus(node.name(), false, msg, null, List.of(), List.of()));
                 }
