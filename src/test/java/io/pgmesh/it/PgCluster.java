@@ -6,6 +6,10 @@ import io.pgmesh.config.Secret;
 import io.pgmesh.config.TableSelection;
 import io.pgmesh.embedded.EmbeddedPostgres;
 import io.pgmesh.pg.Lsn;
+import io.pgmesh.task.MeshRunner;
+import io.pgmesh.task.RetryPolicy;
+import io.pgmesh.task.Task;
+import io.pgmesh.task.TaskState;
 import io.pgmesh.topology.Names;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,6 +35,7 @@ public final class PgCluster implements AutoCloseable {
 
     private final List<EmbeddedPostgres> servers = new ArrayList<>();
     private final List<String> names = new ArrayList<>();
+    private final List<MeshRunner> runners = new ArrayList<>();
 
     private PgCluster() {
     }
@@ -216,8 +221,111 @@ public final class PgCluster implements AutoCloseable {
         }
     }
 
+
+    // ---------------------------------------------------------------------------------------------
+    // Running the mesh in-process and reading what it did
+
+    /** Retries that fit a test: a failed task tries again within seconds. */
+    public static RetryPolicy testRetry() {
+        return new RetryPolicy(Duration.ofMillis(200), Duration.ofSeconds(2));
+    }
+
+    /**
+     * Starts every task of the mesh in this process ({@link #close()} stops them before the
+     * servers) and returns once all tasks stream and have caught up. The tables must exist
+     * already: a node's publication is reconciled once, when its first task starts.
+     */
+    public MeshRunner startMesh(TableSelection tables) throws Exception {
+        MeshRunner runner = new MeshRunner(config(tables), testRetry());
+        runners.add(runner);
+        runner.start();
+        awaitStreaming(runner, Duration.ofSeconds(60));
+        awaitCaughtUp(Duration.ofSeconds(60));
+        return runner;
+    }
+
+    public MeshRunner startMesh() throws Exception {
+        return startMesh(TableSelection.defaults());
+    }
+
+    /** Waits until every task of {@code runner} is STREAMING. */
+    public static void awaitStreaming(MeshRunner runner, Duration timeout) throws InterruptedException {
+        await(timeout, "every task to stream", () -> runner.tasks().stream().allMatch(t -> t.state() == TaskState.STREAMING));
+    }
+
+    /** The tasks of {@code runner} that are not STREAMING, as "name=state", for assertion messages. */
+    public static List<String> notStreaming(MeshRunner runner) {
+        List<String> bad = new ArrayList<>();
+        for (Task t : runner.tasks()) {
+            if (t.state() != TaskState.STREAMING) {
+                bad.add(t.spec().name() + "=" + t.state());
+            }
+        }
+        return bad;
+    }
+
+    /**
+     * Waits until replication has settled: every task caught up, then again, so that what was
+     * applied during the first round (and anything it might echo) has travelled too.
+     */
+    public void awaitSettled(Duration timeout) throws Exception {
+        awaitCaughtUp(timeout);
+        awaitCaughtUp(timeout);
+    }
+
+    /** The origin progress of task source->target, as recorded on the target (ZERO before its first apply). */
+    public Lsn originProgress(int source, int target) throws SQLException {
+        return lsnQuery(target, "SELECT s.remote_lsn FROM pg_replication_origin_status s"
+                + " JOIN pg_replication_origin o ON o.roident = s.local_id WHERE o.roname = '"
+                + Names.origin(names.get(source)) + "'");
+    }
+
+    /** The first column of the first row as text (null for SQL NULL or no row). */
+    public String queryString(int node, String sql) throws SQLException {
+        try (Connection c = connect(node); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
+    /** The first column of every row as text, in the query's order. */
+    public List<String> queryColumn(int node, String sql) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Connection c = connect(node); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The walsender process serving each pgmesh slot, by slot name (null while the slot has no
+     * reader). A task that reconnects gets a new walsender, so an unchanged pid means the task
+     * streamed without interruption.
+     */
+    public Map<String, String> walsenderPids() throws SQLException {
+        Map<String, String> pids = new java.util.TreeMap<>();
+        for (int n = 0; n < size(); n++) {
+            try (Connection c = connect(n); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                    "SELECT slot_name, active_pid FROM pg_replication_slots WHERE slot_name LIKE 'pgmesh\\_%'")) {
+                while (rs.next()) {
+                    pids.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        }
+        return pids;
+    }
+
+    /** An LSN-valued query (ZERO for NULL or no row). */
+    public Lsn lsn(int node, String sql) throws SQLException {
+        return lsnQuery(node, sql);
+    }
+
     @Override
     public void close() {
+        for (MeshRunner r : runners) {
+            r.close();
+        }
         for (EmbeddedPostgres pg : servers) {
             pg.close();
         }
