@@ -114,7 +114,8 @@ final class ConflictHandler {
         conflicts++;
     }
 
-    private void overwrite(TableMapping m, TupleData values, int[] setIdx, TupleData keyTuple) throws SQLException {
+    private void overwrite(TableMapping m, TupleData values, int[] columns, TupleData keyTuple) throws SQLException {
+        int[] setIdx = java.util.Arrays.stream(columns).filter(i -> m.updatable()[i]).toArray();
         String name = shapes.name(m.relationId() + ":U-force:" + Shapes.mask(setIdx),
                 () -> SqlRenderer.update(m.table(), m.names(setIdx), m.names(m.key()), null));
         execute(new ExecuteCall(name).values(values, setIdx).values(keyTuple, m.key()).sql());

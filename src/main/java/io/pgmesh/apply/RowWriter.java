@@ -40,7 +40,7 @@ final class RowWriter {
 
     void update(RemoteTxn txn, TableMapping m, Update u) throws SQLException {
         TupleData newTuple = u.newTuple();
-        int[] set = writableColumns(m, newTuple);
+        int[] set = updatableColumns(m, newTuple);
         if (m.fullIdentity()) {
             int[] match = presentColumns(u.oldTuple());
             String name = shapes.name(m.relationId() + ":UF:" + Shapes.mask(set) + "/" + Shapes.mask(match),
@@ -88,7 +88,7 @@ final class RowWriter {
         }
         if (change instanceof Update u) {
             TupleData newTuple = u.newTuple();
-            int[] set = writableColumns(m, newTuple);
+            int[] set = updatableColumns(m, newTuple);
             if (m.fullIdentity()) {
                 int[] match = presentColumns(u.oldTuple());
                 String name = shapes.name(m.relationId() + ":SUF:" + Shapes.mask(set) + "/" + Shapes.mask(match),
@@ -135,10 +135,18 @@ final class RowWriter {
     }
 
     private static int[] writableColumns(TableMapping m, TupleData t) {
+        return columns(m.writable(), t);
+    }
+
+    private static int[] updatableColumns(TableMapping m, TupleData t) {
+        return columns(m.updatable(), t);
+    }
+
+    private static int[] columns(boolean[] allowed, TupleData t) {
         int n = 0;
         int[] idx = new int[t.size()];
         for (int i = 0; i < t.size(); i++) {
-            if (m.writable()[i] && t.kind(i) != TupleData.Kind.UNCHANGED_TOAST) {
+            if (allowed[i] && t.kind(i) != TupleData.Kind.UNCHANGED_TOAST) {
                 idx[n++] = i;
             }
         }

@@ -34,7 +34,8 @@ public final class SqlRenderer {
     public static String insertRows(TableName table, List<String> columns, int rows, List<String> conflictColumns) {
         Params p = new Params();
         StringBuilder sql = new StringBuilder("INSERT INTO ").append(table.quoted()).append(" (")
-                .append(columnList(columns)).append(") VALUES ");
+                // The source's value wins over a GENERATED ALWAYS identity, as in PostgreSQL's own apply.
+                .append(columnList(columns)).append(") OVERRIDING SYSTEM VALUE VALUES ");
         for (int r = 0; r < rows; r++) {
             sql.append(r == 0 ? "(" : ", (").append(p.list(columns.size())).append(')');
         }

@@ -13,11 +13,13 @@ import java.util.Set;
  *
  * @param columns      source column names, in the order of the source's tuples
  * @param writable     per source column: written on the target (false for generated target columns)
+ * @param updatable    per source column: may be SET by an UPDATE (false too for GENERATED ALWAYS identity
+ *                     columns, which PostgreSQL lets only an INSERT with OVERRIDING SYSTEM VALUE write)
  * @param key          indexes (into {@code columns}) of the replica identity
  * @param fullIdentity REPLICA IDENTITY FULL: rows are matched on all old values
  * @param upsertable   the target has a unique index on exactly the key, so INSERT can detect insert_exists
  */
-record TableMapping(int relationId, TableName table, String[] columns, boolean[] writable, int[] key,
+record TableMapping(int relationId, TableName table, String[] columns, boolean[] writable, boolean[] updatable, int[] key,
                     boolean fullIdentity, boolean upsertable) {
 
     static TableMapping of(Relation relation, TargetCatalog.TargetTable target) {
@@ -25,6 +27,7 @@ record TableMapping(int relationId, TableName table, String[] columns, boolean[]
         int n = relation.columns().size();
         String[] columns = new String[n];
         boolean[] writable = new boolean[n];
+        boolean[] updatable = new boolean[n];
         List<Integer> key = new ArrayList<>();
         Set<String> keyNames = new HashSet<>();
         List<String> missing = new ArrayList<>();
@@ -36,6 +39,7 @@ record TableMapping(int relationId, TableName table, String[] columns, boolean[]
                 missing.add(c.name());
             }
             writable[i] = generated != null && !generated;
+            updatable[i] = writable[i] && !target.identityAlways().contains(c.name());
             if (c.isKey()) {
                 key.add(i);
                 keyNames.add(c.name());
@@ -50,7 +54,7 @@ record TableMapping(int relationId, TableName table, String[] columns, boolean[]
             throw new ApplyException("table " + table + " arrives without a replica identity key");
         }
         boolean upsertable = !full && target.hasUniqueIndexOn(keyNames);
-        return new TableMapping(relation.relationId(), table, columns, writable,
+        return new TableMapping(relation.relationId(), table, columns, writable, updatable,
                 key.stream().mapToInt(Integer::intValue).toArray(), full, upsertable);
     }
 

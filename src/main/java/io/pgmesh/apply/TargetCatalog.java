@@ -16,14 +16,15 @@ import java.util.Set;
 final class TargetCatalog {
 
     /** A target table: column name to whether it is generated, and the column sets of its unique indexes. */
-    record TargetTable(TableName name, Map<String, Boolean> generatedByColumn, List<Set<String>> uniqueKeys) {
+    record TargetTable(TableName name, Map<String, Boolean> generatedByColumn, Set<String> identityAlways,
+                       List<Set<String>> uniqueKeys) {
         boolean hasUniqueIndexOn(Set<String> columns) {
             return uniqueKeys.contains(columns);
         }
     }
 
     private static final String COLUMNS = """
-            SELECT a.attname, a.attgenerated <> ''
+            SELECT a.attname, a.attgenerated <> '', a.attidentity = 'a'
               FROM pg_attribute a
               JOIN pg_class c ON c.oid = a.attrelid
               JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -45,12 +46,16 @@ final class TargetCatalog {
 
     static TargetTable describe(Connection conn, TableName table) throws SQLException {
         Map<String, Boolean> columns = new HashMap<>();
+        Set<String> identityAlways = new HashSet<>();
         try (PreparedStatement ps = conn.prepareStatement(COLUMNS)) {
             ps.setString(1, table.schema());
             ps.setString(2, table.name());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     columns.put(rs.getString(1), rs.getBoolean(2));
+                    if (rs.getBoolean(3)) {
+                        identityAlways.add(rs.getString(1));
+                    }
                 }
             }
         }
@@ -67,6 +72,6 @@ final class TargetCatalog {
                 }
             }
         }
-        return new TargetTable(table, columns, unique);
+        return new TargetTable(table, columns, identityAlways, unique);
     }
 }

@@ -13,13 +13,13 @@ class SqlRendererTest {
 
     @Test
     void insertWithKeyDoesNothingOnCollisionSoTheCountRevealsTheConflict() {
-        assertEquals("INSERT INTO \"public\".\"My \"\"Table\"\"\" (\"id\", \"v\") VALUES ($1, $2) ON CONFLICT (\"id\") DO NOTHING",
+        assertEquals("INSERT INTO \"public\".\"My \"\"Table\"\"\" (\"id\", \"v\") OVERRIDING SYSTEM VALUE VALUES ($1, $2) ON CONFLICT (\"id\") DO NOTHING",
                 SqlRenderer.insert(T, List.of("id", "v"), List.of("id")));
     }
 
     @Test
     void insertWithoutKeyIsPlain() {
-        assertEquals("INSERT INTO \"public\".\"My \"\"Table\"\"\" (\"a\") VALUES ($1)",
+        assertEquals("INSERT INTO \"public\".\"My \"\"Table\"\"\" (\"a\") OVERRIDING SYSTEM VALUE VALUES ($1)",
                 SqlRenderer.insert(T, List.of("a"), List.of()));
     }
 
