@@ -244,7 +244,8 @@ public final class Applier implements AutoCloseable {
         entry = null;
         txnStarted = false;
         txnCareful = false;
-        if (batch.isFull()) {
+        // The last chunk of a big transaction goes alone: its failure must not be mistaken for a later one's.
+        if (batch.isFull() || batch.isContinuation()) {
             send();
         }
     }
@@ -318,8 +319,10 @@ public final class Applier implements AutoCloseable {
 
     /**
      * A strict batch failed: every transaction before the failed one committed, the failed one
-     * rolled back (a continuation chunk: back to its savepoint), the rest never ran. The failed
-     * one is replayed carefully, the rest goes through the batch again.
+     * rolled back, the rest never ran. The failed one is replayed carefully, the rest goes through
+     * the batch again. A failed chunk of a transaction begun in an earlier batch cannot be replayed
+     * here (the earlier chunks were not kept): that transaction is marked to be applied carefully
+     * and the task restarts, so the source sends it again.
      */
     private void recover(List<StrictBatch.Entry> sent, boolean continuation, SQLException cause) throws SQLException {
         if (continuation) {
