@@ -18,7 +18,7 @@ import java.util.List;
  */
 final class StrictBatch {
     private static final int MAX_STATEMENTS = 2000;
-    private static final int MAX_CHARS = 2 << 20;
+    private static final int MAX_CHARS = 1 << 20;
 
     /** One transaction (or, in a continuation batch, one chunk of it) in this batch. */
     static final class Entry {
