@@ -345,7 +345,7 @@ public final class Applier implements AutoCloseable {
         }
         log.debug("task {}: transaction at {} met a conflict or error; replaying it statement by statement", task,
                 sent.get(i).txn.finalLsn());
-        replay(sent.get(i), false);
+        replay(sent.get(i));
         carefulRun = CAREFUL_RUN;
         RemoteTxn receiving = txn;
         boolean skipping = txnSkipped;
@@ -371,10 +371,8 @@ public final class Applier implements AutoCloseable {
     }
 
     /** Applies one transaction statement by statement, resolving conflicts, then its COMMIT if it has one. */
-    private void replay(StrictBatch.Entry e, boolean alreadyOpen) throws SQLException {
-        if (!alreadyOpen) {
-            pipeline.add("BEGIN");
-        }
+    private void replay(StrictBatch.Entry e) throws SQLException {
+        pipeline.add("BEGIN");
         for (WalMessage m : e.messages) {
             carefulStatement(e.txn, m);
         }
