@@ -56,6 +56,7 @@ public final class Applier implements AutoCloseable {
     private final ConflictHandler conflicts;
     private final CommitListener listener;
     private final Map<Integer, TableMapping> relations = new HashMap<>();
+    private final Map<Integer, Relation> descriptions = new HashMap<>();
     private final Lsn startProgress;
 
     private final StrictBatch batch = new StrictBatch();
@@ -329,7 +330,7 @@ public final class Applier implements AutoCloseable {
             // The earlier chunks of this transaction are rolled back with it and were not kept.
             RemoteTxn t = sent.get(0).txn;
             carefulTxns.add(t.finalLsn());
-            throw new ApplyException("the transaction committed at " + t.finalLsn() + " on " + t.sourceNode()
+            throw new ReplayNeededException("the transaction committed at " + t.finalLsn() + " on " + t.sourceNode()
                     + " met a conflict or error (" + io.pgmesh.task.Errors.describe(cause)
                     + "); it will be received again and applied statement by statement");
         }
@@ -402,11 +403,19 @@ public final class Applier implements AutoCloseable {
     }
 
     private void relation(Relation r) throws SQLException {
-        send(); // queued statements may use the prepared statements about to be replaced
-        shapes.invalidate(r.relationId());
-        relations.remove(r.relationId());
+        Relation known = descriptions.get(r.relationId());
+        if (r.equals(known)) {
+            // Sent again after a cache invalidation on the source, unchanged: nothing to redo, and no
+            // reason to cut the batch (a transaction cut in two is dearer to replay after a conflict).
+            return;
+        }
+        if (known != null) {
+            send(); // queued statements use the prepared statements about to be replaced
+            shapes.invalidate(r.relationId());
+        }
         TableName table = new TableName(r.namespace(), r.name());
         relations.put(r.relationId(), TableMapping.of(r, TargetCatalog.describe(conn, table)));
+        descriptions.put(r.relationId(), r);
     }
 
     private TableMapping mapping(WalMessage change) {

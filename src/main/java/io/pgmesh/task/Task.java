@@ -1,6 +1,7 @@
 package io.pgmesh.task;
 
 import io.pgmesh.apply.Applier;
+import io.pgmesh.apply.ReplayNeededException;
 import io.pgmesh.capture.Capture;
 import io.pgmesh.capture.ChangeStream;
 import io.pgmesh.capture.FlushPosition;
@@ -76,6 +77,8 @@ public final class Task implements Runnable {
             } catch (SlotLostException e) {
                 setState(TaskState.FAILED, e.getMessage());
                 return;
+            } catch (ReplayNeededException e) {
+                log.info("task {}: {}", spec, e.getMessage());
             } catch (Exception e) {
                 if (!running) {
                     break;
