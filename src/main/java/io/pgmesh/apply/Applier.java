@@ -75,7 +75,6 @@ public final class Applier implements AutoCloseable {
     private static final int CAREFUL_RUN = 32;
     private Lsn appliedLsn;         // end of the last transaction committed on the target (maybe not yet flushed)
     private Lsn durableLsn;         // end of the last transaction known to be on disk
-    private long appliedTxns;
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictResolver resolver, int originId,
                     Lsn progress, CommitListener listener, java.util.Set<Lsn> carefulTxns) throws SQLException {
@@ -139,14 +138,6 @@ public final class Applier implements AutoCloseable {
         return appliedLsn;
     }
 
-    public long appliedTransactions() {
-        return appliedTxns;
-    }
-
-    public long conflicts() {
-        return conflicts.conflicts();
-    }
-
     /** True while a source transaction is being received. */
     public boolean inTransaction() {
         return txn != null;
@@ -178,9 +169,15 @@ public final class Applier implements AutoCloseable {
         // Origin, TypeInfo and LogicalMessage carry nothing to apply.
     }
 
-    /** Sends the batch, the waiting COMMITs included. Called when the source is quiet. */
+    /**
+     * Sends the batch, the waiting COMMITs included. Called when the queue is empty. Not in the
+     * middle of a transaction: the rest of it is on its way (a transaction arrives whole, at its
+     * commit), and cutting it would make a conflict in it cost a restart of the task.
+     */
     public void flushPending() throws SQLException {
-        send();
+        if (txn == null) {
+            send();
+        }
     }
 
     private void change(WalMessage m) throws SQLException {
@@ -314,7 +311,6 @@ public final class Applier implements AutoCloseable {
 
     private void committed(Commit c) {
         appliedLsn = c.endLsn();
-        appliedTxns++;
         listener.committed(c.commitTime(), conflicts.conflicts());
     }
 
