@@ -23,7 +23,6 @@ public final class Capture implements Runnable {
     private volatile boolean running = true;
     private volatile Throwable failure;
     private long enqueued;
-    private volatile long receivedMessages;
 
     public Capture(ChangeStream stream, BlockingQueue<WalMessage> queue, FlushPosition flush) {
         this.stream = stream;
@@ -44,7 +43,6 @@ public final class Capture implements Runnable {
                     continue;
                 }
                 idleRounds = 0;
-                receivedMessages++;
                 for (WalMessage m : filter.accept(PgOutputDecoder.decode(buf))) {
                     hand(m);
                 }
@@ -89,17 +87,5 @@ public final class Capture implements Runnable {
     /** Why the thread ended, or null while it runs (or when it was stopped). */
     public Throwable failure() {
         return failure;
-    }
-
-    public long receivedMessages() {
-        return receivedMessages;
-    }
-
-    public long droppedLoopback() {
-        return filter.droppedLoopback();
-    }
-
-    public Lsn confirmed() {
-        return stream.confirmed();
     }
 }

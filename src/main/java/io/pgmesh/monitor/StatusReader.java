@@ -112,7 +112,7 @@ public final class StatusReader {
                     }
                 }
             } catch (SQLException e) {
-                if (!"42P01".equals(e.getSQLState())) {
+                if (!io.pgmesh.pg.SqlStates.UNDEFINED_TABLE.equals(e.getSQLState())) {
                     error = "node " + t.target().name() + ": " + Errors.describe(e);
                 }
             }

@@ -4,11 +4,8 @@ import java.sql.SQLException;
 
 /** The one place that decides whether a database error is worth retrying. */
 public final class SqlStates {
-    public static final String UNIQUE_VIOLATION = "23505";
     public static final String UNDEFINED_TABLE = "42P01";
-    public static final String UNDEFINED_OBJECT = "42704";
     public static final String OBJECT_IN_USE = "55006";
-    public static final String DUPLICATE_OBJECT = "42710";
 
     private SqlStates() {
     }

@@ -13,12 +13,10 @@ public final class TaskMetrics {
     private final AtomicLong appliedTransactions = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
     private final Recorder latencyMicros = new Recorder(3);
-    private volatile Instant lastCommitTime;
 
     public void applied(Instant sourceCommitTime, long conflictsSoFar) {
         appliedTransactions.incrementAndGet();
         conflicts.set(conflictsSoFar);
-        lastCommitTime = sourceCommitTime;
         long micros = Duration.between(sourceCommitTime, Instant.now()).toNanos() / 1000;
         latencyMicros.recordValue(Math.max(0, micros));
     }
@@ -29,10 +27,6 @@ public final class TaskMetrics {
 
     public long conflicts() {
         return conflicts.get();
-    }
-
-    public Instant lastCommitTime() {
-        return lastCommitTime;
     }
 
     /** Latencies recorded since the last call: a histogram per reporting interval. */
