@@ -10,12 +10,22 @@ import java.util.stream.Collectors;
  *
  * @param nodes  the nodes, in the order of the mesh file
  * @param tables which tables are replicated
+ * @param initialLoadFrom the node whose rows seed empty nodes ({@code initial-load.from}), or null
  */
-public record MeshConfig(List<NodeConfig> nodes, TableSelection tables) {
+public record MeshConfig(List<NodeConfig> nodes, TableSelection tables, String initialLoadFrom) {
 
     public MeshConfig {
         nodes = List.copyOf(nodes);
         Objects.requireNonNull(tables, "tables");
+    }
+
+    public MeshConfig(List<NodeConfig> nodes, TableSelection tables) {
+        this(nodes, tables, null);
+    }
+
+    /** The node named by {@code initial-load.from}, if the mesh file has one. */
+    public java.util.Optional<NodeConfig> initialLoadSource() {
+        return initialLoadFrom == null ? java.util.Optional.empty() : java.util.Optional.of(node(initialLoadFrom));
     }
 
     /**

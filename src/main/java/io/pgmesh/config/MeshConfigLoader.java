@@ -28,7 +28,8 @@ import org.yaml.snakeyaml.error.YAMLException;
  */
 public final class MeshConfigLoader {
 
-    private static final Set<String> TOP_KEYS = Set.of("nodes", "tables");
+    private static final Set<String> TOP_KEYS = Set.of("nodes", "tables", "initial-load");
+    private static final Set<String> INITIAL_LOAD_KEYS = Set.of("from");
     private static final Set<String> TABLE_KEYS = Set.of("include", "exclude");
     private static final int MIN_NODES = 2;
 
@@ -84,8 +85,9 @@ public final class MeshConfigLoader {
         fields.rejectUnknownKeys(top, "", TOP_KEYS);
         List<NodeConfig> nodes = nodes(top, fields, baseDir);
         TableSelection tables = tables(top, fields);
+        String loadFrom = initialLoadFrom(top, fields, nodes);
         problems.throwIfAny();
-        return new MeshConfig(nodes, tables);
+        return new MeshConfig(nodes, tables, loadFrom);
     }
 
     /** The parsed document (maps, lists, scalars), or null after reporting it as malformed. */
@@ -134,6 +136,30 @@ public final class MeshConfigLoader {
             }
         }
         return nodes;
+    }
+
+    /** The node named by {@code initial-load.from}, or null when the key is absent. */
+    private static String initialLoadFrom(Map<?, ?> top, Fields fields, List<NodeConfig> nodes) {
+        if (!top.containsKey("initial-load")) {
+            return null;
+        }
+        if (!(top.get("initial-load") instanceof Map<?, ?> map)) {
+            fields.problems().add("initial-load", "expected a mapping with the key from, got "
+                    + Fields.describe(top.get("initial-load")));
+            return null;
+        }
+        fields.rejectUnknownKeys(map, "initial-load", INITIAL_LOAD_KEYS);
+        if (!map.containsKey("from")) {
+            fields.problems().add("initial-load.from", "required key is missing");
+            return null;
+        }
+        String from = fields.string(map.get("from"), "initial-load.from", "a node name", false);
+        if (from != null && nodes.stream().noneMatch(n -> n.name().equals(from))) {
+            fields.problems().add("initial-load.from", "expected the name of a node of this mesh ("
+                    + String.join(", ", nodes.stream().map(NodeConfig::name).toList()) + "), got " + Fields.quote(from));
+            return null;
+        }
+        return from;
     }
 
     private static TableSelection tables(Map<?, ?> top, Fields fields) {

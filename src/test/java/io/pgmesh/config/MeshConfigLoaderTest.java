@@ -181,6 +181,16 @@ class MeshConfigLoaderTest {
     }
 
     @Test
+    void initialLoadNamesANodeOfTheMesh() throws ConfigException {
+        assertEquals("west", parse(TWO_NODES + "initial-load:\n  from: west\n").initialLoadSource().orElseThrow().name());
+        assertTrue(parse(TWO_NODES).initialLoadSource().isEmpty(), "initial-load is optional");
+        assertEquals(List.of("mesh.yaml: initial-load.from: expected the name of a node of this mesh (east, west), got \"south\""),
+                problemsOf(TWO_NODES + "initial-load:\n  from: south\n"));
+        assertEquals(List.of("mesh.yaml: initial-load.form: unknown key", "mesh.yaml: initial-load.from: required key is missing"),
+                problemsOf(TWO_NODES + "initial-load:\n  form: east\n"));
+    }
+
+    @Test
     void duplicateNames() {
         assertEquals(List.of("mesh.yaml: nodes[2].name: duplicate name \"east\", already used by nodes[0]"),
                 problemsOf(TWO_NODES + node("east")), "node names must be unique");
