@@ -77,7 +77,7 @@ public final class Applier implements AutoCloseable {
     private Lsn durableLsn;         // end of the last transaction known to be on disk
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictResolver resolver, int originId,
-                    Lsn progress, CommitListener listener, java.util.Set<Lsn> carefulTxns) throws SQLException {
+                    String loadedThrough, Lsn progress, CommitListener listener, java.util.Set<Lsn> carefulTxns) throws SQLException {
         this.task = task;
         this.carefulTxns = carefulTxns;
         this.conn = conn;
@@ -87,7 +87,7 @@ public final class Applier implements AutoCloseable {
         this.conflicts = new ConflictHandler(shapes, resolver, new ConflictLog(conn, task.target().name()),
                 new OriginNames(conn, task.target().name()), caps.commitTimestampOrigin());
         this.rows = new RowWriter(shapes, pipeline, conflicts,
-                caps.commitTimestampOrigin() ? SqlRenderer.sameOriginGuard(originId) : null);
+                caps.commitTimestampOrigin() ? SqlRenderer.sameOriginGuard(originId, loadedThrough) : null);
         this.startProgress = progress;
         this.appliedLsn = progress;
         this.durableLsn = progress;
@@ -125,8 +125,10 @@ public final class Applier implements AutoCloseable {
         // Commits need not wait for the disk: only LSNs that the origin reports flushed are confirmed.
         Sql.exec(conn, "SET synchronous_commit = off");
         Sql.exec(conn, "CREATE TEMP TABLE IF NOT EXISTS " + SqlRenderer.SINK + " ()");
+        String loadedThrough = Sql.queryString(conn, "SELECT finished_at::text FROM pgmesh.initial_load"
+                + " WHERE source_node = ? AND state = 'done'", task.source().name()).orElse(null);
         Sql.queryString(conn, "SELECT pg_replication_origin_session_setup(?)", task.originName());
-        return new Applier(task, conn, caps, resolver, originId, applied, listener, carefulTxns);
+        return new Applier(task, conn, caps, resolver, originId, loadedThrough, applied, listener, carefulTxns);
     }
 
     /** Where this task stands on the target: the position to resume streaming from. */

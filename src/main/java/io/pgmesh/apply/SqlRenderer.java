@@ -20,9 +20,19 @@ public final class SqlRenderer {
      * True when the row's current version was written by {@code originId} (or its history is
      * unknown, or it was written earlier in this very transaction): then a change from that origin
      * applies without a conflict check.
+     *
+     * <p>{@code loadedThrough} is when an initial load from this origin's node finished on the
+     * target, or null. Local rows committed by then were copied from that node inside the load's
+     * snapshot, so every change streamed from it is newer than they are, whatever their commit
+     * timestamps (which are the load's, later than the changes it races with) say.
      */
-    public static String sameOriginGuard(int originId) {
-        return "COALESCE((pg_xact_commit_timestamp_origin(xmin)).roident, " + originId + ") = " + originId;
+    public static String sameOriginGuard(int originId, String loadedThrough) {
+        String guard = "COALESCE((pg_xact_commit_timestamp_origin(xmin)).roident, " + originId + ") = " + originId;
+        if (loadedThrough == null) {
+            return guard;
+        }
+        return "(" + guard + " OR ((pg_xact_commit_timestamp_origin(xmin)).roident = 0 AND"
+                + " (pg_xact_commit_timestamp_origin(xmin)).\"timestamp\" <= " + Ident.literal(loadedThrough) + "::timestamptz))";
     }
 
     /** INSERT; with conflict columns it does nothing on a key collision, which the caller sees as 0 rows. */

@@ -41,7 +41,8 @@ public final class PublicationManager {
     private PublicationManager() {
     }
 
-    public static Result reconcile(Connection conn, TableSelection selection) throws SQLException {
+    /** The selected tables of a node, split by whether they have a replica identity; changes nothing. */
+    public static Result selected(Connection conn, TableSelection selection) throws SQLException {
         Set<TableName> wanted = new TreeSet<>();
         List<TableName> withoutIdentity = new ArrayList<>();
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(CANDIDATES)) {
@@ -57,6 +58,12 @@ public final class PublicationManager {
                 }
             }
         }
+        return new Result(wanted, withoutIdentity);
+    }
+
+    public static Result reconcile(Connection conn, TableSelection selection) throws SQLException {
+        Result result = selected(conn, selection);
+        Set<TableName> wanted = result.published();
         if (!Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?)", Names.PUBLICATION)) {
             Sql.exec(conn, "CREATE PUBLICATION " + Names.PUBLICATION);
         }
@@ -71,7 +78,7 @@ public final class PublicationManager {
                 Sql.exec(conn, "ALTER PUBLICATION " + Names.PUBLICATION + " DROP TABLE " + t.quoted());
             }
         }
-        return new Result(wanted, withoutIdentity);
+        return result;
     }
 
     public static Set<TableName> published(Connection conn) throws SQLException {

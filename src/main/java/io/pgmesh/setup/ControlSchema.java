@@ -12,6 +12,10 @@ import java.sql.SQLException;
  * written by {@code commit_origin} inside that very transaction. It is the truth about what was
  * applied: PostgreSQL also advances a replication origin when a transaction that set its position
  * aborts, so after a crash the origin can be ahead of the data, and the applier puts it back.
+ *
+ * <p>{@code initial_load} records, per source, an initial load into this node: while it says
+ * {@code loading} the rows are incomplete, so no task from that source may start, and the next
+ * {@code init} removes what the interrupted one created before loading again.
  */
 public final class ControlSchema {
     private static final String DDL = """
@@ -38,6 +42,17 @@ public final class ControlSchema {
                 last_commit_time timestamptz,
                 applied_at timestamptz
             );
+            CREATE TABLE IF NOT EXISTS pgmesh.initial_load (
+                source_node text PRIMARY KEY,
+                state text NOT NULL CHECK (state IN ('loading', 'done')),
+                started_at timestamptz NOT NULL DEFAULT now(),
+                finished_at timestamptz,
+                consistent_lsn pg_lsn,
+                created_tables text[] NOT NULL DEFAULT '{}',
+                loaded_tables text[] NOT NULL DEFAULT '{}',
+                rows_copied bigint,
+                bytes_copied bigint
+            );
             CREATE OR REPLACE PROCEDURE pgmesh.commit_origin(source text, lsn pg_lsn, ts timestamptz)
             LANGUAGE sql AS $$
                 UPDATE pgmesh.task_progress
@@ -50,10 +65,13 @@ public final class ControlSchema {
     private ControlSchema() {
     }
 
-    public static void ensure(Connection conn) throws SQLException {
-        if (!Sql.queryBool(conn,
-                "SELECT to_regprocedure('pgmesh.commit_origin(text, pg_lsn, timestamp with time zone)') IS NOT NULL")) {
+    /** Creates or completes the schema; true when something was missing. */
+    public static boolean ensure(Connection conn) throws SQLException {
+        if (!Sql.queryBool(conn, "SELECT to_regprocedure('pgmesh.commit_origin(text, pg_lsn, timestamp with time zone)')"
+                + " IS NOT NULL AND to_regclass('pgmesh.initial_load') IS NOT NULL")) {
             Sql.exec(conn, DDL);
+            return true;
         }
+        return false;
     }
 }

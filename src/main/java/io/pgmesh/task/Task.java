@@ -11,6 +11,7 @@ import io.pgmesh.conflict.ConflictResolver;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.ServerCapabilities;
+import io.pgmesh.setup.MeshState;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.wal.WalMessage;
 import java.sql.Connection;
@@ -74,7 +75,7 @@ public final class Task implements Runnable {
             long started = System.nanoTime();
             try {
                 attempt();
-            } catch (SlotLostException e) {
+            } catch (SlotLostException | TaskBlockedException e) {
                 setState(TaskState.FAILED, e.getMessage());
                 return;
             } catch (ReplayNeededException e) {
@@ -116,6 +117,11 @@ public final class Task implements Runnable {
             Connection target = connect(spec.target().name(), () -> PgConnector.connectApply(spec.target(), "apply " + spec));
             try {
                 targetPreparer.ensure(target);
+                if (MeshState.initialLoadState(target, spec.source().name()).filter("loading"::equals).isPresent()) {
+                    throw new TaskBlockedException("the initial load from " + spec.source().name() + " into "
+                            + spec.target().name() + " did not finish, so " + spec.target().name()
+                            + " lacks rows; run pgmesh init again to redo it, then run");
+                }
                 applier = Applier.open(spec, target, ServerCapabilities.of(target), resolver, metrics::applied, carefulTxns);
             } catch (Exception e) {
                 target.close();

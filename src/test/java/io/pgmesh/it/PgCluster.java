@@ -244,6 +244,12 @@ public final class PgCluster implements AutoCloseable {
         return runner;
     }
 
+    /** Makes {@link #close()} stop {@code runner} before the servers; returns it. */
+    public MeshRunner track(MeshRunner runner) {
+        runners.add(runner);
+        return runner;
+    }
+
     public MeshRunner startMesh() throws Exception {
         return startMesh(TableSelection.defaults());
     }

@@ -1,0 +1,35 @@
+package io.pgmesh.cli;
+
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.setup.Initializer;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code pgmesh init}: check, then create what run needs and load empty nodes from initial-load.from. */
+@Command(name = "init", description = "Check the mesh, create what replication needs, and load empty nodes.")
+final class InitCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @Option(names = "--jobs", defaultValue = "4", description = "tables or table slices copied at once (default ${DEFAULT-VALUE})")
+    int jobs;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (jobs < 1 || jobs > 64) {
+            throw new ExitException(Main.USAGE, "init: --jobs: expected 1..64, got " + jobs);
+        }
+        MeshConfig mesh = config.load();
+        PrintWriter out = spec.commandLine().getOut();
+        boolean ok = new Initializer(mesh, jobs, out, System.console() != null).run();
+        return ok ? Main.OK : Main.FAILED;
+    }
+}

@@ -1,0 +1,231 @@
+package io.pgmesh.load;
+
+import io.pgmesh.capture.PublicationManager;
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.config.TableSelection;
+import io.pgmesh.pg.Lsn;
+import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.Sql;
+import io.pgmesh.pg.TableName;
+import io.pgmesh.topology.Names;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One initial load, source to target: the task's slot is created with an exported snapshot, the
+ * missing tables are created on the target, every replicated table is copied inside that snapshot
+ * by several workers at once, then keys, indexes and sequences are finished on the target. The
+ * task later streams from the slot's consistent point, so the copy and the stream meet exactly.
+ *
+ * <p>The target has no slot of its own while its rows arrive (the caller creates them after), so
+ * the loaded rows are never decoded there and never travel back to the source.
+ */
+public final class InitialLoad {
+    private static final Logger log = LoggerFactory.getLogger("pgmesh.init");
+    private static final long PAGES_PER_CHUNK = 8192;
+
+    /** What a finished load did. */
+    public record Result(int tables, long rows, long bytes, double seconds, Lsn consistentPoint) {
+    }
+
+    private final NodeConfig source;
+    private final NodeConfig target;
+    private final TableSelection selection;
+    private final int jobs;
+    private final LoadProgress progress;
+
+    public InitialLoad(NodeConfig source, NodeConfig target, TableSelection selection, int jobs, LoadProgress progress) {
+        this.source = source;
+        this.target = target;
+        this.selection = selection;
+        this.jobs = jobs;
+        this.progress = progress;
+    }
+
+    public Result run() throws SQLException, LoadException, InterruptedException {
+        long started = System.nanoTime();
+        String slot = Names.slot(source.name(), target.name());
+        List<Connection> opened = new ArrayList<>();
+        try (Connection targetConn = PgConnector.connect(target, "init " + slot);
+             Connection planner = PgConnector.connect(source, "init " + slot)) {
+            List<TableName> tables = new ArrayList<>(PublicationManager.published(planner));
+            List<TableName> missing = missingOn(targetConn, tables);
+            recordStart(targetConn, missing, tables);
+            SnapshotSlot snapshot = SnapshotSlot.create(source, slot);
+            List<Worker> workers = new ArrayList<>();
+            List<TableDefinition> definitions = new ArrayList<>();
+            long pageSize;
+            try (snapshot) {
+                snapshot.importInto(planner);
+                SchemaReader reader = new SchemaReader(planner);
+                for (TableName t : tables) {
+                    definitions.add(reader.table(t));
+                }
+                pageSize = Long.parseLong(Sql.queryString(planner, "SHOW block_size").orElseThrow());
+                List<TableDefinition> toCreate = definitions.stream().filter(d -> missing.contains(d.name())).toList();
+                createTables(targetConn, toCreate, reader);
+                for (int i = 0; i < jobs; i++) {
+                    Connection s = PgConnector.connect(source, "init copy " + slot);
+                    opened.add(s);
+                    snapshot.importInto(s);
+                    Connection t = PgConnector.connect(target, "init copy " + slot);
+                    opened.add(t);
+                    Sql.exec(t, "SET session_replication_role = replica; SET synchronous_commit = off");
+                    workers.add(new Worker(s, t));
+                }
+            }
+            log.info("initial load {} -> {}: snapshot at {}, {} table(s), {} worker(s)", source.name(), target.name(),
+                    snapshot.consistentPoint(), tables.size(), jobs);
+            copyAll(definitions, pageSize, workers);
+            finishTables(targetConn, definitions.stream().filter(d -> missing.contains(d.name())).toList());
+            SequenceSync.run(targetConn, definitions);
+            PublicationManager.reconcile(targetConn, selection);
+            double seconds = (System.nanoTime() - started) / 1e9;
+            recordDone(targetConn, snapshot.consistentPoint());
+            return new Result(tables.size(), progress.totalRows(), progress.totalBytes(), seconds, snapshot.consistentPoint());
+        } finally {
+            for (Connection c : opened) {
+                closeQuietly(c);
+            }
+        }
+    }
+
+    private static List<TableName> missingOn(Connection target, List<TableName> tables) throws SQLException {
+        List<TableName> missing = new ArrayList<>();
+        for (TableName t : tables) {
+            if (!Sql.queryBool(target, "SELECT to_regclass(?) IS NOT NULL", t.quoted())) {
+                missing.add(t);
+            }
+        }
+        return missing;
+    }
+
+    private void createTables(Connection targetConn, List<TableDefinition> toCreate, SchemaReader reader)
+            throws SQLException, LoadException {
+        if (toCreate.isEmpty()) {
+            return;
+        }
+        List<TableName> names = SchemaWriter.names(toCreate);
+        List<String> ddl = SchemaWriter.beforeRows(toCreate, reader.types(names), reader.sequences(names), targetConn);
+        targetConn.setAutoCommit(false);
+        try {
+            for (String statement : ddl) {
+                Sql.exec(targetConn, statement);
+            }
+            targetConn.commit();
+        } catch (SQLException e) {
+            targetConn.rollback();
+            throw e;
+        } finally {
+            targetConn.setAutoCommit(true);
+        }
+        log.info("initial load {} -> {}: created {} table(s) on {}: {}", source.name(), target.name(), names.size(),
+                target.name(), names);
+    }
+
+    private void copyAll(List<TableDefinition> definitions, long pageSize, List<Worker> workers)
+            throws SQLException, InterruptedException {
+        List<CopyChunk> chunks = CopyChunk.plan(definitions, pageSize, PAGES_PER_CHUNK);
+        for (TableDefinition d : definitions) {
+            progress.table(d.name(), d.estimatedRows(), (int) chunks.stream().filter(c -> c.table() == d).count());
+        }
+        Queue<CopyChunk> queue = new ConcurrentLinkedQueue<>(chunks);
+        AtomicReference<Exception> failure = new AtomicReference<>();
+        List<Thread> threads = new ArrayList<>();
+        for (Worker w : workers) {
+            Thread th = new Thread(() -> w.drain(queue, failure), "init copy");
+            th.start();
+            threads.add(th);
+        }
+        for (Thread th : threads) {
+            while (th.isAlive()) {
+                th.join(1000);
+                progress.show();
+            }
+        }
+        progress.show();
+        Exception e = failure.get();
+        if (e instanceof SQLException sql) {
+            throw sql;
+        } else if (e != null) {
+            throw new SQLException("copy failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static void finishTables(Connection target, List<TableDefinition> created) throws SQLException {
+        for (TableDefinition t : created) {
+            for (String statement : SchemaWriter.afterRows(t)) {
+                Sql.exec(target, statement);
+            }
+        }
+        for (String statement : SchemaWriter.foreignKeys(created)) {
+            Sql.exec(target, statement);
+        }
+    }
+
+    private void recordStart(Connection target, List<TableName> created, List<TableName> loaded) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("""
+                INSERT INTO pgmesh.initial_load (source_node, state, created_tables, loaded_tables)
+                VALUES (?, 'loading', ?::text[], ?::text[])
+                ON CONFLICT (source_node) DO UPDATE SET state = 'loading', started_at = now(), finished_at = NULL,
+                    created_tables = excluded.created_tables, loaded_tables = excluded.loaded_tables""")) {
+            ps.setString(1, source.name());
+            ps.setArray(2, target.createArrayOf("text", created.stream().map(TableName::quoted).toArray()));
+            ps.setArray(3, target.createArrayOf("text", loaded.stream().map(TableName::quoted).toArray()));
+            ps.executeUpdate();
+        }
+    }
+
+    private void recordDone(Connection target, Lsn consistentPoint) throws SQLException {
+        try (PreparedStatement ps = target.prepareStatement("""
+                UPDATE pgmesh.initial_load SET state = 'done', finished_at = now(), consistent_lsn = ?::pg_lsn,
+                       rows_copied = ?, bytes_copied = ? WHERE source_node = ?""")) {
+            ps.setString(1, consistentPoint.toString());
+            ps.setLong(2, progress.totalRows());
+            ps.setLong(3, progress.totalBytes());
+            ps.setString(4, source.name());
+            ps.executeUpdate();
+        }
+    }
+
+    /** One copying session pair; takes chunks until none is left or another worker failed. */
+    private final class Worker {
+        private final Connection source;
+        private final Connection target;
+
+        Worker(Connection source, Connection target) {
+            this.source = source;
+            this.target = target;
+        }
+
+        void drain(Queue<CopyChunk> queue, AtomicReference<Exception> failure) {
+            CopyChunk chunk;
+            while (failure.get() == null && (chunk = queue.poll()) != null) {
+                TableName name = chunk.table().name();
+                try {
+                    progress.chunkStarted(name);
+                    CopyPipe.copy(chunk, source, target, progress.counter(name));
+                    progress.chunkDone(name);
+                } catch (Exception e) {
+                    failure.compareAndSet(null, e);
+                }
+            }
+        }
+    }
+
+    private static void closeQuietly(Connection c) {
+        try {
+            c.close();
+        } catch (SQLException ignored) {
+            // the load's outcome is already decided
+        }
+    }
+}

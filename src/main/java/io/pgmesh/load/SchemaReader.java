@@ -1,0 +1,184 @@
+package io.pgmesh.load;
+
+import io.pgmesh.pg.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads, on the load's source, what it takes to create a table and the types and sequences it
+ * uses on an empty node. Runs inside the load's snapshot, so the shape matches the rows copied.
+ */
+public final class SchemaReader {
+    private static final String COLUMNS = """
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                   pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text,
+                   CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
+                        THEN (SELECT quote_ident(n.nspname) || '.' || quote_ident(co.collname)
+                                FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+                               WHERE co.oid = a.attcollation) END
+              FROM pg_attribute a
+              JOIN pg_type t ON t.oid = a.atttypid
+              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped
+             ORDER BY a.attnum""";
+    private static final String CONSTRAINTS = """
+            SELECT conname, contype::text, pg_get_constraintdef(oid)
+              FROM pg_constraint WHERE conrelid = ?::regclass AND contype IN ('c', 'p', 'u', 'x', 'f')
+             ORDER BY contype, conname""";
+    private static final String INDEXES = """
+            SELECT pg_get_indexdef(i.indexrelid)
+              FROM pg_index i
+             WHERE i.indrelid = ?::regclass
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
+             ORDER BY i.indexrelid""";
+    private static final String TABLE = """
+            SELECT c.relreplident::text,
+                   (SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                     WHERE i.indrelid = c.oid AND i.indisreplident),
+                   GREATEST(c.reltuples, 0)::bigint, pg_relation_size(c.oid)
+              FROM pg_class c WHERE c.oid = ?::regclass""";
+    /** User-defined types of the columns (arrays resolved to their element), in dependency-free order. */
+    private static final String TYPES = """
+            WITH RECURSIVE used(oid) AS (
+                SELECT DISTINCT CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE t.oid END
+                  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                 WHERE a.attrelid = ANY (?::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped
+                UNION
+                SELECT x.dep FROM used u JOIN pg_type t ON t.oid = u.oid,
+                       LATERAL (VALUES (t.typbasetype), ((SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid))) x(dep)
+                 WHERE x.dep IS NOT NULL AND x.dep <> 0
+            )
+            SELECT n.nspname, t.typname, t.typtype::text,
+                   CASE t.typtype
+                     WHEN 'e' THEN (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
+                                      FROM pg_enum e WHERE e.enumtypid = t.oid)
+                     WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod)
+                       || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+                       || COALESCE(' DEFAULT ' || t.typdefault, '')
+                       || COALESCE((SELECT ' ' || string_agg('CONSTRAINT ' || quote_ident(c.conname) || ' '
+                                          || pg_get_constraintdef(c.oid), ' ' ORDER BY c.conname)
+                                      FROM pg_constraint c WHERE c.contypid = t.oid), '')
+                     WHEN 'r' THEN (SELECT 'SUBTYPE = ' || format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)
+                   END,
+                   (SELECT e.extname FROM pg_depend dp JOIN pg_extension e ON e.oid = dp.refobjid
+                     WHERE dp.classid = 'pg_type'::regclass AND dp.objid = t.oid AND dp.deptype = 'e')
+              FROM used u JOIN pg_type t ON t.oid = u.oid JOIN pg_namespace n ON n.oid = t.typnamespace
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+             ORDER BY t.typtype <> 'e', t.oid""";
+    /** Sequences the tables' defaults use or own (identity sequences come with their columns). */
+    private static final String SEQUENCES = """
+            SELECT DISTINCT s.schemaname, s.sequencename, s.data_type::text, s.start_value, s.min_value, s.max_value,
+                   s.increment_by, s.cycle, s.cache_size
+              FROM pg_depend dp
+              JOIN pg_class sc ON sc.oid = dp.objid AND sc.relkind = 'S'
+              JOIN pg_namespace n ON n.oid = sc.relnamespace
+              JOIN pg_sequences s ON s.schemaname = n.nspname AND s.sequencename = sc.relname
+             WHERE dp.classid = 'pg_class'::regclass AND dp.refobjid = ANY (?::regclass[]) AND dp.deptype = 'a'
+            UNION
+            SELECT DISTINCT s.schemaname, s.sequencename, s.data_type::text, s.start_value, s.min_value, s.max_value,
+                   s.increment_by, s.cycle, s.cache_size
+              FROM pg_attrdef ad
+              JOIN pg_depend dp ON dp.classid = 'pg_attrdef'::regclass AND dp.objid = ad.oid
+                               AND dp.refclassid = 'pg_class'::regclass
+              JOIN pg_class sc ON sc.oid = dp.refobjid AND sc.relkind = 'S'
+              JOIN pg_namespace n ON n.oid = sc.relnamespace
+              JOIN pg_sequences s ON s.schemaname = n.nspname AND s.sequencename = sc.relname
+             WHERE ad.adrelid = ANY (?::regclass[])""";
+
+    /** A user-defined type a table uses: enum, domain or range, with what CREATE TYPE needs. */
+    public record TypeDefinition(TableName name, char kind, String body, String extension) {
+    }
+
+    /** A sequence a table's default uses or a serial column owns. */
+    public record SequenceDefinition(TableName name, String dataType, long start, long min, long max, long increment,
+                                     boolean cycle, long cache) {
+    }
+
+    private final Connection conn;
+
+    public SchemaReader(Connection conn) {
+        this.conn = conn;
+    }
+
+    public TableDefinition table(TableName t) throws SQLException {
+        List<TableDefinition.Column> columns = new ArrayList<>();
+        try (ResultSet rs = query(COLUMNS, t.quoted())) {
+            while (rs.next()) {
+                String identity = rs.getString(5);
+                String generated = rs.getString(6);
+                boolean isGenerated = generated != null && !generated.isEmpty();
+                columns.add(new TableDefinition.Column(rs.getString(1), rs.getString(2), rs.getBoolean(3),
+                        isGenerated ? null : rs.getString(4), identity == null || identity.isEmpty() ? 0 : identity.charAt(0),
+                        isGenerated ? rs.getString(4) : null, rs.getString(7)));
+            }
+        }
+        List<TableDefinition.Constraint> checks = new ArrayList<>();
+        List<TableDefinition.Constraint> keys = new ArrayList<>();
+        List<TableDefinition.Constraint> foreign = new ArrayList<>();
+        try (ResultSet rs = query(CONSTRAINTS, t.quoted())) {
+            while (rs.next()) {
+                var c = new TableDefinition.Constraint(rs.getString(1), rs.getString(3));
+                switch (rs.getString(2)) {
+                    case "c" -> checks.add(c);
+                    case "f" -> foreign.add(c);
+                    default -> keys.add(c);
+                }
+            }
+        }
+        List<String> indexes = new ArrayList<>();
+        try (ResultSet rs = query(INDEXES, t.quoted())) {
+            while (rs.next()) {
+                indexes.add(rs.getString(1));
+            }
+        }
+        try (ResultSet rs = query(TABLE, t.quoted())) {
+            rs.next();
+            return new TableDefinition(t, columns, checks, keys, foreign, indexes, rs.getString(1).charAt(0),
+                    rs.getString(2), rs.getLong(3), rs.getLong(4));
+        }
+    }
+
+    public List<TypeDefinition> types(List<TableName> tables) throws SQLException {
+        List<TypeDefinition> types = new ArrayList<>();
+        try (ResultSet rs = query(TYPES, regclasses(tables))) {
+            while (rs.next()) {
+                types.add(new TypeDefinition(new TableName(rs.getString(1), rs.getString(2)), rs.getString(3).charAt(0),
+                        rs.getString(4), rs.getString(5)));
+            }
+        }
+        return types;
+    }
+
+    public List<SequenceDefinition> sequences(List<TableName> tables) throws SQLException {
+        Map<TableName, SequenceDefinition> seqs = new LinkedHashMap<>();
+        String arr = regclasses(tables);
+        try (ResultSet rs = query(SEQUENCES, arr, arr)) {
+            while (rs.next()) {
+                TableName name = new TableName(rs.getString(1), rs.getString(2));
+                seqs.put(name, new SequenceDefinition(name, rs.getString(3), rs.getLong(4), rs.getLong(5),
+                        rs.getLong(6), rs.getLong(7), rs.getBoolean(8), rs.getLong(9)));
+            }
+        }
+        return List.copyOf(seqs.values());
+    }
+
+    private static String regclasses(List<TableName> tables) {
+        return "{" + String.join(",", tables.stream().map(t -> "\"" + t.quoted().replace("\\", "\\\\")
+                .replace("\"", "\\\"") + "\"").toList()) + "}";
+    }
+
+    private ResultSet query(String sql, String... params) throws SQLException {
+        PreparedStatement ps = conn.prepareStatement(sql);
+        for (int i = 0; i < params.length; i++) {
+            ps.setString(i + 1, params[i]);
+        }
+        ps.closeOnCompletion();
+        return ps.executeQuery();
+    }
+}

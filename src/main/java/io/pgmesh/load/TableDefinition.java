@@ -1,0 +1,60 @@
+package io.pgmesh.load;
+
+import io.pgmesh.pg.TableName;
+import java.util.List;
+
+/**
+ * A table as the initial load needs to recreate it on an empty node. Every SQL fragment comes from
+ * the source server's own deparsers ({@code format_type}, {@code pg_get_expr},
+ * {@code pg_get_constraintdef}, {@code pg_get_indexdef}), so nothing is re-derived by hand.
+ *
+ * @param name            the table
+ * @param columns         in the source's column order
+ * @param checks          CHECK constraints: name and definition, created with the table
+ * @param keys            primary key, unique and exclusion constraints: added once the rows are in
+ * @param foreignKeys     added after every table is loaded, so load order does not matter
+ * @param indexes         {@code CREATE INDEX} statements of indexes that back no constraint
+ * @param replicaIdentity {@code d}efault, {@code f}ull, {@code i}ndex or {@code n}othing
+ * @param identityIndex   the index named by REPLICA IDENTITY USING INDEX, or null
+ * @param estimatedRows   the source planner's estimate, for progress only
+ * @param bytes           the source's heap size, for progress and splitting
+ */
+public record TableDefinition(TableName name, List<Column> columns, List<Constraint> checks, List<Constraint> keys,
+                              List<Constraint> foreignKeys, List<String> indexes, char replicaIdentity,
+                              String identityIndex, long estimatedRows, long bytes) {
+
+    public TableDefinition {
+        columns = List.copyOf(columns);
+        checks = List.copyOf(checks);
+        keys = List.copyOf(keys);
+        foreignKeys = List.copyOf(foreignKeys);
+        indexes = List.copyOf(indexes);
+    }
+
+    /**
+     * One column.
+     *
+     * @param name      unquoted
+     * @param type      as {@code format_type} prints it, schema-qualified where needed
+     * @param notNull   NOT NULL
+     * @param defaultExpr the default expression, or null (also null for generated columns)
+     * @param identity  {@code a} (ALWAYS), {@code d} (BY DEFAULT) or 0
+     * @param generatedExpr the expression of a STORED generated column, or null
+     * @param collation the quoted collation when it differs from the type's, or null
+     */
+    public record Column(String name, String type, boolean notNull, String defaultExpr, char identity,
+                         String generatedExpr, String collation) {
+        public boolean generated() {
+            return generatedExpr != null;
+        }
+    }
+
+    /** A named constraint and its definition as {@code pg_get_constraintdef} prints it. */
+    public record Constraint(String name, String definition) {
+    }
+
+    /** The columns whose values travel in the load: generated columns are computed by the target. */
+    public List<Column> copiedColumns() {
+        return columns.stream().filter(c -> !c.generated()).toList();
+    }
+}

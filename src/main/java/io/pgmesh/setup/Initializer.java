@@ -1,0 +1,191 @@
+package io.pgmesh.setup;
+
+import io.pgmesh.capture.PublicationManager;
+import io.pgmesh.capture.SlotLostException;
+import io.pgmesh.capture.SlotManager;
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.load.InitialLoad;
+import io.pgmesh.load.LoadException;
+import io.pgmesh.load.LoadProgress;
+import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.ServerCapabilities;
+import io.pgmesh.pg.Sql;
+import io.pgmesh.pg.TableName;
+import io.pgmesh.topology.Names;
+import io.pgmesh.topology.TaskSpec;
+import io.pgmesh.topology.Topology;
+import java.io.PrintWriter;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code init} after its check passed: control schema and publication on every node, the planned
+ * initial loads, then every task's origin and slot. Idempotent: on a mesh that is set up it
+ * changes nothing and says so.
+ */
+public final class Initializer {
+    private final MeshConfig config;
+    private final int jobs;
+    private final PrintWriter out;
+    private final boolean terminal;
+    private int changes;
+
+    public Initializer(MeshConfig config, int jobs, PrintWriter out, boolean terminal) {
+        this.config = config;
+        this.jobs = jobs;
+        this.out = out;
+        this.terminal = terminal;
+    }
+
+    /** True when the mesh is set up; false when init refused (and then nothing was changed). */
+    public boolean run() throws SQLException, LoadException, InterruptedException, SlotLostException {
+        Map<String, Connection> conns = new LinkedHashMap<>();
+        try {
+            for (NodeConfig n : config.nodes()) {
+                conns.put(n.name(), connect(n));
+            }
+            InitPlan plan = InitPlan.of(config, conns);
+            plan.notes().forEach(n -> say(n));
+            if (plan.refused()) {
+                plan.refusals().forEach(r -> say("refused: " + r));
+                say("init stopped: nothing was changed on any node");
+                return false;
+            }
+            for (NodeConfig n : config.nodes()) {
+                prepare(n, conns.get(n.name()));
+            }
+            NodeConfig source = config.initialLoadSource().orElse(null);
+            for (NodeConfig target : plan.reloads()) {
+                removeInterruptedLoad(source, target, conns);
+            }
+            for (NodeConfig target : config.nodes()) {
+                if (plan.loads().contains(target) || plan.reloads().contains(target)) {
+                    dropOwnSlots(target, conns.get(target.name()));
+                    load(source, target);
+                }
+            }
+            createOriginsAndSlots(conns);
+            if (changes == 0) {
+                say("the mesh is already set up: nothing changed");
+            } else {
+                say("init done; start replication with: pgmesh run -c <mesh file>");
+            }
+            return true;
+        } finally {
+            for (Connection c : conns.values()) {
+                c.close();
+            }
+        }
+    }
+
+    private Connection connect(NodeConfig n) throws SQLException {
+        try {
+            return PgConnector.connect(n, "init");
+        } catch (SQLException e) {
+            throw new SQLException("cannot connect to " + PgConnector.describe(n) + ": " + e.getMessage(), e.getSQLState(), e);
+        }
+    }
+
+    private void prepare(NodeConfig node, Connection conn) throws SQLException {
+        if (ControlSchema.ensure(conn)) {
+            changes++;
+            say(node.name() + ": created schema pgmesh");
+        }
+        Set<TableName> before = PublicationManager.published(conn);
+        boolean existed = Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?)",
+                Names.PUBLICATION);
+        PublicationManager.Result result = PublicationManager.reconcile(conn, config.tables());
+        if (!existed || !before.equals(result.published())) {
+            changes++;
+            say(node.name() + ": publication pgmesh has " + result.published().size() + " table(s)");
+        }
+        for (TableName t : result.withoutReplicaIdentity()) {
+            say(node.name() + ": " + t + " is left out: it has no primary key or replica identity");
+        }
+    }
+
+    /** An earlier init stopped half way through this load: what it created and copied goes, then it starts over. */
+    private void removeInterruptedLoad(NodeConfig source, NodeConfig target, Map<String, Connection> conns)
+            throws SQLException {
+        Connection src = conns.get(source.name());
+        Connection tgt = conns.get(target.name());
+        String slot = Names.slot(source.name(), target.name());
+        if (MeshState.slotExists(src, slot)) {
+            Sql.queryString(src, "SELECT pg_drop_replication_slot(?)", slot);
+        }
+        List<String> created = textArray(tgt, "created_tables", source.name());
+        List<String> loaded = textArray(tgt, "loaded_tables", source.name());
+        for (String t : created) {
+            Sql.exec(tgt, "DROP TABLE IF EXISTS " + t + " CASCADE");
+        }
+        for (String t : loaded) {
+            if (!created.contains(t) && Sql.queryBool(tgt, "SELECT to_regclass(?) IS NOT NULL", t)) {
+                Sql.exec(tgt, "TRUNCATE " + t);
+            }
+        }
+        changes++;
+        say(target.name() + ": removed the interrupted initial load from " + source.name() + " (dropped "
+                + created.size() + " table(s) it had created, emptied the others it had loaded into)");
+    }
+
+    private static List<String> textArray(Connection conn, String column, String source) throws SQLException {
+        try (var ps = conn.prepareStatement("SELECT " + column + " FROM pgmesh.initial_load WHERE source_node = ?")) {
+            ps.setString(1, source);
+            try (var rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return List.of();
+                }
+                Array a = rs.getArray(1);
+                return List.of((String[]) a.getArray());
+            }
+        }
+    }
+
+    /** The plan made sure nobody has applied anything from these slots, so they carry nothing of value. */
+    private void dropOwnSlots(NodeConfig node, Connection conn) throws SQLException {
+        for (TaskSpec t : Topology.mesh(config)) {
+            if (t.source().equals(node) && MeshState.slotExists(conn, t.slotName())) {
+                Sql.queryString(conn, "SELECT pg_drop_replication_slot(?)", t.slotName());
+                say(node.name() + ": dropped unused slot " + t.slotName() + " (recreated after the load)");
+            }
+        }
+    }
+
+    private void load(NodeConfig source, NodeConfig target) throws SQLException, LoadException, InterruptedException {
+        say("initial load " + source.name() + " -> " + target.name() + " (" + jobs + " workers)");
+        LoadProgress progress = new LoadProgress(out, terminal, source.name() + "->" + target.name());
+        InitialLoad.Result r = new InitialLoad(source, target, config.tables(), jobs, progress).run();
+        changes++;
+        say(String.format("initial load %s -> %s done: %d table(s), %,d rows, %.1f MB in %.1f s (%.1f MB/s);"
+                        + " replication from %s starts at %s", source.name(), target.name(), r.tables(), r.rows(),
+                r.bytes() / 1048576.0, r.seconds(), r.seconds() > 0 ? r.bytes() / 1048576.0 / r.seconds() : 0,
+                source.name(), r.consistentPoint()));
+    }
+
+    private void createOriginsAndSlots(Map<String, Connection> conns) throws SQLException, SlotLostException {
+        for (TaskSpec t : Topology.mesh(config)) {
+            Connection src = conns.get(t.source().name());
+            Connection tgt = conns.get(t.target().name());
+            if (!MeshState.originExists(tgt, t.originName())) {
+                Sql.queryString(tgt, "SELECT pg_replication_origin_create(?)", t.originName());
+                changes++;
+            }
+            if (!MeshState.slotExists(src, t.slotName())) {
+                SlotManager.ensure(src, ServerCapabilities.of(src), t, MeshState.originProgress(tgt, t.originName()));
+                changes++;
+                say(t.source().name() + ": created slot " + t.slotName());
+            }
+        }
+    }
+
+    private void say(String line) {
+        out.println(line);
+        out.flush();
+    }
+}

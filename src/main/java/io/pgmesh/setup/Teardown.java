@@ -1,0 +1,139 @@
+package io.pgmesh.setup;
+
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.Ident;
+import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.Sql;
+import io.pgmesh.topology.Names;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Removes everything pgmesh created on every node (slots, publication, origins, the {@code pgmesh}
+ * schema) and says how much WAL the slots held. User tables and rows are never touched.
+ */
+public final class Teardown {
+    private static final String SESSIONS = """
+            SELECT pid, application_name FROM pg_stat_activity
+             WHERE application_name LIKE 'pgmesh %' AND pid <> pg_backend_pid()
+               AND application_name NOT LIKE 'pgmesh teardown%'""";
+
+    private final MeshConfig config;
+    private final PrintWriter out;
+
+    public Teardown(MeshConfig config, PrintWriter out) {
+        this.config = config;
+        this.out = out;
+    }
+
+    /**
+     * Tears the mesh down. Without {@code force} it refuses, changing nothing, while pgmesh sessions
+     * are connected to any node (a running {@code run} would recreate what is removed). Returns
+     * false when it refused or a node could not be reached.
+     */
+    public boolean run(boolean force) throws SQLException, InterruptedException {
+        Map<NodeConfig, Connection> conns = new LinkedHashMap<>();
+        boolean allReached = true;
+        try {
+            for (NodeConfig n : config.nodes()) {
+                try {
+                    conns.put(n, PgConnector.connect(n, "teardown"));
+                } catch (SQLException e) {
+                    allReached = false;
+                    out.println(n.name() + ": cannot connect to " + PgConnector.describe(n) + " (" + e.getMessage()
+                            + "); its pgmesh objects stay: run teardown again when it is reachable");
+                }
+            }
+            List<String> busy = new ArrayList<>();
+            for (var e : conns.entrySet()) {
+                for (String s : sessions(e.getValue())) {
+                    busy.add(e.getKey().name() + ": " + s);
+                }
+            }
+            if (!busy.isEmpty() && !force) {
+                out.println("refused: pgmesh is still connected to the mesh (stop pgmesh run first, or use --force):");
+                busy.forEach(b -> out.println("  " + b));
+                out.println("nothing was removed");
+                out.flush();
+                return false;
+            }
+            for (var e : conns.entrySet()) {
+                if (force) {
+                    endSessions(e.getValue());
+                }
+                removeFrom(e.getKey(), e.getValue());
+            }
+            if (force && !busy.isEmpty()) {
+                out.println("note: if pgmesh run is still running somewhere it will set the mesh up again; stop it");
+            }
+            out.flush();
+            return allReached;
+        } finally {
+            for (Connection c : conns.values()) {
+                c.close();
+            }
+        }
+    }
+
+    private static List<String> sessions(Connection conn) throws SQLException {
+        List<String> found = new ArrayList<>();
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(SESSIONS)) {
+            while (rs.next()) {
+                found.add("pid " + rs.getInt(1) + " (" + rs.getString(2) + ")");
+            }
+        }
+        return found;
+    }
+
+    private static void endSessions(Connection conn) throws SQLException, InterruptedException {
+        Sql.exec(conn, "SELECT pg_terminate_backend(pid) FROM (" + SESSIONS + ") s");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE active AND slot_name LIKE ?)",
+                Names.PREFIX.replace("_", "\\_") + "%") && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+    }
+
+    private void removeFrom(NodeConfig node, Connection conn) throws SQLException {
+        List<String> removed = new ArrayList<>();
+        long released = 0;
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT slot_name, COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint
+                  FROM pg_replication_slots WHERE slot_name LIKE 'pgmesh\\_%' ORDER BY slot_name""")) {
+            while (rs.next()) {
+                Sql.queryString(conn, "SELECT pg_drop_replication_slot(?)", rs.getString(1));
+                released += rs.getLong(2);
+                removed.add("slot " + rs.getString(1));
+            }
+        }
+        if (Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?)", Names.PUBLICATION)) {
+            Sql.exec(conn, "DROP PUBLICATION " + Ident.quote(Names.PUBLICATION));
+            removed.add("publication " + Names.PUBLICATION);
+        }
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT roname FROM pg_replication_origin WHERE roname LIKE 'pgmesh\\_%' ORDER BY roname")) {
+            while (rs.next()) {
+                Sql.queryString(conn, "SELECT pg_replication_origin_drop(?)", rs.getString(1));
+                removed.add("origin " + rs.getString(1));
+            }
+        }
+        if (Sql.queryBool(conn, "SELECT to_regnamespace(?) IS NOT NULL", Ident.quote(Names.CONTROL_SCHEMA))) {
+            Sql.exec(conn, "DROP SCHEMA " + Ident.quote(Names.CONTROL_SCHEMA) + " CASCADE");
+            removed.add("schema " + Names.CONTROL_SCHEMA);
+        }
+        if (removed.isEmpty()) {
+            out.println(node.name() + ": nothing of pgmesh found");
+        } else {
+            out.printf("%s: removed %s; released %.1f MB of WAL%n", node.name(), String.join(", ", removed),
+                    released / 1048576.0);
+        }
+    }
+}

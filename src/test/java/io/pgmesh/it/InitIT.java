@@ -1,0 +1,234 @@
+package io.pgmesh.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.config.TableSelection;
+import io.pgmesh.setup.Initializer;
+import io.pgmesh.setup.Teardown;
+import io.pgmesh.task.MeshRunner;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** init's initial load, its refusals and its idempotence, then teardown; on real servers. */
+@Timeout(300)
+class InitIT {
+    private static final String SCHEMA = """
+            CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+            CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+            CREATE TABLE customers (
+                id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, mood mood NOT NULL DEFAULT 'ok',
+                visits positive, note text COLLATE "C", balance numeric(12,2) NOT NULL DEFAULT 0 CHECK (balance >= 0),
+                tags text[], span int4range, created timestamptz NOT NULL DEFAULT now());
+            CREATE INDEX customers_mood ON customers (mood, created);
+            CREATE TABLE orders (
+                id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id),
+                amount numeric NOT NULL, doubled numeric GENERATED ALWAYS AS (amount * 2) STORED);
+            CREATE TABLE events (payload jsonb NOT NULL, at timestamptz NOT NULL);
+            ALTER TABLE events REPLICA IDENTITY FULL;
+            """;
+
+    private static MeshConfig loadFromEast(PgCluster c) {
+        MeshConfig base = c.config();
+        return new MeshConfig(base.nodes(), TableSelection.defaults(), "east");
+    }
+
+    private static String init(MeshConfig mesh, boolean expectOk) throws Exception {
+        StringWriter text = new StringWriter();
+        boolean ok = new Initializer(mesh, 3, new PrintWriter(text, true), false).run();
+        assertEquals(expectOk, ok, "init outcome; it said:\n" + text);
+        return text.toString();
+    }
+
+    @Test
+    void loadsAnEmptyDatabaseWhileTheSourceTakesWritesThenReplicates() throws Exception {
+        try (PgCluster c = PgCluster.start(2)) {
+            c.sql(0, SCHEMA);
+            c.sql(0, """
+                    INSERT INTO customers (email, mood, visits, note, balance, tags, span)
+                    SELECT 'c' || g || '@x', (ARRAY['sad','ok','happy'])[1 + g % 3]::mood, 1 + g % 7, 'n''' || g,
+                           g % 1000, ARRAY['a', NULL, g::text], int4range(g, g + 10)
+                      FROM generate_series(1, 150000) g;
+                    INSERT INTO orders (customer_id, amount) SELECT 1 + g % 150000, g / 7.0 FROM generate_series(1, 100000) g;
+                    INSERT INTO events SELECT jsonb_build_object('n', g % 50), '2026-01-01'::timestamptz FROM generate_series(1, 3000) g;
+                    """);
+            // The writer commits on east during the whole load; its ledger is the truth to compare with.
+            Map<Long, String> ledger = new ConcurrentHashMap<>();
+            AtomicBoolean writing = new AtomicBoolean(true);
+            AtomicReference<Throwable> writerFailure = new AtomicReference<>();
+            Thread writer = new Thread(() -> {
+                try (Connection conn = c.connect(0);
+                     PreparedStatement ins = conn.prepareStatement(
+                             "INSERT INTO customers (email, balance) VALUES (?, 1) RETURNING id, email || ':' || balance");
+                     PreparedStatement upd = conn.prepareStatement(
+                             "UPDATE customers SET balance = balance + 1 WHERE id = ? RETURNING id, email || ':' || balance")) {
+                    long n = 0;
+                    while (writing.get()) {
+                        PreparedStatement ps;
+                        if (n % 2 == 0) {
+                            ins.setString(1, "w" + n + "@x");
+                            ps = ins;
+                        } else {
+                            upd.setLong(1, 1 + ThreadLocalRandom.current().nextLong(150_000));
+                            ps = upd;
+                        }
+                        try (ResultSet rs = ps.executeQuery()) {
+                            if (rs.next()) {
+                                ledger.put(rs.getLong(1), rs.getString(2));
+                            }
+                        }
+                        n++;
+                    }
+                } catch (Throwable t) {
+                    writerFailure.set(t);
+                }
+            }, "writer");
+            writer.start();
+            MeshConfig mesh = loadFromEast(c);
+            String said = init(mesh, true);
+            assertTrue(said.contains("initial load east -> west done: 3 table(s)"), said);
+
+            MeshRunner runner = new MeshRunner(mesh, PgCluster.testRetry());
+            try {
+                runner.start();
+                PgCluster.awaitStreaming(runner, Duration.ofSeconds(60));
+                Thread.sleep(500);
+                writing.set(false);
+                writer.join();
+                assertEquals(null, writerFailure.get(), "the writer failed");
+                assertTrue(ledger.size() > 100, "the writer committed during the load: " + ledger.size());
+                c.awaitSettled(Duration.ofSeconds(60));
+                for (String t : List.of("customers", "orders", "events")) {
+                    assertSameRows(c, t);
+                }
+                Map<Long, String> onWest = new TreeMap<>();
+                try (Connection w = c.connect(1); Statement st = w.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT id, email || ':' || balance FROM customers")) {
+                    while (rs.next()) {
+                        onWest.put(rs.getLong(1), rs.getString(2));
+                    }
+                }
+                for (var e : ledger.entrySet()) {
+                    String actual = onWest.get(e.getKey());
+                    // An updated row may have been updated again later; the ledger holds the last write per key.
+                    assertEquals(e.getValue(), actual, "row " + e.getKey() + " on west");
+                }
+                assertEquals(0, c.count(0, "SELECT count(*) FROM pgmesh.conflicts"),
+                        "the loaded rows were not sent back to east");
+                assertEquals(0, c.count(1, "SELECT count(*) FROM pgmesh.conflicts"), "no conflict on west");
+
+                // The target's schema has what the source's has: keys, indexes, constraints, sequences past the rows.
+                assertEquals(c.queryColumn(0, SHAPE), c.queryColumn(1, SHAPE), "constraints and indexes");
+                // Rows streamed after the load carry east's later keys: avoiding those is the ID strategies' job.
+                assertTrue(c.count(1, "SELECT last_value FROM customers_id_seq") >= 150_000, "serial past the loaded keys");
+                assertTrue(c.count(1, "SELECT last_value FROM orders_id_seq") >= 100_000, "identity past the loaded keys");
+                assertEquals(0, c.count(1, "SELECT count(*) FROM orders WHERE doubled IS DISTINCT FROM amount * 2"),
+                        "the generated column is computed on the target");
+            } finally {
+                writing.set(false);
+                runner.close();
+            }
+        }
+    }
+
+    /** Both nodes hold the same rows; on failure names a few that differ instead of printing the tables. */
+    private static void assertSameRows(PgCluster c, String table) throws Exception {
+        List<String> east = List.of(c.dump(0, table, "t::text").split("\n"));
+        List<String> west = List.of(c.dump(1, table, "t::text").split("\n"));
+        if (!east.equals(west)) {
+            var onlyEast = new java.util.TreeSet<>(east);
+            west.forEach(onlyEast::remove);
+            var onlyWest = new java.util.TreeSet<>(west);
+            east.forEach(onlyWest::remove);
+            throw new AssertionError(table + " differs: " + east.size() + " rows on east, " + west.size() + " on west; only on east "
+                    + onlyEast.size() + " e.g. " + onlyEast.stream().limit(3).toList() + "; only on west " + onlyWest.size()
+                    + " e.g. " + onlyWest.stream().limit(3).toList());
+        }
+    }
+
+    private static final String SHAPE = """
+            SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+             WHERE connamespace = 'public'::regnamespace
+            UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+            UNION ALL SELECT c.relname || ' identity ' || c.relreplident::text FROM pg_class c
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+            ORDER BY 1""";
+
+    @Test
+    void refusesATargetThatHoldsRowsTouchingNothingAndIsIdempotentOtherwise() throws Exception {
+        try (PgCluster c = PgCluster.start(2)) {
+            c.sqlAll("CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY)");
+            c.sql(0, "INSERT INTO a SELECT generate_series(1, 10); INSERT INTO b VALUES (1)");
+            c.sql(1, "INSERT INTO b VALUES (7)");
+            MeshConfig mesh = loadFromEast(c);
+            String said = init(mesh, false);
+            assertTrue(said.contains("west is not empty") && said.contains("public.b") && !said.contains("public.a,"), said);
+            for (int n = 0; n < 2; n++) {
+                assertEquals(0, c.count(n, "SELECT count(*) FROM pg_replication_slots"), "no slot on node " + n);
+                assertEquals(0, c.count(n, "SELECT count(*) FROM pg_publication"), "no publication on node " + n);
+                assertEquals(0, c.count(n, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgmesh'"), "no schema");
+                assertEquals(0, c.count(n, "SELECT count(*) FROM pg_replication_origin"), "no origin");
+            }
+            assertEquals("7", c.queryString(1, "SELECT string_agg(id::text, ',') FROM b"), "west's rows untouched");
+
+            c.sql(1, "DELETE FROM b");
+            said = init(mesh, true);
+            assertTrue(said.contains("initial load east -> west done: 2 table(s), 11 rows"), said);
+            List<String> slots = c.queryColumn(0, "SELECT slot_name || confirmed_flush_lsn FROM pg_replication_slots");
+            String again = init(mesh, true);
+            assertTrue(again.contains("the mesh is already set up: nothing changed"), again);
+            assertTrue(again.contains("west was loaded from east before"), again);
+            assertEquals(slots, c.queryColumn(0, "SELECT slot_name || confirmed_flush_lsn FROM pg_replication_slots"));
+            assertEquals(10, c.count(1, "SELECT count(*) FROM a"), "not loaded twice");
+        }
+    }
+
+    @Test
+    void teardownRemovesEveryPgmeshObjectAndKeepsEveryRow() throws Exception {
+        try (PgCluster c = PgCluster.start(2)) {
+            c.sql(0, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' FROM generate_series(1, 500) g");
+            MeshConfig mesh = loadFromEast(c);
+            init(mesh, true);
+            MeshRunner runner = c.track(new MeshRunner(mesh, PgCluster.testRetry()));
+            runner.start();
+            PgCluster.awaitStreaming(runner, Duration.ofSeconds(60));
+            c.sql(1, "INSERT INTO t VALUES (501, 'w')");
+            c.awaitSettled(Duration.ofSeconds(60));
+
+            StringWriter text = new StringWriter();
+            assertFalse(new Teardown(mesh, new PrintWriter(text, true)).run(false), "refuses while run is connected");
+            assertTrue(text.toString().contains("refused: pgmesh is still connected"), text.toString());
+            assertEquals(1, c.count(0, "SELECT count(*) FROM pg_replication_slots"), "nothing removed on east");
+            assertEquals(1, c.count(1, "SELECT count(*) FROM pg_replication_slots"), "nothing removed on west");
+            runner.close();
+
+            text = new StringWriter();
+            assertTrue(new Teardown(mesh, new PrintWriter(text, true)).run(false), text.toString());
+            assertTrue(text.toString().contains("east: removed slot pgmesh_east_west, publication pgmesh, origin pgmesh_west,"
+                    + " schema pgmesh; released"), text.toString());
+            for (int n = 0; n < 2; n++) {
+                assertEquals(0, c.count(n, "SELECT count(*) FROM pg_replication_slots"), "slots on node " + n);
+                assertEquals(0, c.count(n, "SELECT count(*) FROM pg_publication"), "publication on node " + n);
+                assertEquals(0, c.count(n, "SELECT count(*) FROM pg_replication_origin"), "origins on node " + n);
+                assertEquals(0, c.count(n, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgmesh'"), "schema");
+                assertEquals(501, c.count(n, "SELECT count(*) FROM t"), "every user row stays on node " + n);
+            }
+        }
+    }
+}
