@@ -200,6 +200,43 @@ class InitIT {
     }
 
     @Test
+    void anInterruptedLoadBlocksItsTaskAndTheNextInitStartsItOver() throws Exception {
+        try (PgCluster c = PgCluster.start(2)) {
+            c.sql(0, "CREATE TABLE a (id int PRIMARY KEY, v text); INSERT INTO a SELECT g, 'v' || g FROM generate_series(1, 5000) g;"
+                    + "CREATE TABLE b (id int PRIMARY KEY, n int); INSERT INTO b SELECT g, g FROM generate_series(1, 100) g");
+            // An empty b of another shape on west makes the copy of b fail after a was created and loaded.
+            c.sql(1, "CREATE TABLE b (id int PRIMARY KEY, n text)");
+            MeshConfig mesh = loadFromEast(c);
+            try {
+                init(mesh, true);
+                throw new AssertionError("the load of b should have failed");
+            } catch (java.sql.SQLException expected) {
+                assertTrue(expected.getMessage().contains("COPY b"), expected.getMessage());
+            }
+            assertEquals("loading", c.queryString(1, "SELECT state FROM pgmesh.initial_load WHERE source_node = 'east'"));
+
+            MeshRunner runner = c.track(new MeshRunner(mesh, PgCluster.testRetry()));
+            runner.start();
+            PgCluster.await(Duration.ofSeconds(30), "task east->west to stop",
+                    () -> runner.tasks().stream().anyMatch(t -> t.state() == io.pgmesh.task.TaskState.FAILED));
+            runner.close();
+
+            c.sql(1, "DROP TABLE b");
+            String said = init(mesh, true);
+            assertTrue(said.contains("removed the interrupted initial load from east (dropped 1 table(s)"), said);
+            assertTrue(said.contains("initial load east -> west done: 2 table(s), 5,100 rows"), said);
+            assertSameRows(c, "a");
+            assertSameRows(c, "b");
+            MeshRunner again = c.track(new MeshRunner(mesh, PgCluster.testRetry()));
+            again.start();
+            PgCluster.awaitStreaming(again, Duration.ofSeconds(60));
+            c.sql(0, "UPDATE b SET n = -n WHERE id <= 10");
+            c.awaitSettled(Duration.ofSeconds(60));
+            assertSameRows(c, "b");
+        }
+    }
+
+    @Test
     void teardownRemovesEveryPgmeshObjectAndKeepsEveryRow() throws Exception {
         try (PgCluster c = PgCluster.start(2)) {
             c.sql(0, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' FROM generate_series(1, 500) g");
