@@ -2,7 +2,7 @@ package io.pgmesh.check;
 
 import io.pgmesh.config.TableSelection;
 import io.pgmesh.pg.TableName;
-import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -41,19 +41,19 @@ final class TableCatalog {
     // outright for a role that lacks it, which table_privileges reports instead.
     private static final String COLUMNS = """
             SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-                   COALESCE(a.attnum = ANY (k.indkey), false), sq.seq, sq.identity, sq.increment_by, sq.next_value
+                   COALESCE(a.attnum = ANY (k.indkey), false), sq.seq, sq.identity, sq.increment_by, sq.readable
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
               LEFT JOIN pg_index k ON k.indrelid = c.oid AND k.indisprimary
               LEFT JOIN LATERAL (
-                    SELECT format('%I.%I', s.schemaname, s.sequencename) AS seq, d.deptype = 'i' AS identity,
-                           s.increment_by,
-                           CASE WHEN has_sequence_privilege(d.objid, 'SELECT,USAGE')
-                                THEN COALESCE(s.last_value::numeric + s.increment_by, s.start_value) END AS next_value
+                    SELECT format('%I.%I', sn.nspname, sc.relname) AS seq, d.deptype = 'i' AS identity,
+                           ps.seqincrement AS increment_by,
+                           has_sequence_privilege(sc.oid, 'SELECT') AND has_schema_privilege(sn.oid, 'USAGE')
+                               AS readable
                       FROM pg_depend d
                       JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
                       JOIN pg_namespace sn ON sn.oid = sc.relnamespace
-                      JOIN pg_sequences s ON s.schemaname = sn.nspname AND s.sequencename = sc.relname
+                      JOIN pg_sequence ps ON ps.seqrelid = sc.oid
                      WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
                        AND d.refobjid = c.oid AND d.refobjsubid = a.attnum AND d.deptype IN ('a', 'i')
                        AND a.attnum = ANY (k.indkey)
@@ -108,13 +108,27 @@ final class TableCatalog {
                     c.key.add(column);
                 }
                 if (rs.getString(6) != null) {
-                    BigDecimal next = rs.getBigDecimal(9);
-                    c.sequences.put(column, new TableInfo.KeySequence(rs.getString(6), rs.getBoolean(7), rs.getLong(8),
-                            next == null ? null : next.toBigInteger()));
+                    long increment = rs.getLong(8);
+                    BigInteger next = rs.getBoolean(9) ? nextValue(conn, rs.getString(6), increment) : null;
+                    c.sequences.put(column, new TableInfo.KeySequence(rs.getString(6), rs.getBoolean(7), increment,
+                            next));
                 }
             }
         }
         return all;
+    }
+
+    /**
+     * The value the sequence hands out next. Read from the sequence itself: pg_sequences cannot
+     * tell a sequence never used from one just RESTARTed, whose next value is its last_value.
+     */
+    private static BigInteger nextValue(Connection conn, String quotedSequence, long increment) throws SQLException {
+        String sql = "SELECT CASE WHEN is_called THEN last_value::numeric + " + increment + " ELSE last_value END FROM "
+                + quotedSequence;
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getBigDecimal(1).toBigInteger();
+        }
     }
 
     private static List<String> strings(Array array) throws SQLException {
