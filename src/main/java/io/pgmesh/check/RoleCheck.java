@@ -101,7 +101,8 @@ final class RoleCheck {
             if (!INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
                 throw e;
             }
-            return Errors.describe(e);
+            // The server's own words, without the severity pgjdbc puts in front: the finding has one.
+            return Errors.describe(e).replaceFirst("^ERROR: ", "");
         } finally {
             conn.rollback();
             conn.setAutoCommit(autoCommit);

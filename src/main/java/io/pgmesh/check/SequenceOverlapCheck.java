@@ -66,7 +66,7 @@ final class SequenceOverlapCheck {
                                    Map<String, TableInfo.KeySequence> sequences) {
         List<String> state = new ArrayList<>();
         sequences.forEach((node, s) -> state.add(node + " " + s.sequence() + " next "
-                + (s.next() == null ? "unknown (no privilege to read it)" : s.next()) + " increment " + s.increment()));
+                + (s.next() == null ? "unknown (no SELECT privilege on it)" : s.next()) + " increment " + s.increment()));
         return Finding.warning(null, "sequence_overlap", "key column " + table + "." + column
                         + " takes its values from sequences that can hand out the same value on two nodes: "
                         + String.join(", ", state),

@@ -158,6 +158,9 @@ class CheckIT {
                         + " twice)\n" + report);
         assertTrue(findings.stream().allMatch(Finding::isError), report);
         assertFalse(report.contains(PASSWORD), "no finding may show the password\n" + report);
+        assertTrue(find(findings, "session_replication_role").what().contains(
+                "may not set session_replication_role: permission denied to set parameter"), "the server's reason\n"
+                + report);
         assertTrue(find(findings, "table_privileges").what().contains("locked.accounts (USAGE on schema locked,"
                 + " SELECT, INSERT, UPDATE, DELETE, TRUNCATE)"), report);
 
