@@ -41,4 +41,17 @@ public record ServerCapabilities(int versionNum) {
     public boolean slotConflicting() {
         return major() == 16;
     }
+
+    /**
+     * Replication origins take their tracking state from max_replication_slots before 18; 18 gives
+     * them their own limit, max_active_replication_origins.
+     */
+    public boolean originsUseReplicationSlots() {
+        return major() < 18;
+    }
+
+    /** GRANT SET ON PARAMETER (15+) lets a role that is not a superuser set superuser-only settings. */
+    public boolean parameterPrivileges() {
+        return major() >= 15;
+    }
 }

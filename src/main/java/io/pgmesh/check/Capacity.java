@@ -1,0 +1,43 @@
+package io.pgmesh.check;
+
+/**
+ * What one node of the mesh needs of the server's fixed-size pools. A node of an N-node mesh is the
+ * source of N-1 tasks (one slot and one WAL sender each) and the target of N-1 (one replication
+ * origin each). Room that others already take counts too.
+ *
+ * @param peers             the other nodes of the mesh, N-1
+ * @param otherSlots        replication slots on the node that are not this node's mesh slots
+ * @param otherOrigins      replication origins on the node that are not this mesh's origins
+ * @param otherSenders      WAL senders running for something other than pgmesh
+ * @param originsUseSlots   origins draw on max_replication_slots (before PostgreSQL 18)
+ */
+record Capacity(int peers, int otherSlots, int otherOrigins, int otherSenders, boolean originsUseSlots) {
+
+    int slotsNeeded() {
+        return peers + otherSlots + (originsUseSlots ? originsNeeded() : 0);
+    }
+
+    int sendersNeeded() {
+        return peers + otherSenders;
+    }
+
+    int originsNeeded() {
+        return peers + otherOrigins;
+    }
+
+    /** How {@link #slotsNeeded()} adds up, for the finding's message. */
+    String slotsBreakdown() {
+        String s = peers + " for the tasks this node is the source of";
+        if (originsUseSlots) {
+            s += ", " + peers + " for the replication origins of the tasks it is the target of"
+                    + " (before PostgreSQL 18 origins count against max_replication_slots)";
+            if (otherOrigins > 0) {
+                s += ", " + otherOrigins + " for replication origins of others";
+            }
+        }
+        if (otherSlots > 0) {
+            s += ", " + otherSlots + " taken by slots of others";
+        }
+        return s;
+    }
+}

@@ -1,0 +1,97 @@
+package io.pgmesh.check;
+
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.ServerCapabilities;
+import io.pgmesh.pg.Sql;
+import io.pgmesh.pg.TableName;
+import io.pgmesh.task.Errors;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The preflight check of a mesh: everything that would keep {@code init} or {@code run} from
+ * working, found before anything is created. Connects to each node once, in a read-only session,
+ * and never changes anything on a node; an unreachable node is one finding and the others are
+ * still checked.
+ */
+public final class Preflight {
+
+    /** One check of one node; its findings, or an SQLException when it could not finish. */
+    @FunctionalInterface
+    private interface NodeCheck {
+        List<Finding> check(CheckedNode node) throws SQLException;
+    }
+
+    private Preflight() {
+    }
+
+    /** Every finding for the mesh, node by node in the mesh file's order, then those across nodes. */
+    public static List<Finding> run(MeshConfig config) {
+        List<Finding> findings = new ArrayList<>();
+        MeshTables tables = new MeshTables(config);
+        for (NodeConfig node : config.nodes()) {
+            checkNode(config, node, findings, tables);
+        }
+        findings.addAll(TablePresenceCheck.check(tables));
+        findings.addAll(TableShapeCheck.check(tables));
+        findings.addAll(UnreplicableTableCheck.check(tables));
+        findings.addAll(SequenceOverlapCheck.check(tables));
+        return List.copyOf(findings);
+    }
+
+    private static void checkNode(MeshConfig config, NodeConfig node, List<Finding> findings, MeshTables tables) {
+        Connection conn;
+        try {
+            conn = PgConnector.connect(node, "check");
+        } catch (SQLException e) {
+            findings.add(unreachable(node, e));
+            return;
+        }
+        try (conn) {
+            // Belt and braces: whatever a check runs, this session cannot write.
+            Sql.exec(conn, "SET default_transaction_read_only = on");
+            CheckedNode n = new CheckedNode(config, node, conn, ServerCapabilities.of(conn));
+            run(n, "server settings", ServerSettingsCheck::check, findings);
+            run(n, "capacity", CapacityCheck::check, findings);
+            run(n, "role", RoleCheck::check, findings);
+            run(n, "replication connection", ReplicationConnectionCheck::check, findings);
+            run(n, "slot", SlotCheck::check, findings);
+            run(n, "table", c -> {
+                Map<TableName, TableInfo> read = TableCatalog.read(c.conn(), config.tables());
+                tables.put(node.name(), read);
+                return TablePrivilegeCheck.check(c, read);
+            }, findings);
+        } catch (SQLException e) {
+            findings.add(checkFailed(node, "connection", e));
+        }
+    }
+
+    private static void run(CheckedNode n, String what, NodeCheck check, List<Finding> findings) {
+        try {
+            findings.addAll(check.check(n));
+        } catch (SQLException e) {
+            findings.add(checkFailed(n.node(), what, e));
+        }
+    }
+
+    private static Finding unreachable(NodeConfig node, SQLException e) {
+        return Finding.error(node.name(), "unreachable", "cannot connect to " + node.host() + ":" + node.port()
+                        + " (database " + node.database() + ", user " + node.user() + "): " + Errors.describe(e),
+                "pgmesh reads from and writes to every node; the other checks of this node were skipped",
+                "check host, port, database, user and password of " + node.name() + " in the mesh file, that"
+                        + " PostgreSQL runs there and listens on that address (listen_addresses), and that"
+                        + " pg_hba.conf admits this machine (on Amazon RDS: also the security group)");
+    }
+
+    private static Finding checkFailed(NodeConfig node, String what, SQLException e) {
+        return Finding.error(node.name(), "check_failed", "the " + what + " check could not finish: "
+                        + Errors.describe(e),
+                "what it would have checked is unknown, so the node cannot be called ready",
+                "act on the reason above, then run pgmesh check again");
+    }
+}

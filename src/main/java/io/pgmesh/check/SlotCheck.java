@@ -1,0 +1,47 @@
+package io.pgmesh.check;
+
+import io.pgmesh.capture.SlotInfo;
+import io.pgmesh.capture.SlotManager;
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.Ident;
+import io.pgmesh.topology.Names;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** pgmesh slots nobody reads: they hold back WAL on the node until its disk fills. */
+final class SlotCheck {
+
+    private SlotCheck() {
+    }
+
+    static List<Finding> check(CheckedNode n) throws SQLException {
+        List<String> ownSlots = n.peers().stream().map(NodeConfig::name).map(p -> Names.slot(n.name(), p)).toList();
+        List<Finding> findings = new ArrayList<>();
+        for (SlotInfo slot : SlotManager.pgmeshSlots(n.conn(), n.caps())) {
+            if (slot.active()) {
+                continue;
+            }
+            String drop = "SELECT pg_drop_replication_slot(" + Ident.literal(slot.name()) + ") on " + n.name();
+            String fix = ownSlots.contains(slot.name())
+                    ? "start pgmesh run for this mesh, whose task reads it; if the task is retired for good, drop it: "
+                    + drop
+                    : "no task of this mesh reads it; unless another pgmesh mesh still does, drop it: " + drop;
+            findings.add(Finding.warning(n.name(), "inactive_slot", "slot " + slot.name() + " is inactive and retains "
+                            + bytes(slot.retainedBytes()) + " of WAL"
+                            + (slot.isInvalidated() ? " (invalidated: " + slot.invalidation() + ")" : ""),
+                    "a slot keeps every WAL segment its reader has not confirmed, so an unread slot makes the"
+                            + " node's WAL grow until the disk is full",
+                    fix));
+        }
+        return findings;
+    }
+
+    static String bytes(long b) {
+        if (b < 1024 * 1024) {
+            return b / 1024 + " kB";
+        }
+        return String.format(Locale.ROOT, "%.1f MB", b / 1048576.0);
+    }
+}
