@@ -45,7 +45,7 @@ public final class Applier implements AutoCloseable {
     /** Told about every transaction once its COMMIT has run on the target. */
     @FunctionalInterface
     public interface CommitListener {
-        void committed(Instant sourceCommitTime, long conflictsSoFar);
+        void committed(Instant sourceCommitTime, long conflictsSoFar, int rows);
     }
 
     private final TaskSpec task;
@@ -71,6 +71,8 @@ public final class Applier implements AutoCloseable {
     private boolean txnStarted;     // part of it already ran on the server in an earlier batch
     private boolean txnCareful;     // applied statement by statement (it met a conflict in a strict batch before)
     private final java.util.Set<Lsn> carefulTxns;
+    private int carefulRows;        // row changes of the transaction being applied carefully
+    private int openRows;           // row changes of a big transaction sent in earlier batches
     private int carefulRun;         // transactions still to apply carefully after a conflict: conflicts come in runs
     private static final int CAREFUL_RUN = 32;
     private Lsn appliedLsn;         // end of the last transaction committed on the target (maybe not yet flushed)
@@ -157,6 +159,7 @@ public final class Applier implements AutoCloseable {
             txnSkipped = b.finalLsn().compareTo(startProgress) < 0;
             entry = null;
             txnStarted = false;
+            carefulRows = 0;
             txnCareful = carefulTxns.contains(b.finalLsn()) || carefulRun > 0;
             if (carefulRun > 0) {
                 carefulRun--;
@@ -231,7 +234,7 @@ public final class Applier implements AutoCloseable {
             pipeline.add(callSql(c));
             pipeline.add("COMMIT");
             pipeline.send();
-            committed(c);
+            committed(c, carefulRows);
             carefulTxns.remove(txn.finalLsn());
         } else if (txn != null && !txnSkipped && (entry != null || txnStarted)) {
             if (entry == null) {
@@ -261,6 +264,7 @@ public final class Applier implements AutoCloseable {
     }
 
     private void carefulStatement(RemoteTxn t, WalMessage m) throws SQLException {
+        carefulRows++;
         if (m instanceof Insert i) {
             rows.insert(t, mapping(m), i.newTuple());
         } else if (m instanceof Update u) {
@@ -303,7 +307,10 @@ public final class Applier implements AutoCloseable {
         }
         for (StrictBatch.Entry e : sent) {
             if (e.commit != null) {
-                committed(e.commit);
+                committed(e.commit, openRows + e.messages.size());
+                openRows = 0;
+            } else {
+                openRows += e.messages.size();  // a big transaction: its rows count when it commits
             }
         }
         if (open) {
@@ -311,9 +318,9 @@ public final class Applier implements AutoCloseable {
         }
     }
 
-    private void committed(Commit c) {
+    private void committed(Commit c, int rows) {
         appliedLsn = c.endLsn();
-        listener.committed(c.commitTime(), conflicts.conflicts());
+        listener.committed(c.commitTime(), conflicts.conflicts(), rows);
     }
 
     /**
@@ -337,7 +344,8 @@ public final class Applier implements AutoCloseable {
                 task.source().name()).map(Lsn::parse).orElse(Lsn.ZERO);
         int i = 0;
         while (i < sent.size() && sent.get(i).commit != null && sent.get(i).commit.endLsn().compareTo(done) <= 0) {
-            committed(sent.get(i++).commit);
+            committed(sent.get(i).commit, sent.get(i).messages.size());
+            i++;
         }
         if (i == sent.size()) {
             throw cause; // nothing failed that a replay could mend
@@ -379,7 +387,8 @@ public final class Applier implements AutoCloseable {
             pipeline.add(callSql(e.commit));
             pipeline.add("COMMIT");
             pipeline.send();
-            committed(e.commit);
+            committed(e.commit, e.messages.size());
+            carefulRows = 0;
         } else {
             pipeline.send();
             txnStarted = true; // the transaction being received is open on the server and goes on

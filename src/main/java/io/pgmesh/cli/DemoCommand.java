@@ -5,7 +5,14 @@ import io.pgmesh.config.NodeConfig;
 import io.pgmesh.config.Secret;
 import io.pgmesh.config.TableSelection;
 import io.pgmesh.embedded.EmbeddedPostgres;
+import io.pgmesh.check.Finding;
+import io.pgmesh.check.FindingReport;
+import io.pgmesh.check.Preflight;
 import io.pgmesh.monitor.CatchUp;
+import io.pgmesh.monitor.MeshStatus;
+import io.pgmesh.monitor.StatusReader;
+import io.pgmesh.pg.Lsn;
+import io.pgmesh.setup.Initializer;
 import io.pgmesh.task.MeshRunner;
 import io.pgmesh.task.RetryPolicy;
 import io.pgmesh.task.Task;
@@ -28,9 +35,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code pgmesh demo}: embedded nodes on loopback, the same sample schema on each, replication
- * in both directions while every node takes writes, a live view of what travels, and a final
- * comparison of the nodes. Needs nothing but Java.
+ * {@code pgmesh demo}: embedded nodes on loopback, a sample schema with rows on the first, check
+ * and init (so the newcomer sees the initial load), replication in every direction while every
+ * node takes writes, a live view of what travels, and a final comparison. Needs nothing but Java.
  */
 @Command(name = "demo", description = "Start embedded PostgreSQL nodes, replicate between them under load, show it, compare.")
 final class DemoCommand implements Callable<Integer> {
@@ -70,10 +77,33 @@ final class DemoCommand implements Callable<Integer> {
                 EmbeddedPostgres pg = EmbeddedPostgres.start(EmbeddedPostgres.DEFAULT_VERSION, work.resolve(NAMES[i]), Map.of());
                 servers.add(pg);
                 pg.createDatabase("app");
-                DemoWorkload.createSchema(pg.connect("app"), i, nodes);
-                out.printf("  node %-5s 127.0.0.1:%d  (sample schema: customers, orders)%n", NAMES[i], pg.port());
+                if (i == 0) {
+                    DemoWorkload.createSchema(pg.connect("app"));
+                }
+                out.printf("  node %-5s 127.0.0.1:%d  %s%n", NAMES[i], pg.port(),
+                        i == 0 ? "sample schema: 20,000 customers, 60,000 orders" : "empty database");
             }
             MeshConfig mesh = meshOf(servers);
+            out.println();
+            out.println("$ pgmesh check      (preflight: settings, roles, tables, keys)");
+            List<Finding> findings = Preflight.run(mesh);
+            findings.stream().filter(Finding::isError).forEach(f -> out.println("  " + f.code() + ": " + f.what()));
+            out.println("  " + FindingReport.summary(findings));
+            if (findings.stream().anyMatch(Finding::isError)) {
+                return Main.FAILED;
+            }
+            out.println();
+            out.println("$ pgmesh init       (" + NAMES[0] + " seeds the empty nodes from one snapshot)");
+            out.flush();
+            if (!new Initializer(mesh, 2, out, System.console() != null).run()) {
+                return Main.FAILED;
+            }
+            for (int i = 0; i < nodes; i++) {
+                DemoWorkload.partitionKeys(servers.get(i).connect("app"), i, nodes);
+            }
+            out.printf("Keys partitioned: node k of %d draws ids k+1, k+1+%d, ... so no two nodes collide%n", nodes, nodes);
+            out.println();
+            out.println("$ pgmesh run");
             runner = new MeshRunner(mesh, new RetryPolicy(Duration.ofMillis(500), Duration.ofSeconds(5)));
             runner.start();
             CatchUp.await(mesh, Duration.ofSeconds(60));
@@ -81,9 +111,11 @@ final class DemoCommand implements Callable<Integer> {
                     runner.tasks().size(), rate, seconds);
             out.flush();
             try (DemoWorkload load = DemoWorkload.start(servers, rate)) {
-                watch(runner, out, seconds);
+                watch(runner, mesh, out, seconds);
             }
             CatchUp.await(mesh, Duration.ofSeconds(60));
+            out.println();
+            out.println("Writes stopped; every task caught up. Comparing the nodes:");
             boolean same = compare(servers, out);
             if (keep) {
                 keepRunning(servers, out);
@@ -98,20 +130,31 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private void watch(MeshRunner runner, PrintWriter out, int seconds) throws InterruptedException {
+    /**
+     * One line per second and task: rows applied, latency from source commit to target commit, and
+     * how far the target's applied position is behind the source's newest WAL.
+     */
+    private void watch(MeshRunner runner, MeshConfig mesh, PrintWriter out, int seconds) throws InterruptedException {
         Map<String, Long> before = new HashMap<>();
         for (int s = 1; s <= seconds; s++) {
             Thread.sleep(1000);
-            StringBuilder line = new StringBuilder(String.format("%3ds", s));
+            Map<String, Long> lag = new HashMap<>();
+            for (MeshStatus.TaskStatus ts : StatusReader.read(mesh).tasks()) {
+                if (ts.sourceCurrentLsn() != null && ts.originProgress() != null) {
+                    lag.put(ts.task(), Math.max(0, Lsn.parse(ts.sourceCurrentLsn()).minus(Lsn.parse(ts.originProgress()))));
+                }
+            }
+            out.printf("%3ds%n", s);
             for (Task t : runner.tasks()) {
-                long total = t.metrics().appliedTransactions();
+                long total = t.metrics().appliedRows();
                 long delta = total - before.getOrDefault(t.spec().name(), 0L);
                 before.put(t.spec().name(), total);
                 Histogram h = t.metrics().takeLatencyInterval();
-                line.append(String.format("  %s %4d txn/s p50 %5.1f ms p99 %5.1f ms", t.spec().name(), delta,
-                        h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0));
+                Long bytes = lag.get(t.spec().name());
+                out.printf("     %-12s %5d rows/s  latency p50 %5.1f ms p99 %5.1f ms  behind %s%n", t.spec().name(), delta,
+                        h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
+                        bytes == null ? "-" : bytes < 1024 ? bytes + " B" : bytes / 1024 + " kB");
             }
-            out.println(line);
             out.flush();
         }
     }
@@ -149,7 +192,7 @@ final class DemoCommand implements Callable<Integer> {
         for (int i = 0; i < servers.size(); i++) {
             nodes.add(new NodeConfig(NAMES[i], "127.0.0.1", servers.get(i).port(), "app", "postgres", Secret.NONE, "disable"));
         }
-        return new MeshConfig(nodes, TableSelection.defaults());
+        return new MeshConfig(nodes, TableSelection.defaults(), NAMES[0]);
     }
 
     private static void deleteQuietly(Path dir) {

@@ -19,23 +19,40 @@ final class DemoWorkload implements AutoCloseable {
     private final List<Thread> writers = new ArrayList<>();
     private volatile boolean running = true;
 
-    /**
-     * Node k of n draws keys k, k+n, k+2n...: partitioned sequences, so two nodes never hand out
-     * the same key (the ID advice of DESIGN.md, done by hand here).
-     */
-    static void createSchema(Connection c, int node, int nodes) throws SQLException {
+    /** The sample schema, created on the first node only: init copies it to the others. */
+    static void createSchema(Connection c) throws SQLException {
         try (c; Statement st = c.createStatement()) {
-            st.execute("CREATE SEQUENCE customers_id_seq START " + (node + 1) + " INCREMENT " + nodes);
-            st.execute("CREATE SEQUENCE orders_id_seq START " + (node + 1) + " INCREMENT " + nodes);
             st.execute("""
                     CREATE TABLE customers (
-                        id bigint PRIMARY KEY DEFAULT nextval('customers_id_seq'),
+                        id bigserial PRIMARY KEY,
                         name text NOT NULL, region text NOT NULL, balance numeric(12,2) NOT NULL DEFAULT 0)""");
             st.execute("""
                     CREATE TABLE orders (
-                        id bigint PRIMARY KEY DEFAULT nextval('orders_id_seq'),
-                        customer_id bigint NOT NULL, amount numeric(12,2) NOT NULL,
+                        id bigserial PRIMARY KEY,
+                        customer_id bigint NOT NULL REFERENCES customers (id), amount numeric(12,2) NOT NULL,
                         status text NOT NULL DEFAULT 'new', placed_at timestamptz NOT NULL DEFAULT now())""");
+            st.execute("CREATE INDEX orders_customer ON orders (customer_id)");
+            st.execute("""
+                    INSERT INTO customers (name, region, balance)
+                    SELECT 'customer ' || g, 'east', (g % 1000) * 1.25 FROM generate_series(1, 20000) g""");
+            st.execute("""
+                    INSERT INTO orders (customer_id, amount, status)
+                    SELECT 1 + g % 20000, (g % 500) + 0.99, CASE WHEN g % 3 = 0 THEN 'shipped' ELSE 'new' END
+                      FROM generate_series(1, 60000) g""");
+        }
+    }
+
+    /**
+     * Node k of n draws keys k+1, k+1+n, k+1+2n... above every key in use: partitioned sequences,
+     * so two nodes never hand out the same key (the ID advice of DESIGN.md).
+     */
+    static void partitionKeys(Connection c, int node, int nodes) throws SQLException {
+        try (c; Statement st = c.createStatement()) {
+            for (String table : TABLES) {
+                st.execute("SELECT setval('" + table + "_id_seq', (COALESCE(max(id), 0) / " + nodes + " + 1) * " + nodes
+                        + " + " + node + " + 1, false) FROM " + table);
+                st.execute("ALTER SEQUENCE " + table + "_id_seq INCREMENT " + nodes);
+            }
         }
     }
 

@@ -1,8 +1,12 @@
 package io.pgmesh.cli;
 
+import io.pgmesh.check.Finding;
+import io.pgmesh.check.FindingReport;
+import io.pgmesh.check.Preflight;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.setup.Initializer;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -29,6 +33,15 @@ final class InitCommand implements Callable<Integer> {
         }
         MeshConfig mesh = config.load();
         PrintWriter out = spec.commandLine().getOut();
+        List<Finding> findings = Preflight.run(mesh);
+        if (!findings.isEmpty()) {
+            out.print(FindingReport.text(findings));
+        }
+        if (findings.stream().anyMatch(Finding::isError)) {
+            out.println("init stopped before changing anything: fix the errors above (pgmesh check shows them again)");
+            out.flush();
+            return Main.FAILED;
+        }
         boolean ok = new Initializer(mesh, jobs, out, System.console() != null).run();
         return ok ? Main.OK : Main.FAILED;
     }

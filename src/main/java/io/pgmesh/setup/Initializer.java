@@ -101,7 +101,10 @@ public final class Initializer {
         boolean existed = Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?)",
                 Names.PUBLICATION);
         PublicationManager.Result result = PublicationManager.reconcile(conn, config.tables());
-        if (!existed || !before.equals(result.published())) {
+        if (!existed) {
+            changes++;
+        }
+        if ((!existed || !before.equals(result.published())) && !result.published().isEmpty()) {
             changes++;
             say(node.name() + ": publication pgmesh has " + result.published().size() + " table(s)");
         }

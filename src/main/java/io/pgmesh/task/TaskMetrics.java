@@ -11,11 +11,13 @@ import org.HdrHistogram.Recorder;
  */
 public final class TaskMetrics {
     private final AtomicLong appliedTransactions = new AtomicLong();
+    private final AtomicLong appliedRows = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
     private final Recorder latencyMicros = new Recorder(3);
 
-    public void applied(Instant sourceCommitTime, long conflictsSoFar) {
+    public void applied(Instant sourceCommitTime, long conflictsSoFar, int rows) {
         appliedTransactions.incrementAndGet();
+        appliedRows.addAndGet(rows);
         conflicts.set(conflictsSoFar);
         long micros = Duration.between(sourceCommitTime, Instant.now()).toNanos() / 1000;
         latencyMicros.recordValue(Math.max(0, micros));
@@ -23,6 +25,11 @@ public final class TaskMetrics {
 
     public long appliedTransactions() {
         return appliedTransactions.get();
+    }
+
+    /** Row changes (inserts, updates, deletes, truncates) of the applied transactions. */
+    public long appliedRows() {
+        return appliedRows.get();
     }
 
     public long conflicts() {

@@ -28,6 +28,8 @@ class DemoIT {
         String out = buf.toString(StandardCharsets.UTF_8);
         System.out.println(out);
         assertEquals(0, code, "demo must exit 0 when the nodes end identical; output:\n" + out);
+        assertTrue(out.contains("initial load east -> west done: 2 table(s), 80,000 rows"),
+                "demo must show the initial load; output:\n" + out);
         assertTrue(out.contains("All nodes hold the same rows."), "demo must say the nodes match; output:\n" + out);
         assertTrue(out.contains("east->west") && out.contains("west->east"), "demo must show both directions; output:\n" + out);
     }
