@@ -7,7 +7,9 @@
 # BENCH_ONLY (ceiling,live,big,latency), BENCH_TARGET_ROWS (adopted|local), BENCH_PROFILE (1),
 # BENCH_XMX (256m), BENCH_PG_VERSION (17.5.0), BENCH_TIMEOUT (1800), BENCH_LOCK (/tmp/pgmesh-test.lock),
 # BENCH_SKIP_BUILD (0; 1 = use the jar and classes already in target/),
-# BENCH_REF (unset = the working tree; a git ref = export that commit to bench/out/build-<sha> and build it there).
+# BENCH_REF (unset = the working tree; a git ref = export that commit to bench/out/build-<sha> and build it there),
+# BENCH_MAIN (io.pgmesh.bench.Bench; io.pgmesh.bench.InitialLoadBench = the initial-load comparison, knobs
+# BENCH_SCALE (20), BENCH_INIT_JOBS (4), BENCH_PG_VERSION (15.13.0), BENCH_PG_BIN (/usr/lib/postgresql/15/bin)).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -55,4 +57,4 @@ rm -rf bench/out/classes
 mkdir -p bench/out
 javac -d bench/out/classes -cp "$cp" -Xlint:all -Xlint:-serial bench/src/io/pgmesh/bench/*.java
 java -cp "bench/out/classes:$cp" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-  -Dbench.jar="$root/$jar" -Dbench.version="$version" io.pgmesh.bench.Bench "$@"
+  -Dbench.jar="$root/$jar" -Dbench.version="$version" "${BENCH_MAIN:-io.pgmesh.bench.Bench}" "$@"

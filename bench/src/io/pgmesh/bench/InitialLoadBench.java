@@ -1,0 +1,211 @@
+package io.pgmesh.bench;
+
+import io.pgmesh.embedded.EmbeddedPostgres;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Initial load of pgbench tables into an empty database, three ways in one run on the same two
+ * servers: {@code pg_dump | psql}, PostgreSQL's own subscription copy, and {@code pgmesh init}.
+ * Run by hand: {@code BENCH_MAIN=io.pgmesh.bench.InitialLoadBench bench/run.sh}; see docs/BENCHMARKS.md.
+ *
+ * <p>The system's pg_dump and psql are PostgreSQL 15 clients, and pg_dump refuses newer servers,
+ * so both servers run 15 by default (BENCH_PG_VERSION overrides it).
+ */
+public final class InitialLoadBench {
+    private static final String SRC_DB = "bench";
+    private static final List<String> TABLES = List.of("pgbench_accounts", "pgbench_branches", "pgbench_tellers",
+            "pgbench_history");
+    private static final String CLIENT_BIN = System.getenv().getOrDefault("BENCH_PG_BIN", "/usr/lib/postgresql/15/bin");
+
+    private final int scale = env("BENCH_SCALE", 20);
+    private final int jobs = env("BENCH_INIT_JOBS", 4);
+    private final String version = System.getenv().getOrDefault("BENCH_PG_VERSION", "15.13.0");
+    private final Path runDir;
+    private final Path results;
+    private EmbeddedPostgres src;
+    private EmbeddedPostgres tgt;
+
+    private InitialLoadBench() throws IOException {
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path out = Path.of("bench", "out").toAbsolutePath();
+        runDir = out.resolve("initload-" + stamp);
+        results = out.resolve("initload-" + stamp + ".md");
+        Files.createDirectories(runDir);
+    }
+
+    public static void main(String[] args) throws Exception {
+        InitialLoadBench b = new InitialLoadBench();
+        try {
+            b.run();
+        } finally {
+            if (b.src != null) {
+                b.src.close();
+            }
+            if (b.tgt != null) {
+                b.tgt.close();
+            }
+        }
+        System.exit(0);
+    }
+
+    private void run() throws Exception {
+        Map<String, String> settings = Map.of("fsync", "on");
+        src = EmbeddedPostgres.start(version, null, settings);
+        tgt = EmbeddedPostgres.start(version, null, settings);
+        src.createDatabase(SRC_DB);
+        for (String db : List.of("dump", "native", "mesh")) {
+            tgt.createDatabase(db);
+        }
+        say("pgbench -i -s " + scale + " on the source (PostgreSQL " + version + ", fsync on)");
+        Pgbench.run(src, SRC_DB, runDir.resolve("pgbench-init.log"), "-i", "-s", String.valueOf(scale), "-I", "dtgvp");
+        Db.exec(src, SRC_DB, "ALTER TABLE pgbench_history REPLICA IDENTITY FULL",
+                "INSERT INTO pgbench_history SELECT 1 + g % 20, 1 + g % 200, 1 + g, g % 1000, now(), NULL"
+                        + " FROM generate_series(1, 100000) g",
+                "VACUUM ANALYZE");
+        long heapBytes = Db.num(src, SRC_DB, 0, "SELECT sum(pg_relation_size(c.oid)) FROM pg_class c"
+                + " WHERE c.relname = ANY (?::text[])", "{" + String.join(",", TABLES) + "}");
+        long rows = Db.num(src, SRC_DB, 0, "SELECT (SELECT count(*) FROM pgbench_accounts) + (SELECT count(*) FROM"
+                + " pgbench_history) + (SELECT count(*) FROM pgbench_branches) + (SELECT count(*) FROM pgbench_tellers)");
+        say(String.format("source: %,d rows, %.1f MB of heap in %s", rows, heapBytes / 1048576.0, TABLES));
+
+        double dump = timed("pg_dump | psql", this::dumpRestore);
+        double[] nativeParts = nativeCopy();
+        double nativeTotal = nativeParts[0] + nativeParts[1];
+        double[] meshParts = pgmeshInit();
+
+        for (String db : List.of("dump", "native", "mesh")) {
+            long n = Db.num(tgt, db, 0, "SELECT (SELECT count(*) FROM pgbench_accounts) + (SELECT count(*) FROM"
+                    + " pgbench_history) + (SELECT count(*) FROM pgbench_branches) + (SELECT count(*) FROM pgbench_tellers)");
+            if (n != rows) {
+                throw new IllegalStateException("target database " + db + " holds " + n + " rows, the source " + rows);
+            }
+            String srcSum = Db.str(src, SRC_DB, "SELECT md5(string_agg(a::text, ',' ORDER BY aid)) FROM pgbench_accounts a");
+            String tgtSum = Db.str(tgt, db, "SELECT md5(string_agg(a::text, ',' ORDER BY aid)) FROM pgbench_accounts a");
+            if (!srcSum.equals(tgtSum)) {
+                throw new IllegalStateException("pgbench_accounts differs in target database " + db);
+            }
+        }
+        double mb = heapBytes / 1048576.0;
+        StringBuilder md = new StringBuilder();
+        md.append("| method | wall time | MB/s (source heap ").append(String.format("%.0f MB", mb)).append(") | notes |\n")
+                .append("|---|---:|---:|---|\n")
+                .append(row("pg_dump \\| psql", dump, mb, "text COPY, one table at a time, indexes after the rows"))
+                .append(row("native subscription copy", nativeTotal, mb, String.format(
+                        "schema first via pg_dump --schema-only (%.1f s), then CREATE SUBSCRIPTION until every table"
+                                + " is ready (%.1f s); max_sync_workers_per_subscription = 2", nativeParts[0], nativeParts[1])))
+                .append(row("pgmesh init", meshParts[0], mb, String.format(
+                        "whole command in its own JVM: check, schema, snapshot slot, %d workers, keys and indexes;"
+                                + " the load itself %.1f s", jobs, meshParts[1])));
+        String text = "# Initial load, pgbench scale " + scale + " (" + String.format("%,d", rows) + " rows), PostgreSQL "
+                + version + "\n\n" + md + "\nAll three targets hold the source's row count and pgbench_accounts md5.\n";
+        Files.writeString(results, text);
+        System.out.println();
+        System.out.println(text);
+        say("results in " + results);
+    }
+
+    private static String row(String method, double seconds, double mb, String notes) {
+        return String.format("| %s | %.1f s | %.1f | %s |%n", method, seconds, mb / seconds, notes);
+    }
+
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    private double timed(String what, Step step) throws Exception {
+        say(what + " ...");
+        long t0 = System.nanoTime();
+        step.run();
+        double s = (System.nanoTime() - t0) / 1e9;
+        say(String.format("%s: %.1f s", what, s));
+        return s;
+    }
+
+    private void dumpRestore() throws Exception {
+        shell("pg_dump -h 127.0.0.1 -p " + src.port() + " -U postgres " + tableArgs() + " " + SRC_DB
+                + " | " + CLIENT_BIN + "/psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p " + tgt.port() + " -U postgres dump",
+                runDir.resolve("dump.log"));
+    }
+
+    private double[] nativeCopy() throws Exception {
+        double schema = timed("native: schema via pg_dump --schema-only", () -> shell("pg_dump --schema-only -h 127.0.0.1 -p "
+                + src.port() + " -U postgres " + tableArgs() + " " + SRC_DB + " | " + CLIENT_BIN
+                + "/psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p " + tgt.port() + " -U postgres native",
+                runDir.resolve("native-schema.log")));
+        Db.exec(src, SRC_DB, "CREATE PUBLICATION native_pub FOR TABLE " + String.join(", ", TABLES));
+        double copy = timed("native: subscription copy", () -> {
+            Db.exec(tgt, "native", "CREATE SUBSCRIPTION native_sub CONNECTION 'host=127.0.0.1 port=" + src.port()
+                    + " dbname=" + SRC_DB + " user=postgres' PUBLICATION native_pub WITH (copy_data = true)");
+            long deadline = System.nanoTime() + TimeUnit.HOURS.toNanos(1);
+            while (Db.num(tgt, "native", 0, "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'") > 0
+                    || Db.num(tgt, "native", 0, "SELECT count(*) FROM pg_subscription_rel") < TABLES.size()) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the subscription did not finish its copy within an hour");
+                }
+                Thread.sleep(50);
+            }
+        });
+        Db.exec(tgt, "native", "DROP SUBSCRIPTION native_sub");
+        return new double[] {schema, copy};
+    }
+
+    private double[] pgmeshInit() throws Exception {
+        Path mesh = runDir.resolve("mesh.yaml");
+        Files.writeString(mesh, "nodes:\n"
+                + "  - {name: source, host: 127.0.0.1, port: " + src.port() + ", database: " + SRC_DB + ", user: postgres, sslmode: disable}\n"
+                + "  - {name: target, host: 127.0.0.1, port: " + tgt.port() + ", database: mesh, user: postgres, sslmode: disable}\n"
+                + "tables:\n  include: [\"public.pgbench_*\"]\n"
+                + "initial-load:\n  from: source\n");
+        Path log = runDir.resolve("pgmesh-init.log");
+        double wall = timed("pgmesh init --jobs " + jobs, () -> {
+            Process p = new ProcessBuilder("java", "-jar", System.getProperty("bench.jar"), "init", "-c", mesh.toString(),
+                    "--jobs", String.valueOf(jobs)).redirectErrorStream(true).redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            if (!p.waitFor(1, TimeUnit.HOURS) || p.exitValue() != 0) {
+                throw new IllegalStateException("pgmesh init failed:\n" + Files.readString(log));
+            }
+        });
+        String out = Files.readString(log);
+        var m = java.util.regex.Pattern.compile("initial load source -> target done: .* in ([0-9.]+) s").matcher(out);
+        double load = m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+        return new double[] {wall, load};
+    }
+
+    private static String tableArgs() {
+        List<String> args = new ArrayList<>();
+        for (String t : TABLES) {
+            args.add("-t " + t);
+        }
+        return String.join(" ", args);
+    }
+
+    private static void shell(String pipeline, Path log) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("bash", "-o", "pipefail", "-c",
+                pipeline.startsWith("pg_dump") ? CLIENT_BIN + "/" + pipeline : pipeline)
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("PG"));
+        Process p = pb.start();
+        if (!p.waitFor(1, TimeUnit.HOURS) || p.exitValue() != 0) {
+            throw new IllegalStateException("failed: " + pipeline + "\n" + Files.readString(log));
+        }
+    }
+
+    private static void say(String s) {
+        System.out.println("[" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("HH:mm:ss")) + "] " + s);
+        System.out.flush();
+    }
+
+    private static int env(String name, int dflt) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? dflt : Integer.parseInt(v.trim());
+    }
+}
