@@ -23,6 +23,10 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--jobs", defaultValue = "4", description = "tables or table slices copied at once (default ${DEFAULT-VALUE})")
     int jobs;
 
+    @Option(names = "--slice-mb", defaultValue = "64", description = "tables bigger than this are copied in slices"
+            + " of this many MB by several workers (default ${DEFAULT-VALUE})")
+    int sliceMb;
+
     @Spec
     CommandSpec spec;
 
@@ -30,6 +34,9 @@ final class InitCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (jobs < 1 || jobs > 64) {
             throw new ExitException(Main.USAGE, "init: --jobs: expected 1..64, got " + jobs);
+        }
+        if (sliceMb < 1) {
+            throw new ExitException(Main.USAGE, "init: --slice-mb: expected at least 1, got " + sliceMb);
         }
         MeshConfig mesh = config.load();
         PrintWriter out = spec.commandLine().getOut();
@@ -42,7 +49,7 @@ final class InitCommand implements Callable<Integer> {
             out.flush();
             return Main.FAILED;
         }
-        boolean ok = new Initializer(mesh, jobs, out, System.console() != null).run();
+        boolean ok = new Initializer(mesh, jobs, sliceMb * 1048576L, out, System.console() != null).run();
         return ok ? Main.OK : Main.FAILED;
     }
 }

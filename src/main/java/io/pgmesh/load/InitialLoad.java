@@ -30,7 +30,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class InitialLoad {
     private static final Logger log = LoggerFactory.getLogger("pgmesh.init");
-    private static final long PAGES_PER_CHUNK = 8192;
 
     /** What a finished load did. */
     public record Result(int tables, long rows, long bytes, double seconds, Lsn consistentPoint) {
@@ -40,13 +39,21 @@ public final class InitialLoad {
     private final NodeConfig target;
     private final TableSelection selection;
     private final int jobs;
+    private final long sliceBytes;
     private final LoadProgress progress;
 
-    public InitialLoad(NodeConfig source, NodeConfig target, TableSelection selection, int jobs, LoadProgress progress) {
+    /**
+     * @param jobs       copying sessions at once, each a source and a target connection
+     * @param sliceBytes tables bigger than this are cut into slices of about this size, so that
+     *                   several workers share a big table
+     */
+    public InitialLoad(NodeConfig source, NodeConfig target, TableSelection selection, int jobs, long sliceBytes,
+                       LoadProgress progress) {
         this.source = source;
         this.target = target;
         this.selection = selection;
         this.jobs = jobs;
+        this.sliceBytes = sliceBytes;
         this.progress = progress;
     }
 
@@ -133,7 +140,7 @@ public final class InitialLoad {
 
     private void copyAll(List<TableDefinition> definitions, long pageSize, List<Worker> workers)
             throws SQLException, InterruptedException {
-        List<CopyChunk> chunks = CopyChunk.plan(definitions, pageSize, PAGES_PER_CHUNK);
+        List<CopyChunk> chunks = CopyChunk.plan(definitions, pageSize, Math.max(1, sliceBytes / pageSize));
         for (TableDefinition d : definitions) {
             progress.table(d.name(), d.estimatedRows(), (int) chunks.stream().filter(c -> c.table() == d).count());
         }

@@ -32,13 +32,22 @@ import java.util.Set;
 public final class Initializer {
     private final MeshConfig config;
     private final int jobs;
+    private final long sliceBytes;
     private final PrintWriter out;
     private final boolean terminal;
     private int changes;
 
+    /** Default size of the slices big tables are cut into for parallel copying. */
+    public static final long SLICE_BYTES = 64L << 20;
+
     public Initializer(MeshConfig config, int jobs, PrintWriter out, boolean terminal) {
+        this(config, jobs, SLICE_BYTES, out, terminal);
+    }
+
+    public Initializer(MeshConfig config, int jobs, long sliceBytes, PrintWriter out, boolean terminal) {
         this.config = config;
         this.jobs = jobs;
+        this.sliceBytes = sliceBytes;
         this.out = out;
         this.terminal = terminal;
     }
@@ -163,7 +172,7 @@ public final class Initializer {
     private void load(NodeConfig source, NodeConfig target) throws SQLException, LoadException, InterruptedException {
         say("initial load " + source.name() + " -> " + target.name() + " (" + jobs + " workers)");
         LoadProgress progress = new LoadProgress(out, terminal, source.name() + "->" + target.name());
-        InitialLoad.Result r = new InitialLoad(source, target, config.tables(), jobs, progress).run();
+        InitialLoad.Result r = new InitialLoad(source, target, config.tables(), jobs, sliceBytes, progress).run();
         changes++;
         say(String.format("initial load %s -> %s done: %d table(s), %,d rows, %.1f MB in %.1f s (%.1f MB/s);"
                         + " replication from %s starts at %s", source.name(), target.name(), r.tables(), r.rows(),

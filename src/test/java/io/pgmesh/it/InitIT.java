@@ -49,9 +49,10 @@ class InitIT {
         return new MeshConfig(base.nodes(), TableSelection.defaults(), "east");
     }
 
+    /** Runs init with slices of 1 MB, so that tables of a few MB are copied in many page ranges at once. */
     private static String init(MeshConfig mesh, boolean expectOk) throws Exception {
         StringWriter text = new StringWriter();
-        boolean ok = new Initializer(mesh, 3, new PrintWriter(text, true), false).run();
+        boolean ok = new Initializer(mesh, 3, 1L << 20, new PrintWriter(text, true), false).run();
         assertEquals(expectOk, ok, "init outcome; it said:\n" + text);
         return text.toString();
     }
