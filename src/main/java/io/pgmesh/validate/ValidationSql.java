@@ -75,7 +75,9 @@ public final class ValidationSql {
             on.append(i == 0 ? "" : " AND ").append("t.").append(Ident.quote(key.get(i))).append(" = k.v").append(i)
                     .append("::").append(keyTypes.get(i));
         }
-        return "SELECT k.ord, md5(" + rowText(s.columns()) + ") FROM unnest(" + arrays + ") WITH ORDINALITY AS k("
+        // A key column is never NULL in a row, so NULL there means no row (and not a row of NULLs).
+        return "SELECT k.ord, CASE WHEN t." + Ident.quote(key.get(0)) + " IS NULL THEN NULL ELSE md5("
+                + rowText(s.columns()) + ") END FROM unnest(" + arrays + ") WITH ORDINALITY AS k("
                 + names + "ord) LEFT JOIN " + s.table().quoted() + " t ON " + on;
     }
 

@@ -41,7 +41,8 @@ class ValidationSqlTest {
     @Test
     void recheckFindsKeysByValueInTheNodesOwnType() {
         TableShape composite = new TableShape(new TableName("public", "t"), List.of("a", "b", "v"), List.of("a", "b"), List.of());
-        assertEquals("SELECT k.ord, md5(ROW(t.\"a\", t.\"b\", t.\"v\")::text) FROM unnest(?::text[], ?::text[])"
+        assertEquals("SELECT k.ord, CASE WHEN t.\"a\" IS NULL THEN NULL ELSE md5(ROW(t.\"a\", t.\"b\", t.\"v\")::text) END"
+                + " FROM unnest(?::text[], ?::text[])"
                 + " WITH ORDINALITY AS k(v0, v1, ord) LEFT JOIN \"public\".\"t\" t"
                 + " ON t.\"a\" = k.v0::bigint AND t.\"b\" = k.v1::text",
                 ValidationSql.recheckKeyed(composite, List.of("bigint", "text")));
