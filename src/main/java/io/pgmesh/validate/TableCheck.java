@@ -37,7 +37,7 @@ final class TableCheck {
         List<String> missing = exists.entrySet().stream().filter(e -> !e.getValue()).map(Map.Entry::getKey).toList();
         if (!missing.isEmpty()) {
             return new TableReport(table.toString(), TableReport.Verdict.DIFFERENT, Map.of(), 0,
-                    List.of(new KeyDifference("table", "missing on " + String.join(", ", missing))), List.of(), List.of());
+                    List.of(new KeyDifference("table", "missing on " + String.join(", ", missing))), 0, List.of(), List.of());
         }
         Map<String, TableColumns> columns = nodes.run(n -> n.columns(table));
         TableShape shape = TableShape.of(table, columns);
@@ -48,7 +48,8 @@ final class TableCheck {
         buckets.forEach((node, b) -> rows.put(node, BucketDiff.rows(b)));
         Set<String> differing = BucketDiff.differing(buckets);
         if (differing.isEmpty()) {
-            return new TableReport(table.toString(), TableReport.Verdict.IDENTICAL, rows, 0, List.of(), List.of(), shape.notes());
+            return new TableReport(table.toString(), TableReport.Verdict.IDENTICAL, rows, 0, List.of(), 0, List.of(),
+                    shape.notes());
         }
         SortedMerge.Result merged = merge(shape, digits, differing);
         return judge(shape, columns, rows, merged);
@@ -90,6 +91,7 @@ final class TableCheck {
         Map<String, Candidate> pending = new LinkedHashMap<>();
         merged.candidates().forEach(c -> pending.put(c.key().keyText(), c));
         List<Candidate> confirmed = new ArrayList<>();
+        long settled = 0;
         Map<String, String> samples = new ConcurrentHashMap<>();
         for (int round = 0; round < options.recheckRounds() && !pending.isEmpty(); round++) {
             gate.await();
@@ -99,7 +101,10 @@ final class TableCheck {
                 Map<String, String> after = new LinkedHashMap<>();
                 now.forEach((node, images) -> after.put(node, images.get(before.key().keyText())));
                 switch (Recheck.judge(before.images(), after)) {
-                    case SETTLED -> pending.remove(before.key().keyText());
+                    case SETTLED -> {
+                        pending.remove(before.key().keyText());
+                        settled++;
+                    }
                     case CONFIRMED -> {
                         pending.remove(before.key().keyText());
                         confirmed.add(before);
@@ -123,7 +128,7 @@ final class TableCheck {
                 .map(c -> difference(shape, c, samples)).toList();
         List<String> busy = pending.values().stream().limit(options.shownPerTable())
                 .map(c -> difference(shape, c, samples).key()).toList();
-        return new TableReport(shape.table().toString(), verdict, rows, confirmed.size(), shown, busy, notes);
+        return new TableReport(shape.table().toString(), verdict, rows, confirmed.size(), shown, settled, busy, notes);
     }
 
     private static KeyDifference difference(TableShape shape, Candidate c, Map<String, String> samples) {

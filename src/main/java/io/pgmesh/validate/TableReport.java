@@ -11,11 +11,12 @@ import java.util.Map;
  * @param rows          per node, in mesh order, rows counted by the scan (absent where the table is missing)
  * @param differingKeys how many keys were found to differ
  * @param differences   the first of them, with what differs
+ * @param settledKeys   keys that differed in the scan but not when read again after catch-up: changes in flight
  * @param busyKeys      keys that changed in every re-check, so were not judged
  * @param notes         what was left out of the comparison, and anything that limits the verdict
  */
 public record TableReport(String table, Verdict verdict, Map<String, Long> rows, long differingKeys,
-                          List<KeyDifference> differences, List<String> busyKeys, List<String> notes) {
+                          List<KeyDifference> differences, long settledKeys, List<String> busyKeys, List<String> notes) {
 
     public enum Verdict {
         IDENTICAL,
