@@ -13,6 +13,11 @@ import java.util.stream.Collectors;
 public final class ValidationSql {
     /** Characters of a multiset row shown in a report: enough to recognise it, never a whole TOASTed value. */
     static final int SAMPLE_CHARS = 200;
+    /**
+     * Membership in a text[] parameter of up to tens of thousands of values, tested once per row of
+     * a big table: as a subquery it is hashed, where {@code = ANY (?)} may compare with every element.
+     */
+    private static final String IN_PARAMETER = " IN (SELECT unnest(?::text[]))";
 
     private ValidationSql() {
     }
@@ -38,14 +43,14 @@ public final class ValidationSql {
     }
 
     /**
-     * Level 2: the rows of the buckets given as parameter 1 (text[]), in {@link RowEntry#ORDER}.
+     * Level 2: the rows of the buckets given as parameter 1 (a text[]), in {@link RowEntry#ORDER}.
      * Keyed: kh, kt, each key column as text, rh. Multiset: kh, then how many rows have it.
      */
     public static String bucketRows(TableShape s, int digits) {
         String from = " FROM " + s.table().quoted() + " t";
         if (!s.keyed()) {
             return "SELECT kh, count(*) FROM (SELECT md5(" + rowText(s.columns()) + ") AS kh" + from + ") s"
-                    + " WHERE substr(kh, 1, " + digits + ") = ANY (?) GROUP BY kh ORDER BY kh COLLATE \"C\"";
+                    + " WHERE substr(kh, 1, " + digits + ")" + IN_PARAMETER + " GROUP BY kh ORDER BY kh COLLATE \"C\"";
         }
         StringBuilder parts = new StringBuilder();
         for (int i = 0; i < s.key().size(); i++) {
@@ -55,7 +60,7 @@ public final class ValidationSql {
                 .collect(Collectors.joining(", "));
         return "SELECT md5(kt) AS kh, kt, " + partNames + ", rh FROM (SELECT " + rowText(s.key()) + " AS kt, " + parts
                 + "md5(" + rowText(s.columns()) + ") AS rh" + from + ") s WHERE substr(md5(kt), 1, " + digits
-                + ") = ANY (?) ORDER BY md5(kt) COLLATE \"C\", kt COLLATE \"C\"";
+                + ")" + IN_PARAMETER + " ORDER BY md5(kt) COLLATE \"C\", kt COLLATE \"C\"";
     }
 
     /**
@@ -87,6 +92,6 @@ public final class ValidationSql {
      */
     public static String recheckMultiset(TableShape s) {
         return "SELECT md5(r), count(*), left(min(r), " + SAMPLE_CHARS + ") FROM (SELECT " + rowText(s.columns())
-                + " AS r FROM " + s.table().quoted() + " t) s WHERE md5(r) = ANY (?) GROUP BY 1";
+                + " AS r FROM " + s.table().quoted() + " t) s WHERE md5(r)" + IN_PARAMETER + " GROUP BY 1";
     }
 }

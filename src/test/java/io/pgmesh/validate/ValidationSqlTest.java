@@ -31,10 +31,10 @@ class ValidationSqlTest {
     void bucketRowsAreOrderedByteWise() {
         assertEquals("SELECT md5(kt) AS kh, kt, k0, rh FROM (SELECT ROW(t.\"id\")::text AS kt, t.\"id\"::text AS k0,"
                 + " md5(ROW(t.\"id\", t.\"v\")::text) AS rh FROM \"public\".\"Acc\"\"ts\" t) s"
-                + " WHERE substr(md5(kt), 1, 2) = ANY (?) ORDER BY md5(kt) COLLATE \"C\", kt COLLATE \"C\"",
+                + " WHERE substr(md5(kt), 1, 2) IN (SELECT unnest(?::text[])) ORDER BY md5(kt) COLLATE \"C\", kt COLLATE \"C\"",
                 ValidationSql.bucketRows(KEYED, 2));
         assertEquals("SELECT kh, count(*) FROM (SELECT md5(ROW(t.\"a\", t.\"b\")::text) AS kh FROM \"s\".\"r\" t) s"
-                + " WHERE substr(kh, 1, 2) = ANY (?) GROUP BY kh ORDER BY kh COLLATE \"C\"",
+                + " WHERE substr(kh, 1, 2) IN (SELECT unnest(?::text[])) GROUP BY kh ORDER BY kh COLLATE \"C\"",
                 ValidationSql.bucketRows(MULTISET, 2));
     }
 
@@ -47,6 +47,6 @@ class ValidationSqlTest {
                 + " ON t.\"a\" = k.v0::bigint AND t.\"b\" = k.v1::text",
                 ValidationSql.recheckKeyed(composite, List.of("bigint", "text")));
         assertEquals("SELECT md5(r), count(*), left(min(r), 200) FROM (SELECT ROW(t.\"a\", t.\"b\")::text AS r"
-                + " FROM \"s\".\"r\" t) s WHERE md5(r) = ANY (?) GROUP BY 1", ValidationSql.recheckMultiset(MULTISET));
+                + " FROM \"s\".\"r\" t) s WHERE md5(r) IN (SELECT unnest(?::text[])) GROUP BY 1", ValidationSql.recheckMultiset(MULTISET));
     }
 }
