@@ -21,8 +21,10 @@ public final class ReportText {
             String head = String.format("%-" + width + "s  %s  ", t.table(), rows(t.rows().values(), t));
             switch (t.verdict()) {
                 case IDENTICAL -> out.println(head + "identical on " + nodes);
-                case UNSETTLED -> out.println(head + "no difference found on " + nodes + ", some keys not judged");
-                case DIFFERENT -> out.println(head + "DIFFERENT: " + t.differingKeys() + (t.differingKeys() == 1 ? " key" : " keys"));
+                case UNSETTLED -> out.println(head + "no difference found on " + nodes + ", some keys not judged"
+                        + unchecked(t));
+                case DIFFERENT -> out.println(head + "DIFFERENT: " + t.differingKeys() + (t.differingKeys() == 1 ? " key" : " keys")
+                        + unchecked(t));
             }
             for (KeyDifference d : t.differences()) {
                 out.println("    " + d.key() + "  " + d.detail());
@@ -36,6 +38,10 @@ public final class ReportText {
         }
         out.println(summary(r));
         out.flush();
+    }
+
+    private static String unchecked(TableReport t) {
+        return t.uncheckedKeys() == 0 ? "" : ", and " + t.uncheckedKeys() + " more keys differed in the scan, not re-checked";
     }
 
     private static String rows(Collection<Long> counts, TableReport t) {

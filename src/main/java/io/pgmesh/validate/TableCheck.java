@@ -37,7 +37,7 @@ final class TableCheck {
         List<String> missing = exists.entrySet().stream().filter(e -> !e.getValue()).map(Map.Entry::getKey).toList();
         if (!missing.isEmpty()) {
             return new TableReport(table.toString(), TableReport.Verdict.DIFFERENT, Map.of(), 0,
-                    List.of(new KeyDifference("table", "missing on " + String.join(", ", missing))), 0, List.of(), List.of());
+                    List.of(new KeyDifference("table", "missing on " + String.join(", ", missing))), 0, 0, List.of(), List.of());
         }
         Map<String, TableColumns> columns = nodes.run(n -> n.columns(table));
         TableShape shape = TableShape.of(table, columns);
@@ -48,7 +48,7 @@ final class TableCheck {
         buckets.forEach((node, b) -> rows.put(node, BucketDiff.rows(b)));
         Set<String> differing = BucketDiff.differing(buckets);
         if (differing.isEmpty()) {
-            return new TableReport(table.toString(), TableReport.Verdict.IDENTICAL, rows, 0, List.of(), 0, List.of(),
+            return new TableReport(table.toString(), TableReport.Verdict.IDENTICAL, rows, 0, List.of(), 0, 0, List.of(),
                     shape.notes());
         }
         SortedMerge.Result merged = merge(shape, digits, differing);
@@ -115,9 +115,6 @@ final class TableCheck {
         }
         List<String> notes = new ArrayList<>(shape.notes());
         long unchecked = merged.differing() - merged.candidates().size();
-        if (unchecked > 0) {
-            notes.add(unchecked + " more keys differed in the scan and were not re-checked");
-        }
         if (!pending.isEmpty()) {
             notes.add(pending.size() + " keys changed in each of " + options.recheckRounds()
                     + " re-checks (busy keys): not judged");
@@ -128,7 +125,8 @@ final class TableCheck {
                 .map(c -> difference(shape, c, samples)).toList();
         List<String> busy = pending.values().stream().limit(options.shownPerTable())
                 .map(c -> difference(shape, c, samples).key()).toList();
-        return new TableReport(shape.table().toString(), verdict, rows, confirmed.size(), shown, settled, busy, notes);
+        return new TableReport(shape.table().toString(), verdict, rows, confirmed.size(), shown, settled, unchecked, busy,
+                notes);
     }
 
     private static KeyDifference difference(TableShape shape, Candidate c, Map<String, String> samples) {

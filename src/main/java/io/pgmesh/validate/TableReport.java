@@ -12,11 +12,14 @@ import java.util.Map;
  * @param differingKeys how many keys were found to differ
  * @param differences   the first of them, with what differs
  * @param settledKeys   keys that differed in the scan but not when read again after catch-up: changes in flight
+ * @param uncheckedKeys keys that differed in the scan beyond the ones kept for re-checking (see
+ *                      {@link TableCheck#CANDIDATE_LIMIT}): not judged, only counted
  * @param busyKeys      keys that changed in every re-check, so were not judged
  * @param notes         what was left out of the comparison, and anything that limits the verdict
  */
 public record TableReport(String table, Verdict verdict, Map<String, Long> rows, long differingKeys,
-                          List<KeyDifference> differences, long settledKeys, List<String> busyKeys, List<String> notes) {
+                          List<KeyDifference> differences, long settledKeys, long uncheckedKeys,
+                          List<String> busyKeys, List<String> notes) {
 
     public enum Verdict {
         IDENTICAL,
