@@ -77,12 +77,16 @@ public final class InitialLoadBench {
                 + " pgbench_history) + (SELECT count(*) FROM pgbench_branches) + (SELECT count(*) FROM pgbench_tellers)");
         say(String.format("source: %,d rows, %.1f MB of heap in %s", rows, heapBytes / 1048576.0, TABLES));
 
-        double dump = timed("pg_dump | psql", this::dumpRestore);
-        double[] nativeParts = nativeCopy();
+        boolean only = System.getenv("BENCH_INIT_ONLY") != null;  // a quick look at pgmesh alone while tuning
+        double dump = only ? Double.NaN : timed("pg_dump | psql", this::dumpRestore);
+        double[] nativeParts = only ? new double[] {Double.NaN, Double.NaN} : nativeCopy();
         double nativeTotal = nativeParts[0] + nativeParts[1];
         double[] meshParts = pgmeshInit();
+        if (System.getenv("BENCH_INIT_ONLY") != null) {
+            say(Files.readString(runDir.resolve("pgmesh-init.log")));
+        }
 
-        for (String db : List.of("dump", "native", "mesh")) {
+        for (String db : only ? List.of("mesh") : List.of("dump", "native", "mesh")) {
             long n = Db.num(tgt, db, 0, "SELECT (SELECT count(*) FROM pgbench_accounts) + (SELECT count(*) FROM"
                     + " pgbench_history) + (SELECT count(*) FROM pgbench_branches) + (SELECT count(*) FROM pgbench_tellers)");
             if (n != rows) {
@@ -167,7 +171,8 @@ public final class InitialLoadBench {
                 + "initial-load:\n  from: source\n");
         Path log = runDir.resolve("pgmesh-init.log");
         double wall = timed("pgmesh init --jobs " + jobs, () -> {
-            Process p = new ProcessBuilder("java", "-jar", System.getProperty("bench.jar"), "init", "-c", mesh.toString(),
+            Process p = new ProcessBuilder("/usr/bin/time", "-f", "jvm cpu user %U s system %S s", "java", "-jar",
+                    System.getProperty("bench.jar"), "init", "-c", mesh.toString(),
                     "--jobs", String.valueOf(jobs)).redirectErrorStream(true).redirectOutput(log.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             if (!p.waitFor(1, TimeUnit.HOURS) || p.exitValue() != 0) {
