@@ -28,6 +28,7 @@ public final class InitialLoadBench {
 
     private final int scale = env("BENCH_SCALE", 20);
     private final int jobs = env("BENCH_INIT_JOBS", 4);
+    private final int rounds = env("BENCH_ROUNDS", 3);
     private final String version = System.getenv().getOrDefault("BENCH_PG_VERSION", "15.13.0");
     private final Path runDir;
     private final Path results;
@@ -62,9 +63,6 @@ public final class InitialLoadBench {
         src = EmbeddedPostgres.start(version, null, settings);
         tgt = EmbeddedPostgres.start(version, null, settings);
         src.createDatabase(SRC_DB);
-        for (String db : List.of("dump", "native", "mesh")) {
-            tgt.createDatabase(db);
-        }
         say("pgbench -i -s " + scale + " on the source (PostgreSQL " + version + ", fsync on)");
         Pgbench.run(src, SRC_DB, runDir.resolve("pgbench-init.log"), "-i", "-s", String.valueOf(scale), "-I", "dtgvp");
         Db.exec(src, SRC_DB, "ALTER TABLE pgbench_history REPLICA IDENTITY FULL",
@@ -77,40 +75,45 @@ public final class InitialLoadBench {
                 + " pgbench_history) + (SELECT count(*) FROM pgbench_branches) + (SELECT count(*) FROM pgbench_tellers)");
         say(String.format("source: %,d rows, %.1f MB of heap in %s", rows, heapBytes / 1048576.0, TABLES));
 
-        boolean only = System.getenv("BENCH_INIT_ONLY") != null;  // a quick look at pgmesh alone while tuning
-        double dump = only ? Double.NaN : timed("pg_dump | psql", this::dumpRestore);
-        double[] nativeParts = only ? new double[] {Double.NaN, Double.NaN} : nativeCopy();
-        double nativeTotal = nativeParts[0] + nativeParts[1];
-        double[] meshParts = pgmeshInit();
-        if (System.getenv("BENCH_INIT_ONLY") != null) {
-            say(Files.readString(runDir.resolve("pgmesh-init.log")));
-        }
-
-        for (String db : only ? List.of("mesh") : List.of("dump", "native", "mesh")) {
-            long n = Db.num(tgt, db, 0, "SELECT (SELECT count(*) FROM pgbench_accounts) + (SELECT count(*) FROM"
-                    + " pgbench_history) + (SELECT count(*) FROM pgbench_branches) + (SELECT count(*) FROM pgbench_tellers)");
-            if (n != rows) {
-                throw new IllegalStateException("target database " + db + " holds " + n + " rows, the source " + rows);
+        // Each method runs once per round, in a rotated order, into a freshly created database, after a
+        // CHECKPOINT on both servers: the WAL of one load must not slow the next one down.
+        List<String> methods = new ArrayList<>(System.getenv("BENCH_INIT_ONLY") != null ? List.of("mesh")
+                : List.of("dump", "native", "mesh"));
+        Map<String, List<Double>> wall = new java.util.LinkedHashMap<>();
+        Map<String, List<Double>> part = new java.util.LinkedHashMap<>();
+        Db.exec(src, SRC_DB, "CREATE PUBLICATION native_pub FOR TABLE " + String.join(", ", TABLES));
+        for (int round = 1; round <= rounds; round++) {
+            for (String method : methods) {
+                freshTarget(method);
+                double[] r = switch (method) {
+                    case "dump" -> new double[] {timed("round " + round + ": pg_dump | psql", this::dumpRestore), Double.NaN};
+                    case "native" -> nativeCopy(round);
+                    default -> pgmeshInit(round);
+                };
+                wall.computeIfAbsent(method, k -> new ArrayList<>()).add(r[0]);
+                part.computeIfAbsent(method, k -> new ArrayList<>()).add(r[1]);
+                verify(method, rows);
             }
-            String srcSum = Db.str(src, SRC_DB, "SELECT md5(string_agg(a::text, ',' ORDER BY aid)) FROM pgbench_accounts a");
-            String tgtSum = Db.str(tgt, db, "SELECT md5(string_agg(a::text, ',' ORDER BY aid)) FROM pgbench_accounts a");
-            if (!srcSum.equals(tgtSum)) {
-                throw new IllegalStateException("pgbench_accounts differs in target database " + db);
-            }
+            methods.add(methods.remove(0));
         }
+        double dump = median(wall.get("dump"));
+        double nativeTotal = median(wall.get("native"));
+        double[] nativeParts = {median(part.get("native"))};
+        double[] meshParts = {median(wall.get("mesh")), median(part.get("mesh"))};
         double mb = heapBytes / 1048576.0;
         StringBuilder md = new StringBuilder();
         md.append("| method | wall time | MB/s (source heap ").append(String.format("%.0f MB", mb)).append(") | notes |\n")
                 .append("|---|---:|---:|---|\n")
                 .append(row("pg_dump \\| psql", dump, mb, "text COPY, one table at a time, indexes after the rows"))
                 .append(row("native subscription copy", nativeTotal, mb, String.format(
-                        "schema first via pg_dump --schema-only (%.1f s), then CREATE SUBSCRIPTION until every table"
-                                + " is ready (%.1f s); max_sync_workers_per_subscription = 2", nativeParts[0], nativeParts[1])))
+                        "schema first via pg_dump --schema-only, then CREATE SUBSCRIPTION until every table"
+                                + " is ready (that part %.1f s); max_sync_workers_per_subscription = 2", nativeParts[0])))
                 .append(row("pgmesh init", meshParts[0], mb, String.format(
                         "whole command in its own JVM: check, schema, snapshot slot, %d workers, keys and indexes;"
                                 + " the load itself %.1f s", jobs, meshParts[1])));
         String text = "# Initial load, pgbench scale " + scale + " (" + String.format("%,d", rows) + " rows), PostgreSQL "
-                + version + "\n\n" + md + "\nAll three targets hold the source's row count and pgbench_accounts md5.\n";
+                + version + "\n\nMedian of " + rounds + " round(s), order rotated each round; every run: " + wall + " s\n\n"
+                + md + "\nEvery target held the source's row count and pgbench_accounts md5 after each run.\n";
         Files.writeString(results, text);
         System.out.println();
         System.out.println(text);
@@ -140,13 +143,13 @@ public final class InitialLoadBench {
                 runDir.resolve("dump.log"));
     }
 
-    private double[] nativeCopy() throws Exception {
-        double schema = timed("native: schema via pg_dump --schema-only", () -> shell("pg_dump --schema-only -h 127.0.0.1 -p "
+    private double[] nativeCopy(int round) throws Exception {
+        long t0 = System.nanoTime();
+        timed("round " + round + ": native: schema via pg_dump --schema-only", () -> shell("pg_dump --schema-only -h 127.0.0.1 -p "
                 + src.port() + " -U postgres " + tableArgs() + " " + SRC_DB + " | " + CLIENT_BIN
                 + "/psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p " + tgt.port() + " -U postgres native",
                 runDir.resolve("native-schema.log")));
-        Db.exec(src, SRC_DB, "CREATE PUBLICATION native_pub FOR TABLE " + String.join(", ", TABLES));
-        double copy = timed("native: subscription copy", () -> {
+        double copy = timed("round " + round + ": native: subscription copy", () -> {
             Db.exec(tgt, "native", "CREATE SUBSCRIPTION native_sub CONNECTION 'host=127.0.0.1 port=" + src.port()
                     + " dbname=" + SRC_DB + " user=postgres' PUBLICATION native_pub WITH (copy_data = true)");
             long deadline = System.nanoTime() + TimeUnit.HOURS.toNanos(1);
@@ -158,19 +161,20 @@ public final class InitialLoadBench {
                 Thread.sleep(50);
             }
         });
+        double total = (System.nanoTime() - t0) / 1e9;
         Db.exec(tgt, "native", "DROP SUBSCRIPTION native_sub");
-        return new double[] {schema, copy};
+        return new double[] {total, copy};
     }
 
-    private double[] pgmeshInit() throws Exception {
+    private double[] pgmeshInit(int round) throws Exception {
         Path mesh = runDir.resolve("mesh.yaml");
         Files.writeString(mesh, "nodes:\n"
                 + "  - {name: source, host: 127.0.0.1, port: " + src.port() + ", database: " + SRC_DB + ", user: postgres, sslmode: disable}\n"
                 + "  - {name: target, host: 127.0.0.1, port: " + tgt.port() + ", database: mesh, user: postgres, sslmode: disable}\n"
                 + "tables:\n  include: [\"public.pgbench_*\"]\n"
                 + "initial-load:\n  from: source\n");
-        Path log = runDir.resolve("pgmesh-init.log");
-        double wall = timed("pgmesh init --jobs " + jobs, () -> {
+        Path log = runDir.resolve("pgmesh-init-" + round + ".log");
+        double wall = timed("round " + round + ": pgmesh init --jobs " + jobs, () -> {
             Process p = new ProcessBuilder("/usr/bin/time", "-f", "jvm cpu user %U s system %S s", "java", "-jar",
                     System.getProperty("bench.jar"), "init", "-c", mesh.toString(),
                     "--jobs", String.valueOf(jobs)).redirectErrorStream(true).redirectOutput(log.toFile())
@@ -183,6 +187,43 @@ public final class InitialLoadBench {
         var m = java.util.regex.Pattern.compile("initial load source -> target done: .* in ([0-9.]+) s").matcher(out);
         double load = m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
         return new double[] {wall, load};
+    }
+
+    /** An empty target database for {@code db}, nothing of an earlier run left on either server, then a checkpoint. */
+    private void freshTarget(String db) throws Exception {
+        for (EmbeddedPostgres pg : List.of(src, tgt)) {
+            Db.exec(pg, "postgres", "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                    + " WHERE slot_name LIKE 'pgmesh%'");
+        }
+        Db.exec(src, SRC_DB, "DROP SCHEMA IF EXISTS pgmesh CASCADE", "DROP PUBLICATION IF EXISTS pgmesh",
+                "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin");
+        Db.exec(tgt, "postgres", "DROP DATABASE IF EXISTS " + db, "CREATE DATABASE " + db,
+                "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin");
+        Db.exec(src, "postgres", "CHECKPOINT");
+        Db.exec(tgt, "postgres", "CHECKPOINT");
+    }
+
+    private void verify(String db, long rows) throws Exception {
+        long n = Db.num(tgt, db, 0, "SELECT (SELECT count(*) FROM pgbench_accounts) + (SELECT count(*) FROM"
+                + " pgbench_history) + (SELECT count(*) FROM pgbench_branches) + (SELECT count(*) FROM pgbench_tellers)");
+        if (n != rows) {
+            throw new IllegalStateException("target database " + db + " holds " + n + " rows, the source " + rows);
+        }
+        String srcSum = Db.str(src, SRC_DB, "SELECT md5(string_agg(a::text, ',' ORDER BY aid)) FROM pgbench_accounts a");
+        String tgtSum = Db.str(tgt, db, "SELECT md5(string_agg(a::text, ',' ORDER BY aid)) FROM pgbench_accounts a");
+        if (!srcSum.equals(tgtSum)) {
+            throw new IllegalStateException("pgbench_accounts differs in target database " + db);
+        }
+    }
+
+    private static double median(List<Double> values) {
+        if (values == null || values.isEmpty()) {
+            return Double.NaN;
+        }
+        List<Double> sorted = new ArrayList<>(values);
+        java.util.Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     private static String tableArgs() {

@@ -13,6 +13,10 @@ import io.pgmesh.monitor.MeshStatus;
 import io.pgmesh.monitor.StatusReader;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.setup.Initializer;
+import io.pgmesh.validate.ReportText;
+import io.pgmesh.validate.ValidateOptions;
+import io.pgmesh.validate.ValidationReport;
+import io.pgmesh.validate.Validator;
 import io.pgmesh.task.MeshRunner;
 import io.pgmesh.task.RetryPolicy;
 import io.pgmesh.task.Task;
@@ -115,8 +119,12 @@ final class DemoCommand implements Callable<Integer> {
             }
             CatchUp.await(mesh, Duration.ofSeconds(60));
             out.println();
-            out.println("Writes stopped; every task caught up. Comparing the nodes:");
-            boolean same = compare(servers, out);
+            out.println("$ pgmesh validate   (writes stopped; every table compared on every node)");
+            ValidationReport report = Validator.run(mesh, ValidateOptions.defaults());
+            ReportText.print(report, out);
+            boolean same = report.identical();
+            out.println(same ? "All nodes hold the same rows." : "The nodes differ: this is a bug, please report it.");
+            out.flush();
             if (keep) {
                 keepRunning(servers, out);
             }
@@ -157,24 +165,6 @@ final class DemoCommand implements Callable<Integer> {
             }
             out.flush();
         }
-    }
-
-    private static boolean compare(List<EmbeddedPostgres> servers, PrintWriter out) throws SQLException {
-        boolean same = true;
-        for (String table : DemoWorkload.TABLES) {
-            List<String> digests = new ArrayList<>();
-            for (EmbeddedPostgres pg : servers) {
-                try (Connection c = pg.connect("app")) {
-                    digests.add(DemoWorkload.digest(c, table));
-                }
-            }
-            boolean equal = digests.stream().distinct().count() == 1;
-            same &= equal;
-            out.printf("%-10s %s  %s%n", table, equal ? "identical on every node:" : "DIFFERENT:", String.join(" | ", digests));
-        }
-        out.println(same ? "All nodes hold the same rows." : "The nodes differ: this is a bug, please report it.");
-        out.flush();
-        return same;
     }
 
     private static void keepRunning(List<EmbeddedPostgres> servers, PrintWriter out) throws InterruptedException {

@@ -113,16 +113,6 @@ final class DemoWorkload implements AutoCloseable {
         }
     }
 
-    /** Row count and an md5 over every row's text form, in key order. */
-    static String digest(Connection c, String table) throws SQLException {
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY id), ''))"
-                     + " FROM " + table + " t")) {
-            rs.next();
-            return rs.getLong(1) + " rows md5 " + rs.getString(2).substring(0, 12);
-        }
-    }
-
     @Override
     public void close() throws InterruptedException {
         running = false;

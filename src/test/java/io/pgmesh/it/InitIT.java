@@ -115,6 +115,9 @@ class InitIT {
                 assertEquals(null, writerFailure.get(), "the writer failed");
                 assertTrue(ledger.size() > 100, "the writer committed during the load: " + ledger.size());
                 c.awaitSettled(Duration.ofSeconds(60));
+                var report = io.pgmesh.validate.Validator.run(mesh, io.pgmesh.validate.ValidateOptions.defaults());
+                assertTrue(report.identical() && report.caughtUp() && report.tables().size() == 3,
+                        "validate says identical: " + report);
                 for (String t : List.of("customers", "orders", "events")) {
                     assertSameRows(c, t);
                 }
