@@ -5,6 +5,7 @@ import io.pgmesh.config.NodeConfig;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.Sql;
+import io.pgmesh.setup.MeshState;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.topology.Topology;
 import java.sql.Connection;
@@ -50,10 +51,7 @@ public final class CatchUp {
     }
 
     private static boolean reached(Connection source, Connection target, TaskSpec t, Lsn mark) throws SQLException {
-        Lsn progress = Sql.queryString(target, """
-                SELECT s.remote_lsn::text FROM pg_replication_origin_status s
-                  JOIN pg_replication_origin o ON o.roident = s.local_id WHERE o.roname = ?""", t.originName())
-                .map(Lsn::parse).orElse(Lsn.ZERO);
+        Lsn progress = MeshState.originProgress(target, t.originName());
         if (progress.compareTo(mark) >= 0) {
             return true;
         }

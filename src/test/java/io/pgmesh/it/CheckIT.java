@@ -224,36 +224,36 @@ class CheckIT {
     @Test
     void theCommandExitsZeroWhenReadyOneOnAnErrorAndTwoOnABrokenFile() throws Exception {
         Path mesh = cluster.writeMeshFile(Files.createDirectories(dir.resolve("cli")));
-        Run ready = run("check", "-c", mesh.toString());
-        assertEquals(0, ready.code, "public holds no table: the mesh is ready\n" + ready);
-        assertEquals("no problems found: the mesh is ready for init\n", ready.out, ready.toString());
+        Cli ready = Cli.run("check", "-c", mesh.toString());
+        assertEquals(0, ready.code(), "public holds no table: the mesh is ready\n" + ready);
+        assertEquals("no problems found: the mesh is ready for init\n", ready.out(), ready.toString());
 
         cluster.sql(0, "CREATE TABLE public.only_east (id int PRIMARY KEY)");
         try {
-            Run broken = run("check", "-c", mesh.toString());
-            assertEquals(1, broken.code, "an error finding fails the command\n" + broken);
-            assertTrue(broken.out.startsWith("ERROR table_missing: table public.only_east exists on east but is"
+            Cli broken = Cli.run("check", "-c", mesh.toString());
+            assertEquals(1, broken.code(), "an error finding fails the command\n" + broken);
+            assertTrue(broken.out().startsWith("ERROR table_missing: table public.only_east exists on east but is"
                     + " missing on west\n    why: "), broken.toString());
-            assertTrue(broken.out.endsWith("\n1 error, 0 warnings\n"), broken.toString());
+            assertTrue(broken.out().endsWith("\n1 error, 0 warnings\n"), broken.toString());
 
-            Run json = run("check", "--json", "-c", mesh.toString());
-            assertEquals(1, json.code, json.toString());
-            JsonNode list = new ObjectMapper().readTree(json.out);
-            assertEquals(1, list.size(), json.out);
+            Cli json = Cli.run("check", "--json", "-c", mesh.toString());
+            assertEquals(1, json.code(), json.toString());
+            JsonNode list = new ObjectMapper().readTree(json.out());
+            assertEquals(1, list.size(), json.out());
             JsonNode f = list.get(0);
-            assertEquals("ERROR", f.get("severity").asText(), json.out);
-            assertEquals("table_missing", f.get("code").asText(), json.out);
-            assertTrue(f.get("node").isNull(), "a mesh-wide finding has no node\n" + json.out);
+            assertEquals("ERROR", f.get("severity").asText(), json.out());
+            assertEquals("table_missing", f.get("code").asText(), json.out());
+            assertTrue(f.get("node").isNull(), "a mesh-wide finding has no node\n" + json.out());
             assertEquals(new TreeSet<>(List.of("severity", "node", "code", "what", "why", "fix")),
-                    fieldNames(f), json.out);
+                    fieldNames(f), json.out());
         } finally {
             cluster.sql(0, "DROP TABLE public.only_east");
         }
 
         Path bad = Files.writeString(dir.resolve("cli").resolve("bad.yaml"), "nodes: 3\n");
-        Run usage = run("check", "-c", bad.toString());
-        assertEquals(2, usage.code, "a broken mesh file is a usage error\n" + usage);
-        assertTrue(usage.err.startsWith("bad.yaml: nodes: "), usage.toString());
+        Cli usage = Cli.run("check", "-c", bad.toString());
+        assertEquals(2, usage.code(), "a broken mesh file is a usage error\n" + usage);
+        assertTrue(usage.err().startsWith("bad.yaml: nodes: "), usage.toString());
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -299,29 +299,5 @@ class CheckIT {
         TreeSet<String> names = new TreeSet<>();
         node.fieldNames().forEachRemaining(names::add);
         return names;
-    }
-
-    private record Run(int code, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + code + "\n--- stdout\n" + out + "--- stderr\n" + err;
-        }
-    }
-
-    /** Runs the command line in this JVM, capturing what it prints. */
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
     }
 }

@@ -3,10 +3,6 @@ package io.pgmesh.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgmesh.cli.Main;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -16,17 +12,10 @@ class DemoIT {
 
     @Test
     void demoReplicatesBothWaysAndEndsWithIdenticalNodes() {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        PrintStream old = System.out;
-        int code;
-        try {
-            System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-            code = Main.execute("demo", "--seconds", "3");
-        } finally {
-            System.setOut(old);
-        }
-        String out = buf.toString(StandardCharsets.UTF_8);
-        System.out.println(out);
+        Cli run = Cli.run("demo", "--seconds", "3");
+        int code = run.code();
+        String out = run.out();
+        System.out.println(run);
         assertEquals(0, code, "demo must exit 0 when the nodes end identical; output:\n" + out);
         assertTrue(out.contains("initial load east -> west done: 2 table(s), 80,000 rows"),
                 "demo must show the initial load; output:\n" + out);

@@ -241,6 +241,35 @@ class InitIT {
     }
 
     @Test
+    void initAndTeardownFromTheCommandLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        try (PgCluster c = PgCluster.start(2)) {
+            c.sql(0, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100)");
+            c.sql(1, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)");
+            java.nio.file.Path mesh = c.writeMeshFile(dir);
+            java.nio.file.Files.writeString(mesh, "initial-load:\n  from: east\n", java.nio.file.StandardOpenOption.APPEND);
+
+            Cli refused = Cli.run("init", "-c", mesh.toString());
+            assertEquals(1, refused.code(), refused.toString());
+            assertTrue(refused.out().contains("refused: west is not empty") && refused.out().contains("public.t"), refused.toString());
+
+            c.sql(1, "DELETE FROM t");
+            Cli loaded = Cli.run("init", "-c", mesh.toString());
+            assertEquals(0, loaded.code(), loaded.toString());
+            assertTrue(loaded.out().contains("initial load east -> west done: 1 table(s), 100 rows"), loaded.toString());
+            assertEquals(100, c.count(1, "SELECT count(*) FROM t"));
+
+            Cli torn = Cli.run("teardown", "-c", mesh.toString());
+            assertEquals(0, torn.code(), torn.toString());
+            assertTrue(torn.out().contains("west: removed slot pgmesh_west_east"), torn.toString());
+            assertEquals(0, c.count(0, "SELECT count(*) FROM pg_replication_slots") + c.count(1,
+                    "SELECT count(*) FROM pg_replication_slots"), "no slot left");
+            Cli again = Cli.run("teardown", "-c", mesh.toString());
+            assertTrue(again.out().contains("east: nothing of pgmesh found"), again.toString());
+            assertEquals(2, Cli.run("init", "-c", mesh.toString(), "--jobs", "0").code(), "a bad option is a usage error");
+        }
+    }
+
+    @Test
     void teardownRemovesEveryPgmeshObjectAndKeepsEveryRow() throws Exception {
         try (PgCluster c = PgCluster.start(2)) {
             c.sql(0, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' FROM generate_series(1, 500) g");

@@ -189,22 +189,22 @@ class ValidateIT {
     void theCliExits0WhenIdenticalAnd1NamingTheKeyWhenNot() throws Exception {
         Path mesh = cluster.writeMeshFile(Files.createDirectories(dir.resolve("cli")));
         Cli same = Cli.run("validate", "-c", mesh.toString());
-        assertEquals(0, same.code, "identical nodes exit 0\n" + same);
-        assertTrue(same.out.contains("public.accounts") && same.out.contains("5000 rows  identical on east, west"),
+        assertEquals(0, same.code(), "identical nodes exit 0\n" + same);
+        assertTrue(same.out().contains("public.accounts") && same.out().contains("5000 rows  identical on east, west"),
                 "one line per table with its count\n" + same);
-        assertTrue(same.out.strip().endsWith("5 tables on east, west: 5 identical"), "a summary line\n" + same);
+        assertTrue(same.out().strip().endsWith("5 tables on east, west: 5 identical"), "a summary line\n" + same);
 
         behindItsBack(1, "UPDATE drifted SET v = 'changed on west' WHERE id = 7");
         try {
             Cli differ = Cli.run("validate", "-c", mesh.toString());
-            assertEquals(1, differ.code, "a difference exits 1\n" + differ);
-            assertTrue(differ.out.contains("public.drifted") && differ.out.contains("DIFFERENT: 1 key"), differ.toString());
-            assertTrue(differ.out.contains("    (id)=(7)  rows differ: east | west"), "the key is named\n" + differ);
+            assertEquals(1, differ.code(), "a difference exits 1\n" + differ);
+            assertTrue(differ.out().contains("public.drifted") && differ.out().contains("DIFFERENT: 1 key"), differ.toString());
+            assertTrue(differ.out().contains("    (id)=(7)  rows differ: east | west"), "the key is named\n" + differ);
             Cli json = Cli.run("validate", "--json", "-c", mesh.toString());
-            assertEquals(1, json.code, "--json exits like text\n" + json);
-            var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out);
-            assertEquals(false, root.get("identical").asBoolean(), json.out);
-            assertNotNull(root.get("tables"), json.out);
+            assertEquals(1, json.code(), "--json exits like text\n" + json);
+            var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
+            assertEquals(false, root.get("identical").asBoolean(), json.out());
+            assertNotNull(root.get("tables"), json.out());
         } finally {
             behindItsBack(1, "UPDATE drifted SET v = 'v7' WHERE id = 7");
         }
@@ -219,9 +219,9 @@ class ValidateIT {
                     sslmode: disable
                 tables:"""));
         Cli down = Cli.run("validate", "-c", broken.toString());
-        assertEquals(1, down.code, "an unreachable node exits 1\n" + down);
-        assertTrue(down.err.startsWith("node north (127.0.0.1:1/app): unreachable: "), "one line naming the node\n" + down);
-        assertEquals(2, Cli.run("validate", "-c", dir.resolve("no-such-file.yaml").toString()).code, "a config error exits 2");
+        assertEquals(1, down.code(), "an unreachable node exits 1\n" + down);
+        assertTrue(down.err().startsWith("node north (127.0.0.1:1/app): unreachable: "), "one line naming the node\n" + down);
+        assertEquals(2, Cli.run("validate", "-c", dir.resolve("no-such-file.yaml").toString()).code(), "a config error exits 2");
     }
 
     @Test
@@ -290,29 +290,5 @@ class ValidateIT {
                 failure.compareAndSet(null, t);
             }
         }, "writer-" + cluster.name(node));
-    }
-
-    /** One run of the command line in this JVM, its output captured. */
-    private record Cli(int code, String out, String err) {
-        static synchronized Cli run(String... args) {
-            PrintStream oldOut = System.out;
-            PrintStream oldErr = System.err;
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ByteArrayOutputStream err = new ByteArrayOutputStream();
-            try {
-                System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-                System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-                int code = Main.execute(args);
-                return new Cli(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-            } finally {
-                System.setOut(oldOut);
-                System.setErr(oldErr);
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "exit " + code + "\n--- stdout\n" + out + "--- stderr\n" + err;
-        }
     }
 }
