@@ -32,8 +32,10 @@ public final class CopyPipe {
         String columns = chunk.table().copiedColumns().stream().map(c -> Ident.quote(c.name()))
                 .collect(Collectors.joining(", "));
         String table = chunk.table().name().quoted();
-        CopyOut out = source.unwrap(PGConnection.class).getCopyAPI()
-                .copyOut("COPY (SELECT " + columns + " FROM ONLY " + table + chunk.predicate() + ") TO STDOUT (FORMAT binary)");
+        // A whole table is read by COPY itself, which skips the executor that a query (a slice) needs.
+        String what = chunk.predicate().isEmpty() ? table + " (" + columns + ")"
+                : "(SELECT " + columns + " FROM ONLY " + table + chunk.predicate() + ")";
+        CopyOut out = source.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY " + what + " TO STDOUT (FORMAT binary)");
         long messages = 0;
         try {
             CopyIn in = target.unwrap(PGConnection.class).getCopyAPI()
