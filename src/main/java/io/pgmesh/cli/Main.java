@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The pgmesh command line. Exit codes: 0 success, 1 failure at run time, 2 usage or config error. */
 @Command(name = "pgmesh", mixinStandardHelpOptions = true, version = "pgmesh 0.1.0",
         description = "Active-active replication for PostgreSQL.",
-        subcommands = {InitCommand.class, RunCommand.class, StatusCommand.class, TeardownCommand.class, DemoCommand.class})
+        subcommands = {InitCommand.class, RunCommand.class, StatusCommand.class, TeardownCommand.class, DemoCommand.class,
+                IdsCommand.class})
 public final class Main {
     public static final int OK = 0;
     public static final int FAILED = 1;
