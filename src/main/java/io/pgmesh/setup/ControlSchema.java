@@ -16,6 +16,11 @@ import java.sql.SQLException;
  * <p>{@code initial_load} records, per source, an initial load into this node: while it says
  * {@code loading} the rows are incomplete, so no task from that source may start, and the next
  * {@code init} removes what the interrupted one created before loading again.
+ *
+ * <p>The ID helpers (package {@code io.pgmesh.ids}) live here too: {@code uuid_v7(region)} makes
+ * the layout of {@code RegionalUuid}; {@code uuid_v7()} takes the region from the database setting
+ * {@code pgmesh.region}, so one column default serves every node; {@code id_block(name, size)}
+ * hands out disjoint ranges from {@code id_blocks} on whichever node the callers share.
  */
 public final class ControlSchema {
     private static final String DDL = """
@@ -60,6 +65,63 @@ public final class ControlSchema {
                  WHERE source_node = source;
                 SELECT pg_replication_origin_xact_setup(lsn, ts);
             $$;
+            CREATE OR REPLACE FUNCTION pgmesh.uuid_v7(region smallint) RETURNS uuid
+            LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
+            DECLARE
+                micros bigint := floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+                millis bigint := micros / 1000;
+                -- rand_a: the sub-millisecond part in 12 bits, so values order to the microsecond.
+                sub int := ((micros % 1000) * 4096 / 1000)::int;
+                b bytea := uuid_send(gen_random_uuid());
+            BEGIN
+                IF region IS NULL OR region < 0 THEN
+                    RAISE EXCEPTION 'pgmesh.uuid_v7: region must be 0..32767, got %', coalesce(region::text, 'NULL');
+                END IF;
+                FOR i IN 0..5 LOOP
+                    b := set_byte(b, i, ((millis >> (40 - 8 * i)) & 255)::int);
+                END LOOP;
+                b := set_byte(b, 6, 112 | (sub >> 8));
+                b := set_byte(b, 7, sub & 255);
+                -- rand_b: variant 10, the region in 15 bits, then 47 of gen_random_uuid's random bits.
+                b := set_byte(b, 8, 128 | (region >> 9));
+                b := set_byte(b, 9, (region >> 1) & 255);
+                b := set_byte(b, 10, ((region & 1) << 7) | (get_byte(b, 10) & 127));
+                RETURN encode(b, 'hex')::uuid;
+            END
+            $$;
+            CREATE OR REPLACE FUNCTION pgmesh.uuid_v7() RETURNS uuid
+            LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
+            DECLARE
+                setting text := current_setting('pgmesh.region', true);
+            BEGIN
+                IF setting IS NULL OR setting = '' THEN
+                    RAISE EXCEPTION 'pgmesh.uuid_v7(): pgmesh.region is not set on this database'
+                        USING HINT = 'ALTER DATABASE ' || quote_ident(current_database()) || ' SET pgmesh.region = <0..32767>, then reconnect';
+                END IF;
+                RETURN pgmesh.uuid_v7(setting::smallint);
+            END
+            $$;
+            CREATE TABLE IF NOT EXISTS pgmesh.id_blocks (
+                name text PRIMARY KEY,
+                next_value bigint NOT NULL
+            );
+            CREATE OR REPLACE FUNCTION pgmesh.id_block(name text, size bigint) RETURNS int8range
+            LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                block int8range;
+            BEGIN
+                IF size IS NULL OR size < 1 THEN
+                    RAISE EXCEPTION 'pgmesh.id_block(%): size must be at least 1, got %', name, coalesce(size::text, 'NULL');
+                END IF;
+                -- The upsert takes the row lock: concurrent callers for one name queue on it, and
+                -- each one adds its size to the value the previous one committed.
+                INSERT INTO pgmesh.id_blocks AS blk (name, next_value) VALUES (id_block.name, 1 + id_block.size)
+                ON CONFLICT ON CONSTRAINT id_blocks_pkey
+                DO UPDATE SET next_value = blk.next_value + id_block.size
+                RETURNING int8range(blk.next_value - id_block.size, blk.next_value) INTO STRICT block;
+                RETURN block;
+            END
+            $$;
             """;
 
     private ControlSchema() {
@@ -68,7 +130,10 @@ public final class ControlSchema {
     /** Creates or completes the schema; true when something was missing. */
     public static boolean ensure(Connection conn) throws SQLException {
         if (!Sql.queryBool(conn, "SELECT to_regprocedure('pgmesh.commit_origin(text, pg_lsn, timestamp with time zone)')"
-                + " IS NOT NULL AND to_regclass('pgmesh.initial_load') IS NOT NULL")) {
+                + " IS NOT NULL AND to_regclass('pgmesh.initial_load') IS NOT NULL"
+                + " AND to_regprocedure('pgmesh.uuid_v7(smallint)') IS NOT NULL"
+                + " AND to_regprocedure('pgmesh.uuid_v7()') IS NOT NULL"
+                + " AND to_regprocedure('pgmesh.id_block(text, bigint)') IS NOT NULL")) {
             Sql.exec(conn, DDL);
             return true;
         }
