@@ -72,10 +72,10 @@ final class SequenceOverlapCheck {
                         + String.join(", ", state),
                 "two nodes that insert at the same time hand out the same key; replication then meets an"
                         + " insert_exists conflict and keeps only one of the two rows",
-                "partition the sequences per node (node k of n: INCREMENT n, next value k modulo n): "
+                "run pgmesh ids partition -c <mesh file> (every such sequence of the mesh, room for more nodes),"
+                        + " or by hand (node k of n: INCREMENT n, next value k modulo n): "
                         + partitionStatements(mesh, table, column, sequences)
-                        + "; or use keys that cannot collide, such as UUIDs. A pgmesh command that does this"
-                        + " (pgmesh ids partition) is planned but not built yet");
+                        + "; or use keys that cannot collide, such as pgmesh.uuid_v7()");
     }
 
     /**

@@ -8,6 +8,7 @@ import io.pgmesh.embedded.EmbeddedPostgres;
 import io.pgmesh.check.Finding;
 import io.pgmesh.check.FindingReport;
 import io.pgmesh.check.Preflight;
+import io.pgmesh.ids.SequencePartitioner;
 import io.pgmesh.monitor.CatchUp;
 import io.pgmesh.monitor.MeshStatus;
 import io.pgmesh.monitor.StatusReader;
@@ -102,10 +103,9 @@ final class DemoCommand implements Callable<Integer> {
             if (!new Initializer(mesh, 2, out, System.console() != null).run()) {
                 return Main.FAILED;
             }
-            for (int i = 0; i < nodes; i++) {
-                DemoWorkload.partitionKeys(servers.get(i).connect("app"), i, nodes);
-            }
-            out.printf("Keys partitioned: node k of %d draws ids k+1, k+1+%d, ... so no two nodes collide%n", nodes, nodes);
+            out.println();
+            out.println("$ pgmesh ids partition   (each node draws its keys from its own slice of every sequence)");
+            new SequencePartitioner(mesh, SequencePartitioner.defaultSlots(nodes), out).run(false);
             out.println();
             out.println("$ pgmesh run");
             runner = new MeshRunner(mesh, new RetryPolicy(Duration.ofMillis(500), Duration.ofSeconds(5)));

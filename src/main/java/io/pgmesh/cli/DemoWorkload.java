@@ -42,20 +42,6 @@ final class DemoWorkload implements AutoCloseable {
         }
     }
 
-    /**
-     * Node k of n draws keys k+1, k+1+n, k+1+2n... above every key in use: partitioned sequences,
-     * so two nodes never hand out the same key (the ID advice of DESIGN.md).
-     */
-    static void partitionKeys(Connection c, int node, int nodes) throws SQLException {
-        try (c; Statement st = c.createStatement()) {
-            for (String table : TABLES) {
-                st.execute("SELECT setval('" + table + "_id_seq', (COALESCE(max(id), 0) / " + nodes + " + 1) * " + nodes
-                        + " + " + node + " + 1, false) FROM " + table);
-                st.execute("ALTER SEQUENCE " + table + "_id_seq INCREMENT " + nodes);
-            }
-        }
-    }
-
     static DemoWorkload start(List<EmbeddedPostgres> servers, int ratePerNode) throws SQLException {
         DemoWorkload w = new DemoWorkload();
         String[] regions = {"east", "west", "north"};
