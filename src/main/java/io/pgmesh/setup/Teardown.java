@@ -83,6 +83,51 @@ public final class Teardown {
         }
     }
 
+    /**
+     * What still needs pgmesh's ID functions: column defaults or other objects that call them, or
+     * blocks handed out by id_block (dropping its table would hand the same numbers out again).
+     */
+    private static List<String> idFunctionUsers(Connection conn) throws SQLException {
+        List<String> users = new ArrayList<>();
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid)
+                  FROM pg_depend d JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND d.refobjid = p.oid
+                 WHERE p.pronamespace = 'pgmesh'::regnamespace AND d.deptype = 'n'
+                   AND d.classid IN ('pg_attrdef'::regclass, 'pg_rewrite'::regclass, 'pg_constraint'::regclass,
+                                     'pg_trigger'::regclass, 'pg_proc'::regclass)
+                   AND NOT (d.classid = 'pg_proc'::regclass
+                            AND (SELECT pronamespace FROM pg_proc WHERE oid = d.objid) = 'pgmesh'::regnamespace)
+                 ORDER BY 1""")) {
+            while (rs.next()) {
+                users.add(rs.getString(1) + " uses it");
+            }
+        }
+        if (Sql.queryBool(conn, "SELECT to_regclass('pgmesh.id_blocks') IS NOT NULL")
+                && Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pgmesh.id_blocks)")) {
+            users.add("pgmesh.id_blocks records the blocks id_block handed out");
+        }
+        return users;
+    }
+
+    /** Drops every table, function and procedure of schema pgmesh except the ID ones. */
+    private static void dropAllButIds(Connection conn) throws SQLException {
+        List<String> drops = new ArrayList<>();
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT 'DROP TABLE ' || c.oid::regclass || ' CASCADE' FROM pg_class c
+                 WHERE c.relnamespace = 'pgmesh'::regnamespace AND c.relkind IN ('r', 'p')
+                   AND c.relname <> 'id_blocks'
+                UNION ALL
+                SELECT 'DROP ' || CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || p.oid::regprocedure
+                  FROM pg_proc p WHERE p.pronamespace = 'pgmesh'::regnamespace AND p.proname NOT IN ('uuid_v7', 'id_block')""")) {
+            while (rs.next()) {
+                drops.add(rs.getString(1));
+            }
+        }
+        for (String drop : drops) {
+            Sql.exec(conn, drop);
+        }
+    }
+
     private static List<String> sessions(Connection conn) throws SQLException {
         List<String> found = new ArrayList<>();
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(SESSIONS)) {
@@ -126,8 +171,16 @@ public final class Teardown {
             }
         }
         if (Sql.queryBool(conn, "SELECT to_regnamespace(?) IS NOT NULL", Ident.quote(Names.CONTROL_SCHEMA))) {
-            Sql.exec(conn, "DROP SCHEMA " + Ident.quote(Names.CONTROL_SCHEMA) + " CASCADE");
-            removed.add("schema " + Names.CONTROL_SCHEMA);
+            List<String> users = idFunctionUsers(conn);
+            if (users.isEmpty()) {
+                Sql.exec(conn, "DROP SCHEMA " + Ident.quote(Names.CONTROL_SCHEMA) + " CASCADE");
+                removed.add("schema " + Names.CONTROL_SCHEMA);
+            } else {
+                dropAllButIds(conn);
+                removed.add("the replication objects of schema pgmesh");
+                out.println(node.name() + ": kept schema pgmesh with its ID functions and pgmesh.id_blocks, because "
+                        + String.join(", ", users) + "; drop them with DROP SCHEMA pgmesh CASCADE once nothing needs them");
+            }
         }
         if (removed.isEmpty()) {
             out.println(node.name() + ": nothing of pgmesh found");

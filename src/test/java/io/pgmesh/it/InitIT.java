@@ -265,6 +265,22 @@ class InitIT {
                     "SELECT count(*) FROM pg_replication_slots"), "no slot left");
             Cli again = Cli.run("teardown", "-c", mesh.toString());
             assertTrue(again.out().contains("east: nothing of pgmesh found"), again.toString());
+
+            // Both nodes hold the same rows now: a mesh file without initial-load sets them up again.
+            Cli refusedAgain = Cli.run("init", "-c", mesh.toString());
+            assertEquals(1, refusedAgain.code(), "a loaded node is not loaded twice\n" + refusedAgain);
+            mesh = c.writeMeshFile(dir);
+            Cli plain = Cli.run("init", "-c", mesh.toString());
+            assertEquals(0, plain.code(), plain.toString());
+            // A column default that calls pgmesh.uuid_v7 keeps the ID functions alive through a teardown.
+            c.sql(1, "CREATE TABLE tagged (id uuid PRIMARY KEY DEFAULT pgmesh.uuid_v7(2::smallint), note text)");
+            Cli kept = Cli.run("teardown", "-c", mesh.toString());
+            assertEquals(0, kept.code(), kept.toString());
+            assertTrue(kept.out().contains("west: kept schema pgmesh with its ID functions"), kept.toString());
+            c.sql(1, "INSERT INTO tagged (note) VALUES ('still works')");
+            assertEquals(0, c.count(1, "SELECT count(*) FROM pg_class WHERE relnamespace = 'pgmesh'::regnamespace"
+                    + " AND relname IN ('conflicts', 'task_progress', 'initial_load')"), "replication tables gone");
+            assertEquals(0, c.count(0, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgmesh'"), "east had no user");
             assertEquals(2, Cli.run("init", "-c", mesh.toString(), "--jobs", "0").code(), "a bad option is a usage error");
         }
     }
