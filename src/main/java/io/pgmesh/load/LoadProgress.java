@@ -69,7 +69,8 @@ public final class LoadProgress {
         };
     }
 
-    void chunkDone(TableName name) {
+    /** Counts a finished chunk; true when it was the table's last. */
+    boolean chunkDone(TableName name) {
         TableProgress t = tables.get(name);
         if (t.chunksDone.incrementAndGet() == t.chunks) {
             t.finishedNanos = System.nanoTime();
@@ -79,7 +80,9 @@ public final class LoadProgress {
                     out.flush();
                 }
             }
+            return true;
         }
+        return false;
     }
 
     public long totalRows() {
