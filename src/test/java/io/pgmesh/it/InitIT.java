@@ -286,6 +286,25 @@ class InitIT {
     }
 
     @Test
+    void aTableThreeTimesTheHeapLoadsWithBoundedMemory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        try (PgCluster c = PgCluster.start(2)) {
+            c.sql(0, "CREATE TABLE wide (id int PRIMARY KEY, pad text);"
+                    + " INSERT INTO wide SELECT g, repeat(md5(g::text), 6) FROM generate_series(1, 1000000) g");
+            java.nio.file.Path mesh = c.writeMeshFile(dir);
+            java.nio.file.Files.writeString(mesh, "initial-load:\n  from: east\n", java.nio.file.StandardOpenOption.APPEND);
+            assertTrue(c.count(0, "SELECT pg_relation_size('wide')") > 3 * 64L * 1048576, "the table outgrows the heap");
+            try (PgmeshProcess init = PgmeshProcess.start(dir, List.of("-Xmx64m"), Map.of(), "init", "-c", mesh.toString(),
+                    "--slice-mb", "32")) {
+                assertEquals(0, init.waitFor(Duration.ofSeconds(180)), init.stdout() + init.stderr());
+                assertTrue(init.stdout().contains("initial load east -> west done: 1 table(s), 1,000,000 rows"), init.stdout());
+            }
+            assertEquals(c.queryString(0, "SELECT md5(string_agg(w::text, ',' ORDER BY id)) FROM wide w"),
+                    c.queryString(1, "SELECT md5(string_agg(w::text, ',' ORDER BY id)) FROM wide w"));
+        }
+    }
+
+    @Test
     void teardownRemovesEveryPgmeshObjectAndKeepsEveryRow() throws Exception {
         try (PgCluster c = PgCluster.start(2)) {
             c.sql(0, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' FROM generate_series(1, 500) g");
