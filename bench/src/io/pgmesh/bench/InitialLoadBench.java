@@ -29,6 +29,7 @@ public final class InitialLoadBench {
     private final int scale = env("BENCH_SCALE", 20);
     private final int jobs = env("BENCH_INIT_JOBS", 4);
     private final int rounds = env("BENCH_ROUNDS", 3);
+    private final int sliceMb = env("BENCH_INIT_SLICE_MB", 64);
     private final String version = System.getenv().getOrDefault("BENCH_PG_VERSION", "15.13.0");
     private final Path runDir;
     private final Path results;
@@ -177,7 +178,7 @@ public final class InitialLoadBench {
         double wall = timed("round " + round + ": pgmesh init --jobs " + jobs, () -> {
             Process p = new ProcessBuilder("/usr/bin/time", "-f", "jvm cpu user %U s system %S s", "java", "-jar",
                     System.getProperty("bench.jar"), "init", "-c", mesh.toString(),
-                    "--jobs", String.valueOf(jobs)).redirectErrorStream(true).redirectOutput(log.toFile())
+                    "--jobs", String.valueOf(jobs), "--slice-mb", String.valueOf(sliceMb)).redirectErrorStream(true).redirectOutput(log.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             if (!p.waitFor(1, TimeUnit.HOURS) || p.exitValue() != 0) {
                 throw new IllegalStateException("pgmesh init failed:\n" + Files.readString(log));

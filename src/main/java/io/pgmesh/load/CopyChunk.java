@@ -14,9 +14,13 @@ import java.util.List;
  */
 public record CopyChunk(TableDefinition table, long fromPage, long toPage) {
 
+    public boolean isWholeTable() {
+        return fromPage == 0 && toPage < 0;
+    }
+
     /** The WHERE clause that selects this slice, or an empty string for a whole table. */
     public String predicate() {
-        if (fromPage == 0 && toPage < 0) {
+        if (isWholeTable()) {
             return "";
         }
         String from = " WHERE ctid >= '(" + fromPage + ",0)'::tid";

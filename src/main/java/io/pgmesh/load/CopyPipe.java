@@ -26,8 +26,35 @@ public final class CopyPipe {
     private CopyPipe() {
     }
 
-    /** Copies {@code chunk}; the source connection reads inside the load's snapshot. Returns rows copied. */
-    public static long copy(CopyChunk chunk, Connection source, Connection target, Progress progress)
+    /**
+     * Copies {@code chunk}; the source connection reads inside the load's snapshot. Returns rows
+     * copied. With {@code freeze} (only for a whole table that the load created and nobody else
+     * can see yet) the table is emptied and filled in one transaction with COPY FREEZE: its rows
+     * are written frozen, so the key builds that read them next, and every later reader, do not
+     * have to look up and set their commit status row by row.
+     */
+    public static long copy(CopyChunk chunk, Connection source, Connection target, boolean freeze, Progress progress)
+            throws SQLException, IOException {
+        if (!freeze) {
+            return copy(chunk, source, target, "", progress);
+        }
+        target.setAutoCommit(false);
+        try {
+            try (var st = target.createStatement()) {
+                st.execute("TRUNCATE " + chunk.table().name().quoted());
+            }
+            long rows = copy(chunk, source, target, ", FREEZE", progress);
+            target.commit();
+            return rows;
+        } catch (SQLException | IOException | RuntimeException e) {
+            target.rollback();
+            throw e;
+        } finally {
+            target.setAutoCommit(true);
+        }
+    }
+
+    private static long copy(CopyChunk chunk, Connection source, Connection target, String options, Progress progress)
             throws SQLException, IOException {
         String columns = chunk.table().copiedColumns().stream().map(c -> Ident.quote(c.name()))
                 .collect(Collectors.joining(", "));
@@ -39,7 +66,7 @@ public final class CopyPipe {
         long messages = 0;
         try {
             CopyIn in = target.unwrap(PGConnection.class).getCopyAPI()
-                    .copyIn("COPY " + table + " (" + columns + ") FROM STDIN (FORMAT binary)");
+                    .copyIn("COPY " + table + " (" + columns + ") FROM STDIN (FORMAT binary" + options + ")");
             // Not try-with-resources: closing the stream ends the COPY, which would commit a
             // partial chunk when the source fails half way; a failure must cancel it instead.
             PGCopyOutputStream sink = new PGCopyOutputStream(in, BUFFER_BYTES);

@@ -216,14 +216,15 @@ public final class InitialLoad {
             this.target = target;
         }
 
-        void drain(Queue<CopyChunk> queue, AtomicReference<Exception> failure, List<TableDefinition> created) {
+        void drain(Queue<CopyChunk> queue, AtomicReference<Exception> failure, List<TableDefinition> createdTables) {
             CopyChunk chunk;
             while (failure.get() == null && (chunk = queue.poll()) != null) {
                 TableName name = chunk.table().name();
                 try {
                     progress.chunkStarted(name);
-                    CopyPipe.copy(chunk, source, target, progress.counter(name));
-                    if (progress.chunkDone(name) && created.contains(chunk.table())) {
+                    boolean created = createdTables.contains(chunk.table());
+                    CopyPipe.copy(chunk, source, target, created && chunk.isWholeTable(), progress.counter(name));
+                    if (progress.chunkDone(name) && created) {
                         for (String statement : SchemaWriter.afterRows(chunk.table())) {
                             Sql.exec(target, statement);
                         }
