@@ -11,7 +11,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -46,33 +45,29 @@ final class ConflictHandler {
         return conflicts;
     }
 
-    /** A remote INSERT found its key taken. */
-    void insertExists(RemoteTxn txn, TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
+    /**
+     * A remote INSERT found its key taken, or deleted here by a change of another origin: it is
+     * weighed against the row if there is one (insert_exists), else against the delete (insert_deleted).
+     */
+    void insertConflict(RemoteTxn txn, TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
         Optional<LocalVersion> local = lockLocalRow(m, row);
-        if (local.isEmpty()) {
-            // The colliding row was deleted meanwhile by a local transaction: weigh the insert against that delete.
-            insertDeleted(txn, m, row, writeIdx);
+        if (local.isPresent()) {
+            Resolution r = decide(ConflictType.INSERT_EXISTS, txn, m, local.get());
+            if (r == Resolution.APPLY_REMOTE) {
+                overwrite(m, row, writeIdx, row);
+            }
+            record(ConflictType.INSERT_EXISTS, r, txn, m, local.get(), row, row, writeIdx);
             return;
         }
-        Resolution r = decide(ConflictType.INSERT_EXISTS, txn, m, local.get());
-        if (r == Resolution.APPLY_REMOTE) {
-            overwrite(m, row, writeIdx, row);
-        }
-        record(ConflictType.INSERT_EXISTS, r, txn, m, local.get(), row, row, writeIdx);
-    }
-
-    /** A remote INSERT of a key that is free here but was deleted by a change of another origin. */
-    void insertDeleted(RemoteTxn txn, TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
         Optional<LocalVersion> tomb = tombstone(m, row);
-        if (tomb.isEmpty()) {
-            insertPlain(m, row, writeIdx);
+        Resolution r = tomb.isEmpty() ? Resolution.APPLY_REMOTE : decide(ConflictType.INSERT_DELETED, txn, m, tomb.get());
+        if (r == Resolution.APPLY_REMOTE && !insertIfAbsent(m, row, writeIdx)) {
+            insertConflict(txn, m, row, writeIdx); // the application inserted the key meanwhile: weigh against that row
             return;
         }
-        Resolution r = decide(ConflictType.INSERT_DELETED, txn, m, tomb.get());
-        if (r == Resolution.APPLY_REMOTE) {
-            insertPlain(m, row, writeIdx);
+        if (tomb.isPresent()) {
+            record(ConflictType.INSERT_DELETED, r, txn, m, tomb.get(), row, row, writeIdx);
         }
-        record(ConflictType.INSERT_DELETED, r, txn, m, tomb.get(), row, row, writeIdx);
     }
 
     /** A remote UPDATE touched no row: either the row is gone or another origin wrote it last. */
@@ -92,7 +87,10 @@ final class ConflictHandler {
         if (r == Resolution.APPLY_REMOTE) {
             if (m.isComplete(newTuple)) {
                 // The node that made this update has the row: writing it whole is how this node gets there too.
-                insertPlain(m, newTuple, m.writableIn(newTuple));
+                if (!insertIfAbsent(m, newTuple, m.writableIn(newTuple))) {
+                    updateNotApplied(txn, m, keyTuple, newTuple, setIdx); // inserted meanwhile: now it differs
+                    return;
+                }
             } else {
                 r = Resolution.SKIP; // unchanged TOAST values were not sent: the row cannot be rebuilt here
             }
@@ -163,11 +161,17 @@ final class ConflictHandler {
         execute(new ExecuteCall(name).values(values, setIdx).values(keyTuple, m.key()).sql());
     }
 
-    /** Writes the row; a tombstone of its key stays, older than the row, and loses to it from now on. */
-    private void insertPlain(TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
-        String name = shapes.name(m.relationId() + ":I-plain:" + Shapes.mask(writeIdx),
-                () -> SqlRenderer.insert(m.table(), m.names(writeIdx), List.of()));
-        execute(new ExecuteCall(name).values(row, writeIdx).sql());
+    /**
+     * Writes the row unless its key is taken; false when it is (a local transaction inserted it since
+     * the row was looked up). A tombstone of its key stays, older than the row, and loses to it from now on.
+     */
+    private boolean insertIfAbsent(TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
+        // Without a unique index on the key a collision cannot be told; such a table has no tombstones either.
+        String name = shapes.name(m.relationId() + ":I-absent:" + Shapes.mask(writeIdx), () -> SqlRenderer.insert(m.table(),
+                m.names(writeIdx), m.upsertable() ? m.names(m.key()) : java.util.List.of()));
+        try (Statement st = shapes.connection().createStatement()) {
+            return st.executeUpdate(new ExecuteCall(name).values(row, writeIdx).sql()) == 1;
+        }
     }
 
     private void execute(String sql) throws SQLException {

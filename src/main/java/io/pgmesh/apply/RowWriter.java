@@ -34,13 +34,13 @@ final class RowWriter {
     void insert(RemoteTxn txn, TableMapping m, TupleData row) throws SQLException {
         int[] cols = m.writableIn(row);
         if (deletedByOther(m, row)) {
-            conflicts.insertDeleted(txn, m, row, cols);
+            conflicts.insertConflict(txn, m, row, cols);
             return;
         }
         String name = shapes.name(m.relationId() + ":I:" + Shapes.mask(cols), () -> SqlRenderer.insert(m.table(),
                 m.names(cols), m.upsertable() ? m.names(m.key()) : List.of()));
         if (run(new ExecuteCall(name).values(row, cols).sql()) == 0 && m.upsertable()) {
-            conflicts.insertExists(txn, m, row, cols);
+            conflicts.insertConflict(txn, m, row, cols);
         }
     }
 
