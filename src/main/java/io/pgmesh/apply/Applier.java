@@ -36,9 +36,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Whole transactions travel together in a {@link StrictBatch}: one query, one round trip for
  * many transactions, each statement strict (it fails unless it changes exactly one row). A
- * conflict therefore shows as a failed transaction; the server skips the rest of the query, the
- * applier replays that transaction carefully, statement by statement with conflict resolution
- * ({@link RowWriter}, {@link ConflictHandler}), and goes on with the transactions after it.
+ * conflict or an unresolvable change therefore shows as a failed transaction; the server skips the
+ * rest of the query, the applier replays that transaction carefully, one statement at a time with
+ * conflict resolution ({@link RowWriter}, {@link ConflictHandler}) under the task's on-error
+ * setting ({@link ChangeGuard}), and goes on with the transactions after it.
  */
 public final class Applier implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("pgmesh.apply");
