@@ -1,7 +1,8 @@
 package io.pgmesh.apply;
 
+import io.pgmesh.conflict.ApplyErrorLog;
 import io.pgmesh.conflict.ConflictLog;
-import io.pgmesh.conflict.ConflictResolver;
+import io.pgmesh.conflict.ConflictPolicy;
 import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.ServerCapabilities;
@@ -35,9 +36,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Whole transactions travel together in a {@link StrictBatch}: one query, one round trip for
  * many transactions, each statement strict (it fails unless it changes exactly one row). A
- * conflict therefore shows as a failed transaction; the server skips the rest of the query, the
- * applier replays that transaction carefully, statement by statement with conflict resolution
- * ({@link RowWriter}, {@link ConflictHandler}), and goes on with the transactions after it.
+ * conflict or an unresolvable change therefore shows as a failed transaction; the server skips the
+ * rest of the query, the applier replays that transaction carefully, one statement at a time with
+ * conflict resolution ({@link RowWriter}, {@link ConflictHandler}) under the task's on-error
+ * setting ({@link ChangeGuard}), and goes on with the transactions after it.
  */
 public final class Applier implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("pgmesh.apply");
@@ -51,12 +53,14 @@ public final class Applier implements AutoCloseable {
     private final TaskSpec task;
     private final Connection conn;
     private final PreparedShapes shapes;
-    private final Pipeline pipeline;
     private final RowWriter rows;
     private final ConflictHandler conflicts;
+    private final ChangeGuard guard;
     private final CommitListener listener;
     private final Map<Integer, TableMapping> relations = new HashMap<>();
     private final Map<Integer, Relation> descriptions = new HashMap<>();
+    /** Relations the target cannot take (missing table or column): each of their changes is unresolvable. */
+    private final Map<Integer, ApplyException> unmappable = new HashMap<>();
     private final Lsn startProgress;
 
     private final StrictBatch batch = new StrictBatch();
@@ -78,18 +82,19 @@ public final class Applier implements AutoCloseable {
     private Lsn appliedLsn;         // end of the last transaction committed on the target (maybe not yet flushed)
     private Lsn durableLsn;         // end of the last transaction known to be on disk
 
-    private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictResolver resolver, int originId,
+    private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy, int originId,
                     String loadedThrough, Lsn progress, CommitListener listener, java.util.Set<Lsn> carefulTxns) throws SQLException {
         this.task = task;
         this.carefulTxns = carefulTxns;
         this.conn = conn;
         this.listener = listener;
         this.shapes = new PreparedShapes(conn);
-        this.pipeline = new Pipeline(conn);
-        this.conflicts = new ConflictHandler(shapes, resolver, new ConflictLog(conn, task.target().name()),
+        this.conflicts = new ConflictHandler(shapes, policy, new ConflictLog(conn, task.target().name()),
                 new OriginNames(conn, task.target().name()), caps.commitTimestampOrigin());
-        this.rows = new RowWriter(shapes, pipeline, conflicts,
+        this.rows = new RowWriter(shapes, conflicts,
                 caps.commitTimestampOrigin() ? SqlRenderer.sameOriginGuard(originId, loadedThrough) : null);
+        this.guard = new ChangeGuard(task, conn, policy.onError(), new ApplyErrorLog(conn, task.target().name()),
+                descriptions::get);
         this.startProgress = progress;
         this.appliedLsn = progress;
         this.durableLsn = progress;
@@ -101,7 +106,7 @@ public final class Applier implements AutoCloseable {
      * moved it. Fails with SQLSTATE 55006 when another process holds the origin: PostgreSQL itself
      * is the lease between two pgmesh processes.
      */
-    public static Applier open(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictResolver resolver,
+    public static Applier open(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
                                CommitListener listener, java.util.Set<Lsn> carefulTxns) throws SQLException {
         conn.setAutoCommit(true);
         int originId = Sql.queryString(conn, "SELECT pg_replication_origin_oid(?)", task.originName())
@@ -130,7 +135,7 @@ public final class Applier implements AutoCloseable {
         String loadedThrough = Sql.queryString(conn, "SELECT finished_at::text FROM pgmesh.initial_load"
                 + " WHERE source_node = ? AND state = 'done'", task.source().name()).orElse(null);
         Sql.queryString(conn, "SELECT pg_replication_origin_session_setup(?)", task.originName());
-        return new Applier(task, conn, caps, resolver, originId, loadedThrough, applied, listener, carefulTxns);
+        return new Applier(task, conn, caps, policy, originId, loadedThrough, applied, listener, carefulTxns);
     }
 
     /** Where this task stands on the target: the position to resume streaming from. */
@@ -199,7 +204,11 @@ public final class Applier implements AutoCloseable {
         if (entry == null) {
             entry = batch.open(txn, txnStarted);
         }
-        if (m instanceof Insert i) {
+        if (touchesUnmappable(m)) {
+            // Fails the batch at this transaction, which is then replayed carefully, where the change meets on-error.
+            endInsertRun();
+            batch.add(entry, m, SqlRenderer.UNRESOLVABLE);
+        } else if (m instanceof Insert i) {
             TableMapping table = mapping(m);
             if (insertRunTable != table || insertRun.size() * (long) table.columns().length >= 30_000) {
                 endInsertRun();
@@ -231,9 +240,7 @@ public final class Applier implements AutoCloseable {
 
     private void commit(Commit c) throws SQLException {
         if (txnCareful && txnStarted) {
-            pipeline.add(callSql(c));
-            pipeline.add("COMMIT");
-            pipeline.send();
+            Sql.exec(conn, commitSql(c));
             committed(c, carefulRows);
             carefulTxns.remove(txn.finalLsn());
         } else if (txn != null && !txnSkipped && (entry != null || txnStarted)) {
@@ -257,7 +264,7 @@ public final class Applier implements AutoCloseable {
     private void carefulChange(WalMessage m) throws SQLException {
         if (!txnStarted) {
             send(); // what is batched comes first
-            pipeline.add("BEGIN");
+            Sql.exec(conn, "BEGIN");
             txnStarted = true;
         }
         carefulStatement(txn, m);
@@ -265,15 +272,17 @@ public final class Applier implements AutoCloseable {
 
     private void carefulStatement(RemoteTxn t, WalMessage m) throws SQLException {
         carefulRows++;
-        if (m instanceof Insert i) {
-            rows.insert(t, mapping(m), i.newTuple());
-        } else if (m instanceof Update u) {
-            rows.update(t, mapping(m), u);
-        } else if (m instanceof Delete d) {
-            rows.delete(t, mapping(m), d);
-        } else if (m instanceof Truncate tr) {
-            pipeline.add(truncateSql(tr));
-        }
+        guard.apply(t, m, () -> {
+            if (m instanceof Insert i) {
+                rows.insert(t, mapping(m), i.newTuple());
+            } else if (m instanceof Update u) {
+                rows.update(t, mapping(m), u);
+            } else if (m instanceof Delete d) {
+                rows.delete(t, mapping(m), d);
+            } else if (m instanceof Truncate tr) {
+                Sql.exec(conn, truncateSql(tr));
+            }
+        });
     }
 
     private String callSql(Commit c) {
@@ -379,18 +388,15 @@ public final class Applier implements AutoCloseable {
 
     /** Applies one transaction statement by statement, resolving conflicts, then its COMMIT if it has one. */
     private void replay(StrictBatch.Entry e) throws SQLException {
-        pipeline.add("BEGIN");
+        Sql.exec(conn, "BEGIN");
         for (WalMessage m : e.messages) {
             carefulStatement(e.txn, m);
         }
         if (e.commit != null) {
-            pipeline.add(callSql(e.commit));
-            pipeline.add("COMMIT");
-            pipeline.send();
+            Sql.exec(conn, commitSql(e.commit));
             committed(e.commit, e.messages.size());
             carefulRows = 0;
         } else {
-            pipeline.send();
             txnStarted = true; // the transaction being received is open on the server and goes on
         }
     }
@@ -421,20 +427,44 @@ public final class Applier implements AutoCloseable {
             shapes.invalidate(r.relationId());
         }
         TableName table = new TableName(r.namespace(), r.name());
-        relations.put(r.relationId(), TableMapping.of(r, TargetCatalog.describe(conn, table)));
         descriptions.put(r.relationId(), r);
+        try {
+            relations.put(r.relationId(), TableMapping.of(r, TargetCatalog.describe(conn, table)));
+            unmappable.remove(r.relationId());
+        } catch (ApplyException e) {
+            // Not yet a failure: only a change of this table is, and on-error decides about it then.
+            relations.remove(r.relationId());
+            unmappable.put(r.relationId(), e);
+        }
     }
 
     private TableMapping mapping(WalMessage change) {
-        int relationId = change instanceof Insert i ? i.relationId()
+        return mapping(relationId(change));
+    }
+
+    private boolean touchesUnmappable(WalMessage change) {
+        if (unmappable.isEmpty()) {
+            return false;
+        }
+        if (change instanceof Truncate t) {
+            return java.util.Arrays.stream(t.relationIds()).anyMatch(unmappable::containsKey);
+        }
+        return unmappable.containsKey(relationId(change));
+    }
+
+    private static int relationId(WalMessage change) {
+        return change instanceof Insert i ? i.relationId()
                 : change instanceof Update u ? u.relationId() : ((Delete) change).relationId();
-        return mapping(relationId);
     }
 
     private TableMapping mapping(int relationId) {
+        ApplyException unusable = unmappable.get(relationId);
+        if (unusable != null) {
+            throw new UnresolvableChangeException(unusable.getMessage(), unusable.sqlState());
+        }
         TableMapping m = relations.get(relationId);
         if (m == null) {
-            throw new ApplyException("change for relation " + relationId + " arrived before its description");
+            throw new ApplyException("change for relation " + relationId + " arrived before its description", null);
         }
         return m;
     }
@@ -453,7 +483,6 @@ public final class Applier implements AutoCloseable {
         insertRun.clear();
         insertRunTable = null;
         try {
-            pipeline.discard();
             Sql.exec(conn, "ROLLBACK");
         } catch (SQLException ignored) {
             // the connection is broken; the server rolls back by itself

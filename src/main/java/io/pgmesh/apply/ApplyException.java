@@ -1,8 +1,16 @@
 package io.pgmesh.apply;
 
-/** A change that cannot be applied as it stands (missing table or column); the task retries it. */
+/** A change that cannot be applied as it stands (missing table or column): an unresolvable change. */
 public final class ApplyException extends RuntimeException {
-    public ApplyException(String message) {
+    private final String sqlState;
+
+    public ApplyException(String message, String sqlState) {
         super(message);
+        this.sqlState = sqlState;
+    }
+
+    /** The SQLSTATE the server would have given, or null. */
+    public String sqlState() {
+        return sqlState;
     }
 }

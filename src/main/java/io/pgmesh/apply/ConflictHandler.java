@@ -2,7 +2,7 @@ package io.pgmesh.apply;
 
 import io.pgmesh.conflict.Conflict;
 import io.pgmesh.conflict.ConflictLog;
-import io.pgmesh.conflict.ConflictResolver;
+import io.pgmesh.conflict.ConflictPolicy;
 import io.pgmesh.conflict.ConflictType;
 import io.pgmesh.conflict.Resolution;
 import io.pgmesh.wal.TupleData;
@@ -11,30 +11,31 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
-import java.util.List;
 import java.util.Optional;
 
 /**
- * The slow path of the applier, taken only when the fast path touched no row: it locks and reads
- * the local row, names the conflict, asks the resolver, applies the decision and logs it.
+ * The slow path of the applier, taken only when the fast path touched no row or met a tombstone:
+ * it locks and reads the local version (the row, or the tombstone of the delete that removed it),
+ * names the conflict, asks the table's resolver, applies the decision and logs it. A decision of
+ * {@link Resolution#ERROR} is thrown as an {@link UnresolvableChangeException}.
  */
 final class ConflictHandler {
 
-    /** The local row a remote change collided with. */
-    private record LocalRow(String imageJson, Instant commitTime, String node) {
+    /** The local version a remote change collided with: a row (with its image) or a tombstone (image null). */
+    private record LocalVersion(String imageJson, Instant commitTime, String node) {
     }
 
     private final PreparedShapes shapes;
-    private final ConflictResolver resolver;
+    private final ConflictPolicy policy;
     private final ConflictLog log;
     private final OriginNames origins;
     private final boolean knowsOrigins;
     private long conflicts;
 
-    ConflictHandler(PreparedShapes shapes, ConflictResolver resolver, ConflictLog log, OriginNames origins,
+    ConflictHandler(PreparedShapes shapes, ConflictPolicy policy, ConflictLog log, OriginNames origins,
                     boolean knowsOrigins) {
         this.shapes = shapes;
-        this.resolver = resolver;
+        this.policy = policy;
         this.log = log;
         this.origins = origins;
         this.knowsOrigins = knowsOrigins;
@@ -44,72 +45,111 @@ final class ConflictHandler {
         return conflicts;
     }
 
-    /** A remote INSERT found its key taken. */
-    void insertExists(RemoteTxn txn, TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
-        Optional<LocalRow> local = lockLocalRow(m, row, m.key());
-        if (local.isEmpty()) {
-            // The colliding row was deleted meanwhile by a local transaction; the insert now fits.
-            String name = shapes.name(m.relationId() + ":I-plain:" + Shapes.mask(writeIdx),
-                    () -> SqlRenderer.insert(m.table(), m.names(writeIdx), List.of()));
-            execute(new ExecuteCall(name).values(row, writeIdx).sql());
+    /**
+     * A remote INSERT found its key taken, or deleted here by a change of another origin: it is
+     * weighed against the row if there is one (insert_exists), else against the delete (insert_deleted).
+     */
+    void insertConflict(RemoteTxn txn, TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
+        Optional<LocalVersion> local = lockLocalRow(m, row);
+        if (local.isPresent()) {
+            Resolution r = decide(ConflictType.INSERT_EXISTS, txn, m, local.get());
+            if (r == Resolution.APPLY_REMOTE) {
+                overwrite(m, row, writeIdx, row);
+            }
+            record(ConflictType.INSERT_EXISTS, r, txn, m, local.get(), row, row, writeIdx);
             return;
         }
-        Resolution r = decide(ConflictType.INSERT_EXISTS, txn, m, local.get(), row, row, writeIdx);
-        if (r == Resolution.APPLY_REMOTE) {
-            overwrite(m, row, writeIdx, row);
+        Optional<LocalVersion> tomb = tombstone(m, row);
+        Resolution r = tomb.isEmpty() ? Resolution.APPLY_REMOTE : decide(ConflictType.INSERT_DELETED, txn, m, tomb.get());
+        if (r == Resolution.APPLY_REMOTE && !insertIfAbsent(m, row, writeIdx)) {
+            insertConflict(txn, m, row, writeIdx); // the application inserted the key meanwhile: weigh against that row
+            return;
+        }
+        if (tomb.isPresent()) {
+            record(ConflictType.INSERT_DELETED, r, txn, m, tomb.get(), row, row, writeIdx);
         }
     }
 
     /** A remote UPDATE touched no row: either the row is gone or another origin wrote it last. */
     void updateNotApplied(RemoteTxn txn, TableMapping m, TupleData keyTuple, TupleData newTuple, int[] setIdx)
             throws SQLException {
-        Optional<LocalRow> local = lockLocalRow(m, keyTuple, m.key());
-        if (local.isEmpty()) {
-            record(ConflictType.UPDATE_MISSING, txn, m, null, keyTuple, newTuple, setIdx);
+        Optional<LocalVersion> local = lockLocalRow(m, keyTuple);
+        if (local.isPresent()) {
+            Resolution r = decide(ConflictType.UPDATE_DIFFERS, txn, m, local.get());
+            if (r == Resolution.APPLY_REMOTE) {
+                overwrite(m, newTuple, setIdx, keyTuple);
+            }
+            record(ConflictType.UPDATE_DIFFERS, r, txn, m, local.get(), keyTuple, newTuple, setIdx);
             return;
         }
-        Resolution r = decide(ConflictType.UPDATE_DIFFERS, txn, m, local.get(), keyTuple, newTuple, setIdx);
+        LocalVersion tomb = tombstone(m, keyTuple).orElse(null);
+        Resolution r = decide(ConflictType.UPDATE_MISSING, txn, m, tomb);
         if (r == Resolution.APPLY_REMOTE) {
-            overwrite(m, newTuple, setIdx, keyTuple);
+            if (m.isComplete(newTuple)) {
+                // The node that made this update has the row: writing it whole is how this node gets there too.
+                if (!insertIfAbsent(m, newTuple, m.writableIn(newTuple))) {
+                    updateNotApplied(txn, m, keyTuple, newTuple, setIdx); // inserted meanwhile: now it differs
+                    return;
+                }
+            } else {
+                r = Resolution.SKIP; // unchanged TOAST values were not sent: the row cannot be rebuilt here
+            }
         }
+        record(ConflictType.UPDATE_MISSING, r, txn, m, tomb, keyTuple, newTuple, setIdx);
     }
 
-    /** A remote UPDATE of a REPLICA IDENTITY FULL table found no equal row. */
+    /** A remote UPDATE or DELETE of a REPLICA IDENTITY FULL table found no equal row: nothing to weigh it against. */
     void fullRowMissing(ConflictType type, RemoteTxn txn, TableMapping m, TupleData oldTuple, TupleData newTuple)
             throws SQLException {
+        decide(type, txn, m, null);
         int[] all = Shapes.all(oldTuple.size());
-        record(type, txn, m, null, oldTuple, newTuple == null ? oldTuple : newTuple, all);
+        record(type, Resolution.SKIP, txn, m, null, oldTuple, newTuple == null ? oldTuple : newTuple, all);
     }
 
     /** A remote DELETE touched no row. */
     void deleteNotApplied(RemoteTxn txn, TableMapping m, TupleData keyTuple) throws SQLException {
-        Optional<LocalRow> local = lockLocalRow(m, keyTuple, m.key());
-        if (local.isEmpty()) {
-            record(ConflictType.DELETE_MISSING, txn, m, null, keyTuple, keyTuple, m.key());
+        Optional<LocalVersion> local = lockLocalRow(m, keyTuple);
+        if (local.isPresent()) {
+            Resolution r = decide(ConflictType.DELETE_DIFFERS, txn, m, local.get());
+            if (r == Resolution.APPLY_REMOTE) {
+                // The tombstone trigger records this delete with the remote's commit time and origin.
+                String name = shapes.name(m.relationId() + ":D-force",
+                        () -> SqlRenderer.delete(m.table(), m.names(m.key()), null));
+                execute(new ExecuteCall(name).values(keyTuple, m.key()).sql());
+            }
+            record(ConflictType.DELETE_DIFFERS, r, txn, m, local.get(), keyTuple, keyTuple, m.key());
             return;
         }
-        Resolution r = decide(ConflictType.DELETE_DIFFERS, txn, m, local.get(), keyTuple, keyTuple, m.key());
-        if (r == Resolution.APPLY_REMOTE) {
-            String name = shapes.name(m.relationId() + ":D-force", () -> SqlRenderer.delete(m.table(), m.names(m.key()), null));
+        LocalVersion tomb = tombstone(m, keyTuple).orElse(null);
+        Resolution r = decide(ConflictType.DELETE_MISSING, txn, m, tomb);
+        if (r == Resolution.APPLY_REMOTE && m.tombstones() != null) {
+            // Nothing to delete, but the delete is still the newest version: an older change arriving later must see it.
+            String name = shapes.name(m.relationId() + ":T-upsert",
+                    () -> SqlRenderer.upsertTombstone(m.tombstones(), m.names(m.key())));
             execute(new ExecuteCall(name).values(keyTuple, m.key()).sql());
         }
+        record(ConflictType.DELETE_MISSING, r, txn, m, tomb, keyTuple, keyTuple, m.key());
     }
 
-    private Resolution decide(ConflictType type, RemoteTxn txn, TableMapping m, LocalRow local,
-                              TupleData keyTuple, TupleData remote, int[] remoteIdx) throws SQLException {
-        Conflict c = new Conflict(type, m.table(), txn.sourceNode(), txn.commitTime(), local.node(), local.commitTime());
-        Resolution r = resolver.resolve(c);
-        log.record(new ConflictLog.Entry(c, r, RowImage.of(m, keyTuple, m.key()), local.imageJson(),
-                RowImage.of(m, remote, remoteIdx), txn.finalLsn()));
-        conflicts++;
+    private Resolution decide(ConflictType type, RemoteTxn txn, TableMapping m, LocalVersion local) {
+        Conflict c = conflict(type, txn, m, local);
+        Resolution r = policy.resolverFor(m.table()).resolve(c);
+        if (r == Resolution.ERROR) {
+            throw new UnresolvableChangeException("conflict " + type.label() + (local == null || local.node() == null ? ""
+                    : " with the version written by " + local.node() + " at " + local.commitTime())
+                    + ", and the resolution of " + m.table() + " is error", null);
+        }
         return r;
     }
 
-    private void record(ConflictType type, RemoteTxn txn, TableMapping m, LocalRow local, TupleData keyTuple,
-                        TupleData remote, int[] remoteIdx) throws SQLException {
-        Conflict c = new Conflict(type, m.table(), txn.sourceNode(), txn.commitTime(), null, null);
-        Resolution r = resolver.resolve(c);
-        log.record(new ConflictLog.Entry(c, r, RowImage.of(m, keyTuple, m.key()),
+    private static Conflict conflict(ConflictType type, RemoteTxn txn, TableMapping m, LocalVersion local) {
+        return new Conflict(type, m.table(), txn.sourceNode(), txn.commitTime(),
+                local == null ? null : local.node(), local == null ? null : local.commitTime());
+    }
+
+    private void record(ConflictType type, Resolution r, RemoteTxn txn, TableMapping m, LocalVersion local,
+                        TupleData keyTuple, TupleData remote, int[] remoteIdx) throws SQLException {
+        log.record(new ConflictLog.Entry(conflict(type, txn, m, local), r, RowImage.of(m, keyTuple, m.key()),
                 local == null ? null : local.imageJson(), RowImage.of(m, remote, remoteIdx), txn.finalLsn()));
         conflicts++;
     }
@@ -121,23 +161,54 @@ final class ConflictHandler {
         execute(new ExecuteCall(name).values(values, setIdx).values(keyTuple, m.key()).sql());
     }
 
+    /**
+     * Writes the row unless its key is taken; false when it is (a local transaction inserted it since
+     * the row was looked up). A tombstone of its key stays, older than the row, and loses to it from now on.
+     */
+    private boolean insertIfAbsent(TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
+        // Without a unique index on the key a collision cannot be told; such a table has no tombstones either.
+        String name = shapes.name(m.relationId() + ":I-absent:" + Shapes.mask(writeIdx), () -> SqlRenderer.insert(m.table(),
+                m.names(writeIdx), m.upsertable() ? m.names(m.key()) : java.util.List.of()));
+        try (Statement st = shapes.connection().createStatement()) {
+            return st.executeUpdate(new ExecuteCall(name).values(row, writeIdx).sql()) == 1;
+        }
+    }
+
     private void execute(String sql) throws SQLException {
         try (Statement st = shapes.connection().createStatement()) {
             st.execute(sql);
         }
     }
 
-    private Optional<LocalRow> lockLocalRow(TableMapping m, TupleData keyTuple, int[] key) throws SQLException {
+    private Optional<LocalVersion> lockLocalRow(TableMapping m, TupleData keyTuple) throws SQLException {
         String name = shapes.name(m.relationId() + ":S-local",
-                () -> SqlRenderer.selectLocalRow(m.table(), m.names(key), knowsOrigins));
+                () -> SqlRenderer.selectLocalRow(m.table(), m.names(m.key()), knowsOrigins));
         try (Statement st = shapes.connection().createStatement();
-             ResultSet rs = st.executeQuery(new ExecuteCall(name).values(keyTuple, key).sql())) {
+             ResultSet rs = st.executeQuery(new ExecuteCall(name).values(keyTuple, m.key()).sql())) {
             if (!rs.next()) {
                 return Optional.empty();
             }
             Timestamp ts = rs.getTimestamp(2);
-            return Optional.of(new LocalRow(rs.getString(1), ts == null ? null : ts.toInstant(),
+            return Optional.of(new LocalVersion(rs.getString(1), ts == null ? null : ts.toInstant(),
                     ts == null ? null : origins.nodeOf(rs.getLong(3))));
+        }
+    }
+
+    /** The delete that removed the key here, if this table keeps tombstones and one is on record. */
+    private Optional<LocalVersion> tombstone(TableMapping m, TupleData keyTuple) throws SQLException {
+        if (m.tombstones() == null) {
+            return Optional.empty();
+        }
+        String name = shapes.name(m.relationId() + ":T-local",
+                () -> SqlRenderer.selectTombstone(m.tombstones(), m.names(m.key()), knowsOrigins));
+        try (Statement st = shapes.connection().createStatement();
+             ResultSet rs = st.executeQuery(new ExecuteCall(name).values(keyTuple, m.key()).sql())) {
+            if (!rs.next()) {
+                return Optional.empty();
+            }
+            Timestamp ts = rs.getTimestamp(1);
+            return Optional.of(new LocalVersion(null, ts == null ? null : ts.toInstant(),
+                    ts == null ? null : origins.nodeOf(rs.getLong(2))));
         }
     }
 }

@@ -6,54 +6,62 @@ import io.pgmesh.wal.WalMessage;
 import io.pgmesh.wal.WalMessage.Delete;
 import io.pgmesh.wal.WalMessage.Insert;
 import io.pgmesh.wal.WalMessage.Update;
+import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.Arrays;
+import java.sql.Statement;
 import java.util.List;
 
 /**
- * Turns row changes into statements on the {@link Pipeline}. The fast path is one statement that
- * changes a row only when no conflict is possible (key free for INSERT, row last written by this
- * task's origin for UPDATE and DELETE); a statement that touches no row is handed, with everything
- * needed to judge it, to the {@link ConflictHandler} once its batch has run.
+ * Renders row changes as statements. The fast path is one statement that changes a row only when
+ * no conflict is possible (key free and not deleted here by another origin for INSERT, row last
+ * written by this task's origin for UPDATE and DELETE). Strict statements ({@link #strict}) travel
+ * in batches and fail unless they change exactly one row; careful ones ({@link #insert},
+ * {@link #update}, {@link #delete}) run one at a time, and one that touches no row is handed,
+ * with everything needed to judge it, to the {@link ConflictHandler}.
  */
 final class RowWriter {
     private final PreparedShapes shapes;
-    private final Pipeline pipeline;
     private final ConflictHandler conflicts;
     private final String guard;
 
     /** @param guard the same-origin condition, or null when the server cannot tell a row's origin */
-    RowWriter(PreparedShapes shapes, Pipeline pipeline, ConflictHandler conflicts, String guard) {
+    RowWriter(PreparedShapes shapes, ConflictHandler conflicts, String guard) {
         this.shapes = shapes;
-        this.pipeline = pipeline;
         this.conflicts = conflicts;
         this.guard = guard;
     }
 
     void insert(RemoteTxn txn, TableMapping m, TupleData row) throws SQLException {
-        int[] cols = writableColumns(m, row);
+        int[] cols = m.writableIn(row);
+        if (deletedByOther(m, row)) {
+            conflicts.insertConflict(txn, m, row, cols);
+            return;
+        }
         String name = shapes.name(m.relationId() + ":I:" + Shapes.mask(cols), () -> SqlRenderer.insert(m.table(),
                 m.names(cols), m.upsertable() ? m.names(m.key()) : List.of()));
-        Pipeline.NoRowCheck check = m.upsertable() ? () -> conflicts.insertExists(txn, m, row, cols) : null;
-        add(new ExecuteCall(name).values(row, cols).sql(), check);
+        if (run(new ExecuteCall(name).values(row, cols).sql()) == 0 && m.upsertable()) {
+            conflicts.insertConflict(txn, m, row, cols);
+        }
     }
 
     void update(RemoteTxn txn, TableMapping m, Update u) throws SQLException {
         TupleData newTuple = u.newTuple();
-        int[] set = updatableColumns(m, newTuple);
+        int[] set = m.updatableIn(newTuple);
         if (m.fullIdentity()) {
             int[] match = presentColumns(u.oldTuple());
             String name = shapes.name(m.relationId() + ":UF:" + Shapes.mask(set) + "/" + Shapes.mask(match),
                     () -> SqlRenderer.updateOneMatching(m.table(), m.names(set), m.names(match)));
-            add(new ExecuteCall(name).values(newTuple, set).values(u.oldTuple(), match).sql(),
-                    () -> conflicts.fullRowMissing(ConflictType.UPDATE_MISSING, txn, m, u.oldTuple(), newTuple));
+            if (run(new ExecuteCall(name).values(newTuple, set).values(u.oldTuple(), match).sql()) == 0) {
+                conflicts.fullRowMissing(ConflictType.UPDATE_MISSING, txn, m, u.oldTuple(), newTuple);
+            }
             return;
         }
         TupleData keyTuple = u.oldTuple() != null ? u.oldTuple() : newTuple;
         String name = shapes.name(m.relationId() + ":U:" + Shapes.mask(set),
                 () -> SqlRenderer.update(m.table(), m.names(set), m.names(m.key()), guard));
-        add(new ExecuteCall(name).values(newTuple, set).values(keyTuple, m.key()).sql(),
-                () -> conflicts.updateNotApplied(txn, m, keyTuple, newTuple, set));
+        if (run(new ExecuteCall(name).values(newTuple, set).values(keyTuple, m.key()).sql()) == 0) {
+            conflicts.updateNotApplied(txn, m, keyTuple, newTuple, set);
+        }
     }
 
     void delete(RemoteTxn txn, TableMapping m, Delete d) throws SQLException {
@@ -61,12 +69,15 @@ final class RowWriter {
             int[] match = presentColumns(d.oldTuple());
             String name = shapes.name(m.relationId() + ":DF:" + Shapes.mask(match),
                     () -> SqlRenderer.deleteOneMatching(m.table(), m.names(match)));
-            add(new ExecuteCall(name).values(d.oldTuple(), match).sql(),
-                    () -> conflicts.fullRowMissing(ConflictType.DELETE_MISSING, txn, m, d.oldTuple(), null));
+            if (run(new ExecuteCall(name).values(d.oldTuple(), match).sql()) == 0) {
+                conflicts.fullRowMissing(ConflictType.DELETE_MISSING, txn, m, d.oldTuple(), null);
+            }
             return;
         }
         String name = shapes.name(m.relationId() + ":D", () -> SqlRenderer.delete(m.table(), m.names(m.key()), guard));
-        add(new ExecuteCall(name).values(d.oldTuple(), m.key()).sql(), () -> conflicts.deleteNotApplied(txn, m, d.oldTuple()));
+        if (run(new ExecuteCall(name).values(d.oldTuple(), m.key()).sql()) == 0) {
+            conflicts.deleteNotApplied(txn, m, d.oldTuple());
+        }
     }
 
     /**
@@ -76,19 +87,19 @@ final class RowWriter {
     String strict(TableMapping m, WalMessage change) throws SQLException {
         if (change instanceof Insert i) {
             TupleData row = i.newTuple();
-            int[] cols = writableColumns(m, row);
+            int[] cols = m.writableIn(row);
             if (!m.upsertable()) {
                 String name = shapes.name(m.relationId() + ":I:" + Shapes.mask(cols),
                         () -> SqlRenderer.insert(m.table(), m.names(cols), List.of()));
                 return new ExecuteCall(name).values(row, cols).sql();
             }
-            String name = shapes.name(m.relationId() + ":SI:" + Shapes.mask(cols), () -> SqlRenderer.expectOneRow(
-                    SqlRenderer.insert(m.table(), m.names(cols), m.names(m.key()))));
+            String name = shapes.name(m.relationId() + ":SI:" + Shapes.mask(cols), () -> expectInserted(m,
+                    SqlRenderer.insert(m.table(), m.names(cols), m.names(m.key())), 1));
             return new ExecuteCall(name).values(row, cols).sql();
         }
         if (change instanceof Update u) {
             TupleData newTuple = u.newTuple();
-            int[] set = updatableColumns(m, newTuple);
+            int[] set = m.updatableIn(newTuple);
             if (m.fullIdentity()) {
                 int[] match = presentColumns(u.oldTuple());
                 String name = shapes.name(m.relationId() + ":SUF:" + Shapes.mask(set) + "/" + Shapes.mask(match),
@@ -114,11 +125,11 @@ final class RowWriter {
 
     /** Several INSERTs into one table as one strict statement (all rows must go in). */
     String strictInserts(TableMapping m, List<TupleData> rows) throws SQLException {
-        int[] cols = writableColumns(m, rows.get(0));
+        int[] cols = m.writableIn(rows.get(0));
         int n = rows.size();
         String name = shapes.name(m.relationId() + ":SIM" + n + ":" + Shapes.mask(cols), () -> {
             String insert = SqlRenderer.insertRows(m.table(), m.names(cols), n, m.upsertable() ? m.names(m.key()) : List.of());
-            return m.upsertable() ? SqlRenderer.expectRows(insert, n) : insert;
+            return m.upsertable() ? expectInserted(m, insert, n) : insert;
         });
         ExecuteCall call = new ExecuteCall(name);
         for (TupleData row : rows) {
@@ -127,30 +138,30 @@ final class RowWriter {
         return call.sql();
     }
 
-    private void add(String sql, Pipeline.NoRowCheck check) throws SQLException {
-        if (pipeline.isFull()) {
-            pipeline.send();
+    private String expectInserted(TableMapping m, String insert, int n) {
+        if (m.tombstones() == null || guard == null) {
+            return SqlRenderer.expectRows(insert, n);
         }
-        pipeline.add(sql, check);
+        return SqlRenderer.expectInsertedNotDeleted(insert, n, m.tombstones(), m.names(m.key()), guard);
     }
 
-    private static int[] writableColumns(TableMapping m, TupleData t) {
-        return columns(m.writable(), t);
-    }
-
-    private static int[] updatableColumns(TableMapping m, TupleData t) {
-        return columns(m.updatable(), t);
-    }
-
-    private static int[] columns(boolean[] allowed, TupleData t) {
-        int n = 0;
-        int[] idx = new int[t.size()];
-        for (int i = 0; i < t.size(); i++) {
-            if (allowed[i] && t.kind(i) != TupleData.Kind.UNCHANGED_TOAST) {
-                idx[n++] = i;
-            }
+    /** True when the row's key was deleted here by a change of another origin: its INSERT is then a conflict. */
+    private boolean deletedByOther(TableMapping m, TupleData row) throws SQLException {
+        if (m.tombstones() == null || guard == null) {
+            return false;
         }
-        return n == idx.length ? idx : Arrays.copyOf(idx, n);
+        String name = shapes.name(m.relationId() + ":T-other",
+                () -> SqlRenderer.deletedByOther(m.tombstones(), m.names(m.key()), guard));
+        try (Statement st = shapes.connection().createStatement();
+             ResultSet rs = st.executeQuery(new ExecuteCall(name).values(row, m.key()).sql())) {
+            return rs.next();
+        }
+    }
+
+    private int run(String sql) throws SQLException {
+        try (Statement st = shapes.connection().createStatement()) {
+            return st.executeUpdate(sql);
+        }
     }
 
     private static int[] presentColumns(TupleData t) {
@@ -161,6 +172,6 @@ final class RowWriter {
                 idx[n++] = i;
             }
         }
-        return n == idx.length ? idx : Arrays.copyOf(idx, n);
+        return n == idx.length ? idx : java.util.Arrays.copyOf(idx, n);
     }
 }

@@ -106,6 +106,45 @@ public final class SqlRenderer {
                 + n + ")::int = 0";
     }
 
+    /**
+     * As {@link #expectRows}, for an INSERT of {@code n} rows into a table with tombstones: it
+     * fails too when a key it inserted was deleted here by a change of another origin (as told
+     * by {@code guard} on the tombstone's xmin), so that the careful replay can weigh the insert
+     * against that delete.
+     */
+    public static String expectInsertedNotDeleted(String insert, int n, TableName tombstones, List<String> keyColumns,
+                                                  String guard) {
+        String key = columnList(keyColumns);
+        return "WITH w AS (" + insert + " RETURNING " + key + ") INSERT INTO pg_temp." + SINK
+                + " SELECT FROM w HAVING 1 / (count(*) = " + n + " AND NOT EXISTS (SELECT FROM " + tombstones.quoted()
+                + " WHERE (" + key + ") IN (SELECT " + key + " FROM w) AND NOT " + guard + "))::int = 0";
+    }
+
+    /** A statement that always fails: it makes a strict batch hand a change pgmesh cannot apply to the careful replay. */
+    public static final String UNRESOLVABLE = "SELECT 1 / 0 AS pgmesh_unresolvable_change";
+
+    /** Whether the key was deleted here by a change that {@code guard} does not accept as the task's own. */
+    public static String deletedByOther(TableName tombstones, List<String> keyColumns, String guard) {
+        return "SELECT 1 FROM " + tombstones.quoted() + " WHERE " + keyMatch(keyColumns, new Params()) + " AND NOT " + guard;
+    }
+
+    /** The commit time and origin of the delete that removed the key, from its tombstone. */
+    public static String selectTombstone(TableName tombstones, List<String> keyColumns, boolean withOrigin) {
+        String where = " FROM " + tombstones.quoted() + " WHERE " + keyMatch(keyColumns, new Params()) + " FOR UPDATE";
+        if (!withOrigin) {
+            return "SELECT pg_xact_commit_timestamp(xmin), 0" + where;
+        }
+        return "SELECT (o).\"timestamp\", (o).roident FROM (SELECT pg_xact_commit_timestamp_origin(xmin) AS o" + where + ") t";
+    }
+
+    /** Records a delete of the key as this transaction's (a newer version of the tombstone if there is one). */
+    public static String upsertTombstone(TableName tombstones, List<String> keyColumns) {
+        String first = Ident.quote(keyColumns.get(0));
+        return "INSERT INTO " + tombstones.quoted() + " (" + columnList(keyColumns) + ") VALUES ("
+                + new Params().list(keyColumns.size()) + ") ON CONFLICT (" + columnList(keyColumns) + ") DO UPDATE SET "
+                + first + " = EXCLUDED." + first;
+    }
+
     /** A column-less temporary table: the target of {@link #expectOneRow}, which never writes a row to it. */
     public static final String SINK = "pgmesh_sink";
 

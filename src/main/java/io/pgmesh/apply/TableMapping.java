@@ -1,6 +1,9 @@
 package io.pgmesh.apply;
 
+import io.pgmesh.pg.SqlStates;
 import io.pgmesh.pg.TableName;
+import io.pgmesh.wal.TupleData;
+import java.util.Arrays;
 import io.pgmesh.wal.WalMessage.Relation;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -18,9 +21,10 @@ import java.util.Set;
  * @param key          indexes (into {@code columns}) of the replica identity
  * @param fullIdentity REPLICA IDENTITY FULL: rows are matched on all old values
  * @param upsertable   the target has a unique index on exactly the key, so INSERT can detect insert_exists
+ * @param tombstones   the target's table of deleted keys ({@link io.pgmesh.setup.Tombstones}), or null
  */
 record TableMapping(int relationId, TableName table, String[] columns, boolean[] writable, boolean[] updatable, int[] key,
-                    boolean fullIdentity, boolean upsertable) {
+                    boolean fullIdentity, boolean upsertable, TableName tombstones) {
 
     static TableMapping of(Relation relation, TargetCatalog.TargetTable target) {
         TableName table = new TableName(relation.namespace(), relation.name());
@@ -47,15 +51,15 @@ record TableMapping(int relationId, TableName table, String[] columns, boolean[]
         }
         if (!missing.isEmpty()) {
             throw new ApplyException("table " + table + " on the target lacks column(s) " + missing
-                    + " that the source sends; add them on the target");
+                    + " that the source sends; add them on the target", SqlStates.UNDEFINED_COLUMN);
         }
         boolean full = relation.replicaIdentity() == Relation.REPLICA_IDENTITY_FULL;
         if (!full && key.isEmpty()) {
-            throw new ApplyException("table " + table + " arrives without a replica identity key");
+            throw new ApplyException("table " + table + " arrives without a replica identity key", null);
         }
         boolean upsertable = !full && target.hasUniqueIndexOn(keyNames);
         return new TableMapping(relation.relationId(), table, columns, writable, updatable,
-                key.stream().mapToInt(Integer::intValue).toArray(), full, upsertable);
+                key.stream().mapToInt(Integer::intValue).toArray(), full, upsertable, upsertable ? target.tombstones() : null);
     }
 
     List<String> names(int[] indexes) {
@@ -64,5 +68,36 @@ record TableMapping(int relationId, TableName table, String[] columns, boolean[]
             names.add(columns[i]);
         }
         return names;
+    }
+
+    /** The columns of {@code t} an INSERT writes: writable ones whose value was sent. */
+    int[] writableIn(TupleData t) {
+        return columnsIn(writable, t);
+    }
+
+    /** The columns of {@code t} an UPDATE sets. */
+    int[] updatableIn(TupleData t) {
+        return columnsIn(updatable, t);
+    }
+
+    /** True when {@code t} carries every writable column: enough to write the row from nothing. */
+    boolean isComplete(TupleData t) {
+        for (int i = 0; i < writable.length; i++) {
+            if (writable[i] && t.kind(i) == TupleData.Kind.UNCHANGED_TOAST) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int[] columnsIn(boolean[] allowed, TupleData t) {
+        int n = 0;
+        int[] idx = new int[t.size()];
+        for (int i = 0; i < t.size(); i++) {
+            if (allowed[i] && t.kind(i) != TupleData.Kind.UNCHANGED_TOAST) {
+                idx[n++] = i;
+            }
+        }
+        return n == idx.length ? idx : Arrays.copyOf(idx, n);
     }
 }

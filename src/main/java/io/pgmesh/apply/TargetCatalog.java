@@ -1,6 +1,8 @@
 package io.pgmesh.apply;
 
+import io.pgmesh.pg.SqlStates;
 import io.pgmesh.pg.TableName;
+import io.pgmesh.setup.Tombstones;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -17,7 +19,7 @@ final class TargetCatalog {
 
     /** A target table: column name to whether it is generated, and the column sets of its unique indexes. */
     record TargetTable(TableName name, Map<String, Boolean> generatedByColumn, Set<String> identityAlways,
-                       List<Set<String>> uniqueKeys) {
+                       List<Set<String>> uniqueKeys, TableName tombstones) {
         boolean hasUniqueIndexOn(Set<String> columns) {
             return uniqueKeys.contains(columns);
         }
@@ -60,7 +62,8 @@ final class TargetCatalog {
             }
         }
         if (columns.isEmpty()) {
-            throw new ApplyException("table " + table + " does not exist on the target; create it there with the same columns");
+            throw new ApplyException("table " + table + " does not exist on the target; create it there with the same columns",
+                    SqlStates.UNDEFINED_TABLE);
         }
         List<Set<String>> unique = new ArrayList<>();
         try (PreparedStatement ps = conn.prepareStatement(UNIQUE_KEYS)) {
@@ -72,6 +75,17 @@ final class TargetCatalog {
                 }
             }
         }
-        return new TargetTable(table, columns, identityAlways, unique);
+        return new TargetTable(table, columns, identityAlways, unique, tombstones(conn, table));
+    }
+
+    /** The table's tombstone table ({@link Tombstones}), or null when it has none. */
+    private static TableName tombstones(Connection conn, TableName table) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement("SELECT c.oid::text FROM pg_class c"
+                + " WHERE c.oid = to_regclass(?) AND to_regclass('pgmesh.deleted_' || c.oid) IS NOT NULL")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Tombstones.tableOf(rs.getString(1)) : null;
+            }
+        }
     }
 }

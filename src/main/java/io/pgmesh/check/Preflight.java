@@ -41,6 +41,7 @@ public final class Preflight {
         findings.addAll(TableShapeCheck.check(tables));
         findings.addAll(UnreplicableTableCheck.check(tables));
         findings.addAll(SequenceOverlapCheck.check(tables));
+        findings.addAll(ConflictResolutionCheck.check(config.conflicts()));
         return List.copyOf(findings);
     }
 

@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "pgmesh", mixinStandardHelpOptions = true, version = "pgmesh 0.1.0",
         description = "Active-active replication for PostgreSQL.",
         subcommands = {CheckCommand.class, InitCommand.class, RunCommand.class, StatusCommand.class,
-                ValidateCommand.class, TeardownCommand.class, IdsCommand.class, DemoCommand.class})
+                ValidateCommand.class, ConflictsCommand.class, RetryCommand.class, DiscardCommand.class,
+                TeardownCommand.class, IdsCommand.class, DemoCommand.class})
 public final class Main {
     public static final int OK = 0;
     public static final int FAILED = 1;

@@ -11,16 +11,28 @@ import java.util.stream.Collectors;
  * @param nodes  the nodes, in the order of the mesh file
  * @param tables which tables are replicated
  * @param initialLoadFrom the node whose rows seed empty nodes ({@code initial-load.from}), or null
+ * @param conflicts how conflicts are resolved and what an unresolvable change does
  */
-public record MeshConfig(List<NodeConfig> nodes, TableSelection tables, String initialLoadFrom) {
+public record MeshConfig(List<NodeConfig> nodes, TableSelection tables, String initialLoadFrom,
+                         ConflictSettings conflicts) {
 
     public MeshConfig {
         nodes = List.copyOf(nodes);
         Objects.requireNonNull(tables, "tables");
+        Objects.requireNonNull(conflicts, "conflicts");
+    }
+
+    public MeshConfig(List<NodeConfig> nodes, TableSelection tables, String initialLoadFrom) {
+        this(nodes, tables, initialLoadFrom, ConflictSettings.defaults());
     }
 
     public MeshConfig(List<NodeConfig> nodes, TableSelection tables) {
         this(nodes, tables, null);
+    }
+
+    /** The same mesh with other conflict settings. */
+    public MeshConfig withConflicts(ConflictSettings settings) {
+        return new MeshConfig(nodes, tables, initialLoadFrom, settings);
     }
 
     /** The node named by {@code initial-load.from}, if the mesh file has one. */

@@ -28,7 +28,7 @@ import org.yaml.snakeyaml.error.YAMLException;
  */
 public final class MeshConfigLoader {
 
-    private static final Set<String> TOP_KEYS = Set.of("nodes", "tables", "initial-load");
+    private static final Set<String> TOP_KEYS = Set.of("nodes", "tables", "initial-load", "conflicts");
     private static final Set<String> INITIAL_LOAD_KEYS = Set.of("from");
     private static final Set<String> TABLE_KEYS = Set.of("include", "exclude");
     private static final int MIN_NODES = 2;
@@ -86,8 +86,9 @@ public final class MeshConfigLoader {
         List<NodeConfig> nodes = nodes(top, fields, baseDir);
         TableSelection tables = tables(top, fields);
         String loadFrom = initialLoadFrom(top, fields, nodes);
+        ConflictSettings conflicts = new ConflictSettingsReader(fields).read(top);
         problems.throwIfAny();
-        return new MeshConfig(nodes, tables, loadFrom);
+        return new MeshConfig(nodes, tables, loadFrom, conflicts);
     }
 
     /** The parsed document (maps, lists, scalars), or null after reporting it as malformed. */

@@ -1,32 +1,20 @@
 package io.pgmesh.conflict;
 
 /**
- * The newer commit timestamp wins; equal timestamps go to the greater node name. Both nodes
- * order the two versions by the same (commit time, node) pair, so both keep the same one.
- * A missing row is not recreated: the delete that removed it wins, and so a remote DELETE of a
- * row updated here meanwhile wins too, or the two nodes would keep different answers.
+ * The newer version wins: the later commit timestamp, equal timestamps going to the greater node
+ * name. A delete is a version too (its tombstone keeps its commit time and node), so an UPDATE or
+ * INSERT older than the delete that removed its row is dropped, and a newer one brings the row
+ * back. Every node keeps the newest version it has seen of each key, whatever the order in which
+ * the versions arrived, so all nodes end with the same one.
  */
 public final class LastUpdateWins implements ConflictResolver {
 
     @Override
     public Resolution resolve(Conflict c) {
-        return switch (c.type()) {
-            case UPDATE_MISSING, DELETE_MISSING -> Resolution.SKIP;
-            // The delete wins whatever the clocks say: the node that deleted the row skips the
-            // other's UPDATE (update_missing), so this node must not keep it either.
-            case DELETE_DIFFERS -> Resolution.APPLY_REMOTE;
-            case INSERT_EXISTS, UPDATE_DIFFERS -> remoteWins(c) ? Resolution.APPLY_REMOTE : Resolution.KEEP_LOCAL;
-        };
-    }
-
-    static boolean remoteWins(Conflict c) {
-        if (c.localCommitTime() == null) {
-            return true; // a row of unknown age is older than any change pgmesh carries
+        if (!c.localVersionKnown()) {
+            // a row of unknown age is older than any change pgmesh carries; no tombstone, nothing to lose
+            return Resolution.APPLY_REMOTE;
         }
-        int byTime = c.remoteCommitTime().compareTo(c.localCommitTime());
-        if (byTime != 0) {
-            return byTime > 0;
-        }
-        return c.remoteNode().compareTo(c.localNode()) > 0;
+        return c.remoteIsNewer() ? Resolution.APPLY_REMOTE : Resolution.KEEP_LOCAL;
     }
 }

@@ -5,6 +5,7 @@ import java.sql.SQLException;
 /** The one place that decides whether a database error is worth retrying. */
 public final class SqlStates {
     public static final String UNDEFINED_TABLE = "42P01";
+    public static final String UNDEFINED_COLUMN = "42703";
     public static final String OBJECT_IN_USE = "55006";
 
     private SqlStates() {
@@ -24,5 +25,17 @@ public final class SqlStates {
         String state = of(t);
         return state.startsWith("08") || state.startsWith("57") || state.startsWith("53")
                 || state.equals("40001") || state.equals("40P01") || state.equals(OBJECT_IN_USE);
+    }
+
+    /**
+     * True when the change itself cannot be applied as it stands, whatever the state of the
+     * connection: data exceptions (a value the column's type refuses), integrity violations (a
+     * unique index other than the key, NOT NULL, CHECK), a missing table or column or another
+     * schema mismatch, and an exception raised by a trigger. Retrying would meet it again.
+     */
+    public static boolean isChangeError(Throwable t) {
+        String state = of(t);
+        return state.startsWith("22") || state.startsWith("23") || state.startsWith("42") || state.startsWith("44")
+                || state.equals("P0001");
     }
 }

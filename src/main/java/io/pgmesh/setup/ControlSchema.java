@@ -13,6 +13,13 @@ import java.sql.SQLException;
  * applied: PostgreSQL also advances a replication origin when a transaction that set its position
  * aborts, so after a crash the origin can be ahead of the data, and the applier puts it back.
  *
+ * <p>{@code apply_errors} holds the changes that could not be applied (a unique index other than
+ * the key, a missing table or column, a value the column's type refuses, or a conflict of a table
+ * whose resolution is {@code error}) when {@code conflicts.on-error} is {@code skip}, with their
+ * full row images, until {@code pgmesh retry} applies or {@code pgmesh discard} drops them. Rows
+ * go in inside the apply transaction, so a quarantined change is recorded exactly when the
+ * rest of its transaction commits.
+ *
  * <p>{@code initial_load} records, per source, an initial load into this node: while it says
  * {@code loading} the rows are incomplete, so no task from that source may start, and the next
  * {@code init} removes what the interrupted one created before loading again.
@@ -40,6 +47,21 @@ public final class ControlSchema {
                 local_commit_time timestamptz,
                 remote_commit_time timestamptz,
                 remote_commit_lsn pg_lsn
+            );
+            CREATE TABLE IF NOT EXISTS pgmesh.apply_errors (
+                id bigserial PRIMARY KEY,
+                recorded_at timestamptz NOT NULL DEFAULT now(),
+                source_node text NOT NULL,
+                target_node text NOT NULL,
+                table_name text NOT NULL,
+                operation text NOT NULL,
+                key_values jsonb,
+                old_row jsonb,
+                new_row jsonb,
+                remote_commit_lsn pg_lsn NOT NULL,
+                remote_commit_time timestamptz NOT NULL,
+                error text NOT NULL,
+                sqlstate text
             );
             CREATE TABLE IF NOT EXISTS pgmesh.task_progress (
                 source_node text PRIMARY KEY,
@@ -133,7 +155,8 @@ public final class ControlSchema {
                 + " IS NOT NULL AND to_regclass('pgmesh.initial_load') IS NOT NULL"
                 + " AND to_regprocedure('pgmesh.uuid_v7(smallint)') IS NOT NULL"
                 + " AND to_regprocedure('pgmesh.uuid_v7()') IS NOT NULL"
-                + " AND to_regprocedure('pgmesh.id_block(text, bigint)') IS NOT NULL")) {
+                + " AND to_regprocedure('pgmesh.id_block(text, bigint)') IS NOT NULL"
+                + " AND to_regclass('pgmesh.apply_errors') IS NOT NULL")) {
             Sql.exec(conn, DDL);
             return true;
         }

@@ -2,8 +2,7 @@ package io.pgmesh.task;
 
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
-import io.pgmesh.conflict.ConflictResolver;
-import io.pgmesh.conflict.LastUpdateWins;
+import io.pgmesh.conflict.ConflictPolicy;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.topology.Topology;
 import java.util.ArrayList;
@@ -21,17 +20,14 @@ public final class MeshRunner implements AutoCloseable {
     private final List<Thread> threads = new ArrayList<>();
 
     public MeshRunner(MeshConfig config, RetryPolicy retry) {
-        this(config, retry, new LastUpdateWins());
-    }
-
-    public MeshRunner(MeshConfig config, RetryPolicy retry, ConflictResolver resolver) {
+        ConflictPolicy policy = new ConflictPolicy(config.conflicts());
         Map<String, NodePreparer> preparers = new HashMap<>();
         for (NodeConfig node : config.nodes()) {
             preparers.put(node.name(), new NodePreparer(node, config.tables()));
         }
         for (TaskSpec spec : Topology.mesh(config)) {
             tasks.add(new Task(spec, preparers.get(spec.source().name()), preparers.get(spec.target().name()),
-                    resolver, retry));
+                    policy, retry));
         }
     }
 

@@ -5,6 +5,7 @@ import io.pgmesh.config.NodeConfig;
 import io.pgmesh.config.TableSelection;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.setup.ControlSchema;
+import io.pgmesh.setup.Tombstones;
 import java.sql.Connection;
 import java.sql.SQLException;
 import org.slf4j.Logger;
@@ -44,6 +45,7 @@ public final class NodePreparer {
         try {
             ControlSchema.ensure(conn);
             PublicationManager.Result result = PublicationManager.reconcile(conn, tables);
+            Tombstones.ensure(conn, result.published());
             for (var t : result.withoutReplicaIdentity()) {
                 log.warn("node {}: table {} is left out of replication: it has no primary key or replica identity"
                         + " (add a primary key, or ALTER TABLE {} REPLICA IDENTITY FULL)", node.name(), t, t.quoted());

@@ -1,13 +1,14 @@
 package io.pgmesh.task;
 
 import io.pgmesh.apply.Applier;
+import io.pgmesh.apply.ApplyStoppedException;
 import io.pgmesh.apply.ReplayNeededException;
 import io.pgmesh.capture.Capture;
 import io.pgmesh.capture.ChangeStream;
 import io.pgmesh.capture.FlushPosition;
 import io.pgmesh.capture.SlotLostException;
 import io.pgmesh.capture.SlotManager;
-import io.pgmesh.conflict.ConflictResolver;
+import io.pgmesh.conflict.ConflictPolicy;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.ServerCapabilities;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One direction of replication, from connecting to stopping: capture on its own thread, apply on
- * this one, and retry with backoff when either fails. A lost slot ends the task for good.
+ * this one, and retry with backoff when either fails. A lost slot, or a change that cannot be applied
+ * under {@code conflicts.on-error: stop}, ends the task for good.
  */
 public final class Task implements Runnable {
     private static final Logger log = LoggerFactory.getLogger("pgmesh.task");
@@ -37,21 +39,22 @@ public final class Task implements Runnable {
     private final TaskSpec spec;
     private final NodePreparer sourcePreparer;
     private final NodePreparer targetPreparer;
-    private final ConflictResolver resolver;
+    private final ConflictPolicy policy;
     private final RetryPolicy retry;
     private final TaskMetrics metrics = new TaskMetrics();
     /** Transactions (by commit LSN) to apply statement by statement: they failed in a strict batch before. */
     private final java.util.Set<Lsn> carefulTxns = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean running = true;
     private volatile TaskState state;
+    private volatile String detail;
     private volatile Thread thread;
 
-    public Task(TaskSpec spec, NodePreparer sourcePreparer, NodePreparer targetPreparer, ConflictResolver resolver,
+    public Task(TaskSpec spec, NodePreparer sourcePreparer, NodePreparer targetPreparer, ConflictPolicy policy,
                 RetryPolicy retry) {
         this.spec = spec;
         this.sourcePreparer = sourcePreparer;
         this.targetPreparer = targetPreparer;
-        this.resolver = resolver;
+        this.policy = policy;
         this.retry = retry;
     }
 
@@ -61,6 +64,11 @@ public final class Task implements Runnable {
 
     public TaskState state() {
         return state;
+    }
+
+    /** What the last state change said: where it streams from, why it retries, why it failed. */
+    public String detail() {
+        return detail;
     }
 
     public TaskMetrics metrics() {
@@ -75,7 +83,7 @@ public final class Task implements Runnable {
             long started = System.nanoTime();
             try {
                 attempt();
-            } catch (SlotLostException | TaskBlockedException e) {
+            } catch (SlotLostException | TaskBlockedException | ApplyStoppedException e) {
                 setState(TaskState.FAILED, e.getMessage());
                 return;
             } catch (ReplayNeededException e) {
@@ -122,7 +130,7 @@ public final class Task implements Runnable {
                             + spec.target().name() + " did not finish, so " + spec.target().name()
                             + " lacks rows; run pgmesh init again to redo it, then run");
                 }
-                applier = Applier.open(spec, target, ServerCapabilities.of(target), resolver, metrics::applied, carefulTxns);
+                applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics::applied, carefulTxns);
             } catch (Exception e) {
                 target.close();
                 throw e;
@@ -199,6 +207,7 @@ public final class Task implements Runnable {
     }
 
     private void setState(TaskState next, String detail) {
+        this.detail = detail;
         state = next;
         if (next == TaskState.FAILED) {
             log.error("task {}: {}", spec, detail);

@@ -57,4 +57,20 @@ class SqlRendererTest {
                 SqlRenderer.truncate(List.of(new TableName("s", "a"), new TableName("s", "b")), true, true));
         assertEquals("TRUNCATE \"s\".\"a\"", SqlRenderer.truncate(List.of(new TableName("s", "a")), false, false));
     }
+
+    @Test
+    void strictInsertIntoATableWithTombstonesFailsWhenAnotherOriginDeletedTheKey() {
+        assertEquals("WITH w AS (INSERT INTO \"s\".\"t\" (\"id\") OVERRIDING SYSTEM VALUE VALUES ($1) ON CONFLICT (\"id\") DO NOTHING"
+                        + " RETURNING \"id\") INSERT INTO pg_temp.pgmesh_sink SELECT FROM w HAVING 1 / (count(*) = 1 AND NOT EXISTS"
+                        + " (SELECT FROM \"pgmesh\".\"deleted_1\" WHERE (\"id\") IN (SELECT \"id\" FROM w) AND NOT g))::int = 0",
+                SqlRenderer.expectInsertedNotDeleted(SqlRenderer.insert(new TableName("s", "t"), List.of("id"), List.of("id")), 1,
+                        new TableName("pgmesh", "deleted_1"), List.of("id"), "g"));
+    }
+
+    @Test
+    void tombstoneUpsertWritesANewVersionOnConflict() {
+        assertEquals("INSERT INTO \"pgmesh\".\"deleted_1\" (\"a\", \"b\") VALUES ($1, $2) ON CONFLICT (\"a\", \"b\")"
+                        + " DO UPDATE SET \"a\" = EXCLUDED.\"a\"",
+                SqlRenderer.upsertTombstone(new TableName("pgmesh", "deleted_1"), List.of("a", "b")));
+    }
 }

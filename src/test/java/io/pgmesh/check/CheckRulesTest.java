@@ -111,4 +111,20 @@ class CheckRulesTest {
     private static TableInfo table(Map<String, String> columns, List<String> key) {
         return new TableInfo(new TableName("public", "t"), false, true, columns, key, Map.of(), List.of());
     }
+
+    @Test
+    void orderDependentResolutionsAreWarnedAboutWithTheirKey() {
+        var settings = new io.pgmesh.config.ConflictSettings(io.pgmesh.config.ConflictSettings.Rule.KEEP_LOCAL,
+                Map.of("public.a", io.pgmesh.config.ConflictSettings.Rule.APPLY_REMOTE,
+                        "public.b", io.pgmesh.config.ConflictSettings.Rule.LAST_UPDATE_WINS),
+                io.pgmesh.config.ConflictSettings.OnError.STOP);
+        List<Finding> findings = ConflictResolutionCheck.check(settings);
+        assertEquals(List.of("conflict_resolution", "conflict_resolution"), codes(findings));
+        assertTrue(findings.stream().noneMatch(Finding::isError), "a risky resolution is a choice, not an error");
+        assertTrue(findings.get(0).what().startsWith("conflicts.resolution is keep-local"), findings.get(0).what());
+        assertTrue(findings.get(0).why().contains("each keeps its own version"), findings.get(0).why());
+        assertTrue(findings.get(1).what().startsWith("conflicts.tables.public.a is apply-remote"), findings.get(1).what());
+        assertEquals(List.of(), ConflictResolutionCheck.check(io.pgmesh.config.ConflictSettings.defaults()),
+                "last-update-wins needs no warning");
+    }
 }

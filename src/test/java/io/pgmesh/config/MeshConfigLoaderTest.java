@@ -407,4 +407,60 @@ class MeshConfigLoaderTest {
         assertEquals(List.of("prod-mesh.yml: nodes[1].port: expected an integer 1..65535, got \"abc\""),
                 problemsOf(() -> MeshConfigLoader.load(file, ENV::get)), "messages start with the file name only");
     }
+
+    @Test
+    void conflictsSectionIsOptionalAndDefaultsToLastUpdateWinsAndStop() throws ConfigException {
+        ConflictSettings c = parse(TWO_NODES).conflicts();
+        assertEquals(ConflictSettings.Rule.LAST_UPDATE_WINS, c.resolution());
+        assertEquals(ConflictSettings.OnError.STOP, c.onError());
+        assertEquals(Map.of(), c.tables());
+    }
+
+    @Test
+    void conflictsSectionReadsResolutionOverridesAndOnError() throws ConfigException {
+        ConflictSettings c = parse(TWO_NODES + """
+                conflicts:
+                  resolution: first-update-wins
+                  tables:
+                    public.accounts: error
+                    "sales.Order Lines": keep-local
+                  on-error: skip
+                """).conflicts();
+        assertEquals(ConflictSettings.Rule.FIRST_UPDATE_WINS, c.resolution());
+        assertEquals(ConflictSettings.OnError.SKIP, c.onError());
+        assertEquals(ConflictSettings.Rule.ERROR, c.ruleFor("public.accounts"));
+        assertEquals(ConflictSettings.Rule.KEEP_LOCAL, c.ruleFor("sales.Order Lines"));
+        assertEquals(ConflictSettings.Rule.FIRST_UPDATE_WINS, c.ruleFor("public.other"),
+                "a table without an override takes the mesh's resolution");
+    }
+
+    @Test
+    void conflictsSectionProblemsNameTheirKeysAndListTheAllowedValues() {
+        assertEquals(List.of(
+                        "mesh.yaml: conflicts.resolution: expected one of last-update-wins | first-update-wins | keep-local"
+                                + " | apply-remote | error, got \"newest\"",
+                        "mesh.yaml: conflicts.tables.accounts: expected one table as schema.table, such as public.accounts,"
+                                + " got \"accounts\"",
+                        "mesh.yaml: conflicts.tables.public.orders: expected one of last-update-wins | first-update-wins"
+                                + " | keep-local | apply-remote | error, got \"oldest\"",
+                        "mesh.yaml: conflicts.tables.public.*: expected one table as schema.table, such as public.accounts,"
+                                + " got \"public.*\"",
+                        "mesh.yaml: conflicts.on-error: expected stop or skip, got \"ignore\""),
+                problemsOf(TWO_NODES + """
+                        conflicts:
+                          resolution: newest
+                          tables:
+                            accounts: error
+                            public.orders: oldest
+                            public.*: error
+                          on-error: ignore
+                        """));
+        assertEquals(List.of("mesh.yaml: conflicts.resolve: unknown key"),
+                problemsOf(TWO_NODES + "conflicts:\n  resolve: keep-local\n"));
+        assertEquals(List.of("mesh.yaml: conflicts: expected a mapping with the keys resolution, tables and on-error,"
+                        + " got \"keep-local\""),
+                problemsOf(TWO_NODES + "conflicts: keep-local\n"));
+        assertEquals(List.of("mesh.yaml: conflicts.tables: expected a mapping of schema.table to a resolution, got a list"),
+                problemsOf(TWO_NODES + "conflicts:\n  tables: [public.a]\n"));
+    }
 }

@@ -236,7 +236,12 @@ public final class PgCluster implements AutoCloseable {
      * already: a node's publication is reconciled once, when its first task starts.
      */
     public MeshRunner startMesh(TableSelection tables) throws Exception {
-        MeshRunner runner = new MeshRunner(config(tables), testRetry());
+        return startMesh(config(tables));
+    }
+
+    /** As {@link #startMesh(TableSelection)}, for a mesh with settings of its own (conflicts, for example). */
+    public MeshRunner startMesh(MeshConfig config) throws Exception {
+        MeshRunner runner = new MeshRunner(config, testRetry());
         runners.add(runner);
         runner.start();
         awaitStreaming(runner, Duration.ofSeconds(60));

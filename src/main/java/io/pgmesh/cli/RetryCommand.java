@@ -1,0 +1,39 @@
+package io.pgmesh.cli;
+
+import io.pgmesh.apply.Quarantine;
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.pg.PgConnector;
+import java.sql.Connection;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code pgmesh retry NODE:ID}: apply a quarantined change once its cause is fixed, without it echoing back. */
+@Command(name = "retry", description = "Apply a quarantined change (see pgmesh conflicts) on its node, then remove it"
+        + " from pgmesh.apply_errors. Stop pgmesh run first: it holds the replication origin the change is applied under.")
+final class RetryCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @Parameters(paramLabel = "NODE:ID", description = "the apply error, as pgmesh conflicts names it (e.g. west:17)")
+    String id;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        MeshConfig mesh = config.load();
+        ApplyErrorId target = ApplyErrorId.parse(id, mesh);
+        try (Connection conn = PgConnector.connect(target.node(), "retry")) {
+            spec.commandLine().getOut().println(Quarantine.retry(conn, target.node().name(), target.id()));
+        } catch (Quarantine.QuarantineException e) {
+            throw new ExitException(Main.FAILED, "pgmesh retry: " + e.getMessage());
+        }
+        spec.commandLine().getOut().flush();
+        return Main.OK;
+    }
+}
