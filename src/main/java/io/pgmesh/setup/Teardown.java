@@ -89,7 +89,7 @@ public final class Teardown {
      */
     private static List<String> idFunctionUsers(Connection conn) throws SQLException {
         List<String> users = new ArrayList<>();
-        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("""
+        try (java.sql.PreparedStatement ps = conn.prepareStatement("""
                 SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid)
                   FROM pg_depend d JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND d.refobjid = p.oid
                  WHERE p.pronamespace = 'pgmesh'::regnamespace AND d.deptype = 'n'
@@ -97,9 +97,15 @@ public final class Teardown {
                                      'pg_trigger'::regclass, 'pg_proc'::regclass)
                    AND NOT (d.classid = 'pg_proc'::regclass
                             AND (SELECT pronamespace FROM pg_proc WHERE oid = d.objid) = 'pgmesh'::regnamespace)
+                   AND NOT (d.classid = 'pg_trigger'::regclass
+                            AND (SELECT tgname FROM pg_trigger WHERE oid = d.objid) = ?)
                  ORDER BY 1""")) {
-            while (rs.next()) {
-                users.add(rs.getString(1) + " uses it");
+            // pgmesh's own tombstone triggers on user tables go with the schema; they are not users.
+            ps.setString(1, Tombstones.TRIGGER);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    users.add(rs.getString(1) + " uses it");
+                }
             }
         }
         if (Sql.queryBool(conn, "SELECT to_regclass('pgmesh.id_blocks') IS NOT NULL")
@@ -109,7 +115,10 @@ public final class Teardown {
         return users;
     }
 
-    /** Drops every table, function and procedure of schema pgmesh except the ID ones. */
+    /**
+     * Drops every table, function and procedure of schema pgmesh except the ID ones; CASCADE takes
+     * the tombstone triggers on user tables with their functions.
+     */
     private static void dropAllButIds(Connection conn) throws SQLException {
         List<String> drops = new ArrayList<>();
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("""
@@ -118,6 +127,7 @@ public final class Teardown {
                    AND c.relname <> 'id_blocks'
                 UNION ALL
                 SELECT 'DROP ' || CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || p.oid::regprocedure
+                       || ' CASCADE'
                   FROM pg_proc p WHERE p.pronamespace = 'pgmesh'::regnamespace AND p.proname NOT IN ('uuid_v7', 'id_block')""")) {
             while (rs.next()) {
                 drops.add(rs.getString(1));

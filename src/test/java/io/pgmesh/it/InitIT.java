@@ -316,6 +316,8 @@ class InitIT {
             c.sql(1, "INSERT INTO t VALUES (501, 'w')");
             c.awaitSettled(Duration.ofSeconds(60));
 
+            assertEquals(1, c.count(0, "SELECT count(*) FROM pg_trigger WHERE tgname = 'pgmesh_deleted'"),
+                    "run put its tombstone trigger on t");
             StringWriter text = new StringWriter();
             assertFalse(new Teardown(mesh, new PrintWriter(text, true)).run(false), "refuses while run is connected");
             assertTrue(text.toString().contains("refused: pgmesh is still connected"), text.toString());
@@ -332,6 +334,8 @@ class InitIT {
                 assertEquals(0, c.count(n, "SELECT count(*) FROM pg_publication"), "publication on node " + n);
                 assertEquals(0, c.count(n, "SELECT count(*) FROM pg_replication_origin"), "origins on node " + n);
                 assertEquals(0, c.count(n, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgmesh'"), "schema");
+                assertEquals(0, c.count(n, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'pgmesh%'"),
+                        "no tombstone trigger left on a user table of node " + n);
                 assertEquals(501, c.count(n, "SELECT count(*) FROM t"), "every user row stays on node " + n);
             }
         }
