@@ -46,17 +46,24 @@ final class TableCatalog {
               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
               LEFT JOIN pg_index k ON k.indrelid = c.oid AND k.indisprimary
               LEFT JOIN LATERAL (
-                    SELECT format('%I.%I', sn.nspname, sc.relname) AS seq, d.deptype = 'i' AS identity,
+                    SELECT format('%I.%I', sn.nspname, sc.relname) AS seq, f.deptype = 'i' AS identity,
                            ps.seqincrement AS increment_by,
                            has_sequence_privilege(sc.oid, 'SELECT') AND has_schema_privilege(sn.oid, 'USAGE')
                                AS readable
-                      FROM pg_depend d
-                      JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
+                      FROM (-- a serial or identity column owns its sequence ...
+                            SELECT d.objid AS seqid, d.deptype FROM pg_depend d
+                             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                               AND d.refobjid = c.oid AND d.refobjsubid = a.attnum AND d.deptype IN ('a', 'i')
+                            UNION ALL
+                            -- ... a DEFAULT nextval('some_seq') only depends on it through the default
+                            SELECT d.refobjid, d.deptype FROM pg_attrdef ad
+                              JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+                                              AND d.refclassid = 'pg_class'::regclass
+                             WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum) f
+                      JOIN pg_class sc ON sc.oid = f.seqid AND sc.relkind = 'S'
                       JOIN pg_namespace sn ON sn.oid = sc.relnamespace
                       JOIN pg_sequence ps ON ps.seqrelid = sc.oid
-                     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-                       AND d.refobjid = c.oid AND d.refobjsubid = a.attnum AND d.deptype IN ('a', 'i')
-                       AND a.attnum = ANY (k.indkey)
+                     WHERE a.attnum = ANY (k.indkey)
                      LIMIT 1) sq ON true
             """ + USER_TABLES + " ORDER BY n.nspname, c.relname, a.attnum";
 

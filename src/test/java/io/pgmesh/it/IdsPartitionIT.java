@@ -85,6 +85,17 @@ class IdsPartitionIT {
         return file.toString();
     }
 
+    /** The key columns that check's sequence_overlap findings name, in table order. */
+    private static List<String> overlapWarnings(String mesh) throws Exception {
+        List<String> columns = new ArrayList<>();
+        for (var f : io.pgmesh.check.Preflight.run(io.pgmesh.config.MeshConfigLoader.load(Path.of(mesh)))) {
+            if (f.code().equals("sequence_overlap")) {
+                columns.add(f.what().split(" ")[2]);
+            }
+        }
+        return columns;
+    }
+
     /** Every sequence of both nodes with its increment and position: what "changes nothing" compares. */
     private static List<String> sequences() throws Exception {
         List<String> all = new ArrayList<>();
@@ -118,6 +129,8 @@ class IdsPartitionIT {
         cluster.sql(1, "INSERT INTO invoices SELECT g, 'before' FROM generate_series(1, 10) g");
         String mesh = meshFor("public");
 
+        assertEquals(List.of("public.invoices.no", "public.orders.id", "public.tickets.id"), overlapWarnings(mesh),
+                "before partitioning, check warns about every key whose sequences overlap");
         List<String> before = sequences();
         Run dry = pgmesh("ids", "partition", "-c", mesh, "--dry-run");
         assertEquals(0, dry.exitCode(), dry.toString());
@@ -146,6 +159,7 @@ class IdsPartitionIT {
         List<String> partitioned = sequences();
         assertNotEquals(before, partitioned, "partition must have altered the sequences");
 
+        assertEquals(List.of(), overlapWarnings(mesh), "after partitioning, check has no sequence warning");
         Run again = pgmesh("ids", "partition", "-c", mesh);
         assertEquals(0, again.exitCode(), again.toString());
         assertTrue(again.out().contains("nothing to change: every sequence is already partitioned"), again.toString());
