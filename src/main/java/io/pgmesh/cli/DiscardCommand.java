@@ -1,9 +1,6 @@
 package io.pgmesh.cli;
 
 import io.pgmesh.apply.Quarantine;
-import io.pgmesh.config.MeshConfig;
-import io.pgmesh.pg.PgConnector;
-import java.sql.Connection;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,14 +23,6 @@ final class DiscardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        MeshConfig mesh = config.load();
-        ApplyErrorId target = ApplyErrorId.parse(id, mesh);
-        try (Connection conn = PgConnector.connect(target.node(), "discard")) {
-            spec.commandLine().getOut().println(Quarantine.discard(conn, target.node().name(), target.id()));
-        } catch (Quarantine.QuarantineException e) {
-            throw new ExitException(Main.FAILED, "pgmesh discard: " + e.getMessage());
-        }
-        spec.commandLine().getOut().flush();
-        return Main.OK;
+        return QuarantinedChange.run(config, id, spec, "discard", Quarantine::discard);
     }
 }
