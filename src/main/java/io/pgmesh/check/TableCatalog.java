@@ -33,7 +33,7 @@ final class TableCatalog {
                      ELSE false
                    END,
                    has_schema_privilege(n.oid, 'USAGE'),
-                   ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p
+                   ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER']) p
                           WHERE NOT has_table_privilege(c.oid, p))::text[]
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             """ + USER_TABLES;

@@ -38,14 +38,15 @@ final class TablePrivilegeCheck {
         for (String schema : schemas) {
             fix.append("GRANT USAGE ON SCHEMA ").append(Ident.quote(schema)).append(" TO ").append(role).append("; ");
         }
-        fix.append("GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ").append(String.join(", ", grantOn))
+        fix.append("GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER ON ").append(String.join(", ", grantOn))
                 .append(" TO ").append(role);
         String listed = String.join(", ", lacking.subList(0, Math.min(MAX_LISTED, lacking.size())))
                 + (lacking.size() > MAX_LISTED ? " and " + (lacking.size() - MAX_LISTED) + " more" : "");
         return List.of(Finding.error(n.name(), "table_privileges", "role " + n.node().user() + " lacks privileges on "
                         + lacking.size() + " replicated table" + (lacking.size() == 1 ? "" : "s") + ": " + listed,
-                "pgmesh reads these tables to load them and writes every replicated INSERT, UPDATE, DELETE and"
-                        + " TRUNCATE into them as this role",
+                "pgmesh reads these tables to load them, writes every replicated INSERT, UPDATE, DELETE and"
+                        + " TRUNCATE into them as this role, and puts a trigger on each that records deleted keys"
+                        + " (the tombstones conflict resolution compares)",
                 fix.toString()));
     }
 }
