@@ -176,9 +176,16 @@ public final class InitialLoadBench {
                 + "initial-load:\n  from: source\n");
         Path log = runDir.resolve("pgmesh-init-" + round + ".log");
         double wall = timed("round " + round + ": pgmesh init --jobs " + jobs, () -> {
-            Process p = new ProcessBuilder("/usr/bin/time", "-f", "jvm cpu user %U s system %S s", "java", "-jar",
-                    System.getProperty("bench.jar"), "init", "-c", mesh.toString(),
-                    "--jobs", String.valueOf(jobs), "--slice-mb", String.valueOf(sliceMb)).redirectErrorStream(true).redirectOutput(log.toFile())
+            List<String> cmd = new ArrayList<>(List.of("/usr/bin/time", "-f", "jvm cpu user %U s system %S s", "java"));
+            // BENCH_INIT_JVM_OPTS: JVM options of the pgmesh process alone, e.g. a JFR recording.
+            for (String o : System.getenv().getOrDefault("BENCH_INIT_JVM_OPTS", "").split(" ")) {
+                if (!o.isBlank()) {
+                    cmd.add(o);
+                }
+            }
+            cmd.addAll(List.of("-jar", System.getProperty("bench.jar"), "init", "-c", mesh.toString(),
+                    "--jobs", String.valueOf(jobs), "--slice-mb", String.valueOf(sliceMb)));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             if (!p.waitFor(1, TimeUnit.HOURS) || p.exitValue() != 0) {
                 throw new IllegalStateException("pgmesh init failed:\n" + Files.readString(log));
