@@ -34,7 +34,9 @@ final class TableCatalog {
                    END,
                    has_schema_privilege(n.oid, 'USAGE'),
                    ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER']) p
-                          WHERE NOT has_table_privilege(c.oid, p))::text[]
+                          WHERE NOT has_table_privilege(c.oid, p))::text[],
+                   -- ALTER PUBLICATION ... ADD TABLE and ENABLE ALWAYS TRIGGER need the owner's rights
+                   CASE WHEN NOT pg_has_role(c.relowner, 'USAGE') THEN pg_get_userbyid(c.relowner) END
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             """ + USER_TABLES;
     // pg_depend, not pg_get_serial_sequence: that one needs USAGE on the table's schema and would fail
@@ -85,6 +87,9 @@ final class TableCatalog {
                     missing.add("USAGE on schema " + t.schema());
                 }
                 missing.addAll(strings(rs.getArray(6)));
+                if (rs.getString(7) != null) {
+                    missing.add(TableInfo.OWNER_PREFIX + rs.getString(7));
+                }
                 Columns c = columns.getOrDefault(t, new Columns());
                 tables.put(t, new TableInfo(t, rs.getBoolean(3), rs.getBoolean(4), c.types, c.key, c.sequences,
                         missing));

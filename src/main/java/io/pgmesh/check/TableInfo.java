@@ -19,6 +19,9 @@ import java.util.Map;
 record TableInfo(TableName name, boolean unlogged, boolean hasReplicaIdentity, Map<String, String> columnTypes,
                  List<String> keyColumns, Map<String, KeySequence> keySequences, List<String> missingPrivileges) {
 
+    /** How {@link #missingPrivileges} names the owner's rights the role lacks: this prefix, then the owning role. */
+    static final String OWNER_PREFIX = "the rights of its owner ";
+
     /** pgmesh publishes only logged tables with a replica identity. */
     boolean replicated() {
         return !unlogged && hasReplicaIdentity;

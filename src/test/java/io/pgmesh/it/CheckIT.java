@@ -162,7 +162,7 @@ class CheckIT {
                 "may not set session_replication_role: permission denied to set parameter"), "the server's reason\n"
                 + report);
         assertTrue(find(findings, "table_privileges").what().contains("locked.accounts (USAGE on schema locked,"
-                + " SELECT, INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER)"), report);
+                + " SELECT, INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, the rights of its owner postgres)"), report);
 
         for (Finding f : findings) {
             cluster.sql(f.node().equals("east") ? 0 : 1, sqlOf(f.fix()));
