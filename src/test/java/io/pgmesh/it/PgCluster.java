@@ -6,6 +6,7 @@ import io.pgmesh.config.Secret;
 import io.pgmesh.config.TableSelection;
 import io.pgmesh.embedded.EmbeddedPostgres;
 import io.pgmesh.pg.Lsn;
+import io.pgmesh.setup.MeshState;
 import io.pgmesh.task.MeshRunner;
 import io.pgmesh.task.RetryPolicy;
 import io.pgmesh.task.Task;
@@ -183,13 +184,10 @@ public final class PgCluster implements AutoCloseable {
     }
 
     public void awaitTask(int source, int target, Lsn mark, Duration timeout) throws Exception {
-        String origin = Names.origin(names.get(source));
         String slot = Names.slot(names.get(source), names.get(target));
         await(timeout, "task " + names.get(source) + "->" + names.get(target) + " to reach " + mark, () -> {
             try {
-                Lsn progress = lsnQuery(target, "SELECT s.remote_lsn FROM pg_replication_origin_status s"
-                        + " JOIN pg_replication_origin o ON o.roident = s.local_id WHERE o.roname = '" + origin + "'");
-                if (progress.compareTo(mark) >= 0) {
+                if (originProgress(source, target).compareTo(mark) >= 0) {
                     return true;
                 }
                 Lsn confirmed = lsnQuery(source,
@@ -286,9 +284,9 @@ public final class PgCluster implements AutoCloseable {
 
     /** The origin progress of task source->target, as recorded on the target (ZERO before its first apply). */
     public Lsn originProgress(int source, int target) throws SQLException {
-        return lsnQuery(target, "SELECT s.remote_lsn FROM pg_replication_origin_status s"
-                + " JOIN pg_replication_origin o ON o.roident = s.local_id WHERE o.roname = '"
-                + Names.origin(names.get(source)) + "'");
+        try (Connection c = connect(target)) {
+            return MeshState.originProgress(c, Names.origin(names.get(source)));
+        }
     }
 
     /** The first column of the first row as text (null for SQL NULL or no row). */
