@@ -79,6 +79,7 @@ public final class Applier implements AutoCloseable {
     private int openRows;           // row changes of a big transaction sent in earlier batches
     private int carefulRun;         // transactions still to apply carefully after a conflict: conflicts come in runs
     private static final int CAREFUL_RUN = 32;
+    private static final String COMMIT_STATEMENT = "pgmesh_commit";
     private Lsn appliedLsn;         // end of the last transaction committed on the target (maybe not yet flushed)
     private Lsn durableLsn;         // end of the last transaction known to be on disk
 
@@ -131,7 +132,15 @@ public final class Applier implements AutoCloseable {
         Sql.exec(conn, "SET session_replication_role = replica");
         // Commits need not wait for the disk: only LSNs that the origin reports flushed are confirmed.
         Sql.exec(conn, "SET synchronous_commit = off");
+        // Every statement of the apply looks a row up by its key, as PostgreSQL's own apply worker
+        // does through the replica identity index. The planner would pick a sequential scan for
+        // a small table, which costs more with every dead version a busy small table collects.
+        Sql.exec(conn, "SET enable_seqscan = off");
+        // The prepared shapes are the same statements over and over: planning each anew for the
+        // first executions (and whenever a custom plan looks cheaper) is wasted work.
+        Sql.exec(conn, "SET plan_cache_mode = force_generic_plan");
         Sql.exec(conn, "CREATE TEMP TABLE IF NOT EXISTS " + SqlRenderer.SINK + " ()");
+        Sql.exec(conn, "PREPARE " + COMMIT_STATEMENT + " " + SqlRenderer.commitOrigin(task.source().name()));
         String loadedThrough = Sql.queryString(conn, "SELECT finished_at::text FROM pgmesh.initial_load"
                 + " WHERE source_node = ? AND state = 'done'", task.source().name()).orElse(null);
         Sql.queryString(conn, "SELECT pg_replication_origin_session_setup(?)", task.originName());
@@ -285,13 +294,10 @@ public final class Applier implements AutoCloseable {
         });
     }
 
-    private String callSql(Commit c) {
-        return "CALL pgmesh.commit_origin(" + Ident.literal(task.source().name()) + ", "
-                + Ident.literal(c.endLsn().toString()) + ", " + Ident.literal(c.commitTime().toString()) + ")";
-    }
-
-    private String commitSql(Commit c) {
-        return callSql(c) + ";\nCOMMIT";
+    /** The statements that end an applied transaction: its progress, its origin position and time, COMMIT. */
+    private static String commitSql(Commit c) {
+        return "EXECUTE " + COMMIT_STATEMENT + "(" + Ident.literal(c.endLsn().toString()) + ", "
+                + Ident.literal(c.commitTime().toString()) + ");\nCOMMIT";
     }
 
     private void send() throws SQLException {

@@ -9,7 +9,7 @@ import java.sql.SQLException;
  * part of the publication, so nothing in it replicates.
  *
  * <p>{@code task_progress} holds, per source, the end LSN of the last transaction applied from it,
- * written by {@code commit_origin} inside that very transaction. It is the truth about what was
+ * written by the applier inside that very transaction. It is the truth about what was
  * applied: PostgreSQL also advances a replication origin when a transaction that set its position
  * aborts, so after a crash the origin can be ahead of the data, and the applier puts it back.
  *
@@ -80,13 +80,6 @@ public final class ControlSchema {
                 rows_copied bigint,
                 bytes_copied bigint
             );
-            CREATE OR REPLACE PROCEDURE pgmesh.commit_origin(source text, lsn pg_lsn, ts timestamptz)
-            LANGUAGE sql AS $$
-                UPDATE pgmesh.task_progress
-                   SET last_commit_lsn = lsn, last_commit_time = ts, applied_at = clock_timestamp()
-                 WHERE source_node = source;
-                SELECT pg_replication_origin_xact_setup(lsn, ts);
-            $$;
             CREATE OR REPLACE FUNCTION pgmesh.uuid_v7(region smallint) RETURNS uuid
             LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
             DECLARE
@@ -151,8 +144,8 @@ public final class ControlSchema {
 
     /** Creates or completes the schema; true when something was missing. */
     public static boolean ensure(Connection conn) throws SQLException {
-        if (!Sql.queryBool(conn, "SELECT to_regprocedure('pgmesh.commit_origin(text, pg_lsn, timestamp with time zone)')"
-                + " IS NOT NULL AND to_regclass('pgmesh.initial_load') IS NOT NULL"
+        if (!Sql.queryBool(conn, "SELECT to_regclass('pgmesh.task_progress') IS NOT NULL"
+                + " AND to_regclass('pgmesh.initial_load') IS NOT NULL"
                 + " AND to_regprocedure('pgmesh.uuid_v7(smallint)') IS NOT NULL"
                 + " AND to_regprocedure('pgmesh.uuid_v7()') IS NOT NULL"
                 + " AND to_regprocedure('pgmesh.id_block(text, bigint)') IS NOT NULL"
