@@ -64,6 +64,7 @@ public final class Applier implements AutoCloseable {
     private final Lsn startProgress;
 
     private final StrictBatch batch = new StrictBatch();
+    private final BatchSender sender;
     /** Consecutive INSERTs into one table, sent as one multi-row statement: most of a bulk load's cost is per statement. */
     private final List<TupleData> insertRun = new ArrayList<>();
     private TableMapping insertRunTable;
@@ -89,7 +90,8 @@ public final class Applier implements AutoCloseable {
         this.carefulTxns = carefulTxns;
         this.conn = conn;
         this.listener = listener;
-        this.shapes = new PreparedShapes(conn);
+        this.sender = new BatchSender(conn, "apply " + task);
+        this.shapes = new PreparedShapes(conn, sender::quiesce);
         this.conflicts = new ConflictHandler(shapes, policy, new ConflictLog(conn, task.target().name()),
                 new OriginNames(conn, task.target().name()), caps.commitTimestampOrigin());
         this.rows = new RowWriter(shapes, conflicts,
@@ -163,7 +165,7 @@ public final class Applier implements AutoCloseable {
 
     /** True when a COMMIT waits in the batch: the last applied transaction is not yet on the target. */
     public boolean hasPendingCommit() {
-        return batch.hasCommits();
+        return batch.hasCommits() || sender.inFlight();
     }
 
     public void apply(WalMessage m) throws SQLException {
@@ -195,7 +197,7 @@ public final class Applier implements AutoCloseable {
      */
     public void flushPending() throws SQLException {
         if (txn == null) {
-            send();
+            send(false);
         }
     }
 
@@ -232,8 +234,9 @@ public final class Applier implements AutoCloseable {
             endInsertRun();
             batch.add(entry, m, m instanceof Truncate t ? truncateSql(t) : rows.strict(mapping(m), m));
         }
-        if (batch.isFull()) {
-            send();
+        // Mid-transaction only a transaction too big for a batch is cut; others wait for their commit.
+        if (batch.isFull() && (batch.entries().size() == 1 || batch.isOverfull())) {
+            send(false);
         }
     }
 
@@ -265,14 +268,14 @@ public final class Applier implements AutoCloseable {
         txnCareful = false;
         // The last chunk of a big transaction goes alone: its failure must not be mistaken for a later one's.
         if (batch.isFull() || batch.isContinuation()) {
-            send();
+            send(true);
         }
     }
 
     /** A change of a transaction applied carefully: checked statement by statement, conflicts resolved. */
     private void carefulChange(WalMessage m) throws SQLException {
         if (!txnStarted) {
-            send(); // what is batched comes first
+            send(false); // what is batched comes first
             Sql.exec(conn, "BEGIN");
             txnStarted = true;
         }
@@ -300,7 +303,13 @@ public final class Applier implements AutoCloseable {
                 + Ident.literal(c.commitTime().toString()) + ");\nCOMMIT";
     }
 
-    private void send() throws SQLException {
+    /**
+     * Sends the batch. With {@code overlap} a batch of whole transactions runs in the background
+     * while the next one is built (the queue holds more); otherwise the call returns once the
+     * server has run it. Either way the batch before it is collected first.
+     */
+    private void send(boolean overlap) throws SQLException {
+        collect();
         endInsertRun();
         if (batch.isEmpty()) {
             return;
@@ -311,6 +320,10 @@ public final class Applier implements AutoCloseable {
         batch.clear();
         boolean open = entry != null;  // the transaction being received goes on in the next batch
         entry = null;
+        if (overlap && !open && !continuation) {
+            sender.start(sent, sql);
+            return;
+        }
         try {
             Sql.exec(conn, sql);
         } catch (SQLException e) {
@@ -320,6 +333,40 @@ public final class Applier implements AutoCloseable {
             recover(sent, continuation, e);
             return;
         }
+        ran(sent);
+        if (open) {
+            txnStarted = true;
+        }
+    }
+
+    /**
+     * Takes the outcome of the batch in flight. When it failed, the transactions built since
+     * then come after its own: they are taken out of the batch being built and go, in order,
+     * through the same recovery as the failed batch's later transactions.
+     */
+    private void collect() throws SQLException {
+        BatchSender.Outcome done = sender.collect();
+        if (done == null) {
+            return;
+        }
+        if (done.failure() == null) {
+            ran(done.entries());
+            return;
+        }
+        if (SqlStates.isTransient(done.failure())) {
+            throw done.failure();
+        }
+        List<StrictBatch.Entry> all = new ArrayList<>(done.entries());
+        all.addAll(batch.entries());
+        batch.clear();
+        insertRun.clear();  // its messages are kept in their entries
+        insertRunTable = null;
+        entry = null;
+        recover(all, false, done.failure());
+    }
+
+    /** Every statement of a batch ran: its transactions are committed, a big one's chunk is in. */
+    private void ran(List<StrictBatch.Entry> sent) {
         for (StrictBatch.Entry e : sent) {
             if (e.commit != null) {
                 committed(e.commit, openRows + e.messages.size());
@@ -327,9 +374,6 @@ public final class Applier implements AutoCloseable {
             } else {
                 openRows += e.messages.size();  // a big transaction: its rows count when it commits
             }
-        }
-        if (open) {
-            txnStarted = true;
         }
     }
 
@@ -412,6 +456,7 @@ public final class Applier implements AutoCloseable {
      * confirmed to the source.
      */
     public Lsn refreshDurable() throws SQLException {
+        collect();
         if (appliedLsn.equals(durableLsn)) {
             return durableLsn;
         }
@@ -429,11 +474,12 @@ public final class Applier implements AutoCloseable {
             return;
         }
         if (known != null) {
-            send(); // queued statements use the prepared statements about to be replaced
+            send(false); // queued statements use the prepared statements about to be replaced
             shapes.invalidate(r.relationId());
         }
         TableName table = new TableName(r.namespace(), r.name());
         descriptions.put(r.relationId(), r);
+        sender.quiesce();
         try {
             relations.put(r.relationId(), TableMapping.of(r, TargetCatalog.describe(conn, table)));
             unmappable.remove(r.relationId());
@@ -485,6 +531,7 @@ public final class Applier implements AutoCloseable {
 
     /** Abandons whatever was not committed: the source sends it again after a restart. */
     public void abort() {
+        sender.abandon();
         batch.clear();
         insertRun.clear();
         insertRunTable = null;
@@ -501,6 +548,7 @@ public final class Applier implements AutoCloseable {
     @Override
     public void close() {
         abort();
+        sender.close();
         try {
             conn.close();
         } catch (SQLException ignored) {

@@ -14,12 +14,20 @@ import java.util.function.Supplier;
  * which lets any mix of statements travel to the server together in one round trip.
  */
 final class PreparedShapes {
+    /** Makes the connection free for a statement of its own (no batch in flight on it). */
+    @FunctionalInterface
+    interface Quiesce {
+        void run() throws SQLException;
+    }
+
     private final Connection conn;
+    private final Quiesce quiesce;
     private final Map<String, String> names = new HashMap<>();
     private int counter;
 
-    PreparedShapes(Connection conn) {
+    PreparedShapes(Connection conn, Quiesce quiesce) {
         this.conn = conn;
+        this.quiesce = quiesce;
     }
 
     Connection connection() {
@@ -31,6 +39,7 @@ final class PreparedShapes {
         String name = names.get(shape);
         if (name == null) {
             name = "pgmesh_" + (++counter);
+            quiesce.run();
             try (Statement st = conn.createStatement()) {
                 st.execute("PREPARE " + name + " AS " + sql.get());
             }
@@ -42,6 +51,7 @@ final class PreparedShapes {
     /** Drops the statements of a relation whose definition changed. */
     void invalidate(int relationId) throws SQLException {
         String prefix = relationId + ":";
+        quiesce.run();
         try (Statement st = conn.createStatement()) {
             for (Iterator<Map.Entry<String, String>> it = names.entrySet().iterator(); it.hasNext(); ) {
                 Map.Entry<String, String> e = it.next();

@@ -85,6 +85,11 @@ final class StrictBatch {
         return statements >= MAX_STATEMENTS || sql.length() >= MAX_CHARS;
     }
 
+    /** Twice full: a batch that waits for a transaction's commit stops growing here all the same. */
+    boolean isOverfull() {
+        return statements >= 2 * MAX_STATEMENTS || sql.length() >= 2 * MAX_CHARS;
+    }
+
     boolean hasCommits() {
         return entries.stream().anyMatch(e -> e.commit != null);
     }
