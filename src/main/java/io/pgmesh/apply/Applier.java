@@ -244,8 +244,7 @@ public final class Applier implements AutoCloseable {
         if (insertRun.isEmpty()) {
             return;
         }
-        batch.statement(entry, insertRun.size() == 1 ? rows.strict(insertRunTable, new Insert(insertRunTable.relationId(),
-                insertRun.get(0))) : rows.strictInserts(insertRunTable, insertRun));
+        batch.statement(entry, rows.strictInserts(insertRunTable, insertRun));
         insertRun.clear();
         insertRunTable = null;
     }

@@ -111,26 +111,19 @@ public final class SqlRenderer {
      * the applier then replays one statement at a time.
      */
     public static String expectOneRow(String dml) {
-        return expectRows(dml, 1);
-    }
-
-    /** As {@link #expectOneRow}, for a statement that must change exactly {@code n} rows. */
-    public static String expectRows(String dml, int n) {
-        return "WITH w AS (" + dml + " RETURNING 1) INSERT INTO pg_temp." + SINK + " SELECT FROM w HAVING 1 / (count(*) = "
-                + n + ")::int = 0";
+        return "WITH w AS (" + dml + " RETURNING 1) INSERT INTO pg_temp." + SINK + " SELECT FROM w HAVING 1 / (count(*) = 1)::int = 0";
     }
 
     /**
-     * As {@link #expectRows}, for an INSERT of {@code n} rows into a table with tombstones: it
-     * fails too when a key it inserted was deleted here by a change of another origin (as told
-     * by {@code guard} on the tombstone's xmin), so that the careful replay can weigh the insert
-     * against that delete.
+     * Wraps an INSERT (without ON CONFLICT) into a table with tombstones so that it fails when a
+     * key it inserted was deleted here by a change that {@code guard}, applied to the tombstone's
+     * xmin, does not accept as the task's own: the careful replay then weighs the insert against
+     * that delete.
      */
-    public static String expectInsertedNotDeleted(String insert, int n, TableName tombstones, List<String> keyColumns,
-                                                  String guard) {
+    public static String expectNotDeleted(String insert, TableName tombstones, List<String> keyColumns, String guard) {
         String key = columnList(keyColumns);
         return "WITH w AS (" + insert + " RETURNING " + key + ") INSERT INTO pg_temp." + SINK
-                + " SELECT FROM w HAVING 1 / (count(*) = " + n + " AND NOT EXISTS (SELECT FROM " + tombstones.quoted()
+                + " SELECT FROM w HAVING 1 / (NOT EXISTS (SELECT FROM " + tombstones.quoted()
                 + " WHERE (" + key + ") IN (SELECT " + key + " FROM w) AND NOT " + guard + "))::int = 0";
     }
 
