@@ -40,6 +40,11 @@ import org.slf4j.LoggerFactory;
  * rest of the query, the applier replays that transaction carefully, one statement at a time with
  * conflict resolution ({@link RowWriter}, {@link ConflictHandler}) under the task's on-error
  * setting ({@link ChangeGuard}), and goes on with the transactions after it.
+ *
+ * <p>While more changes wait in the queue, a full batch of whole transactions runs on the target
+ * in the background ({@link BatchSender}) while the next one is built: the server and the
+ * applier work at once instead of taking turns. Its outcome is collected before the next batch
+ * goes and before any other use of the connection.
  */
 public final class Applier implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("pgmesh.apply");
@@ -141,6 +146,9 @@ public final class Applier implements AutoCloseable {
         // The prepared shapes are the same statements over and over: planning each anew for the
         // first executions (and whenever a custom plan looks cheaper) is wasted work.
         Sql.exec(conn, "SET plan_cache_mode = force_generic_plan");
+        // With sequential scans priced out, a statement that must scan (a table with REPLICA
+        // IDENTITY FULL and no index) looks costly enough to be JIT-compiled at every execution.
+        Sql.exec(conn, "SET jit = off");
         Sql.exec(conn, "CREATE TEMP TABLE IF NOT EXISTS " + SqlRenderer.SINK + " ()");
         Sql.exec(conn, "PREPARE " + COMMIT_STATEMENT + " " + SqlRenderer.commitOrigin(task.source().name()));
         String loadedThrough = Sql.queryString(conn, "SELECT finished_at::text FROM pgmesh.initial_load"
