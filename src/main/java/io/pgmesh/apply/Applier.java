@@ -72,6 +72,9 @@ public final class Applier implements AutoCloseable {
     private final BatchSender sender;
     /** Consecutive INSERTs into one table, sent as one multi-row statement: most of a bulk load's cost is per statement. */
     private final List<TupleData> insertRun = new ArrayList<>();
+    /** INSERTs of a transaction too big for one batch, sent as COPY; the tables it went into need a tombstone check. */
+    private final CopyRun copyRun = new CopyRun();
+    private final java.util.Set<TableMapping> copiedInto = new java.util.LinkedHashSet<>();
     private TableMapping insertRunTable;
     private static final int INSERT_RUN_ROWS = 100;
 
@@ -220,6 +223,11 @@ public final class Applier implements AutoCloseable {
             carefulChange(m);
             return;
         }
+        if (txnStarted && m instanceof Insert i && !touchesUnmappable(m)) {
+            copy(mapping(m), i.newTuple());
+            return;
+        }
+        sendCopy();
         if (entry == null) {
             entry = batch.open(txn, txnStarted);
         }
@@ -248,6 +256,46 @@ public final class Applier implements AutoCloseable {
         }
     }
 
+    /** An INSERT of a transaction already cut into batches (a big one): it joins the COPY run. */
+    private void copy(TableMapping table, TupleData row) throws SQLException {
+        int[] cols = table.writableIn(row);
+        if (copyRun.breaksOn(table, cols)) {
+            sendCopy();
+        }
+        copyRun.add(table, cols, row);
+        if (copyRun.isFull()) {
+            sendCopy();
+        }
+    }
+
+    /**
+     * Sends the COPY run, after what the batch holds before it. A failure (a key that exists, a
+     * value refused) leaves the transaction's earlier chunks rolled back and not kept: the
+     * transaction must come again from the source and be applied carefully.
+     */
+    private void sendCopy() throws SQLException {
+        if (copyRun.isEmpty()) {
+            return;
+        }
+        send(false);
+        TableMapping table = copyRun.table();
+        try {
+            openRows += copyRun.send(conn);
+        } catch (SQLException e) {
+            copyRun.clear();
+            if (SqlStates.isTransient(e)) {
+                throw e;
+            }
+            carefulTxns.add(txn.finalLsn());
+            throw new ReplayNeededException("the transaction committed at " + txn.finalLsn() + " on " + txn.sourceNode()
+                    + " met a conflict or error in a COPY of " + table.table() + " (" + io.pgmesh.task.Errors.describe(e)
+                    + "); it will be received again and applied statement by statement");
+        }
+        if (table.tombstones() != null && rows.guard() != null) {
+            copiedInto.add(table);
+        }
+    }
+
     private void endInsertRun() throws SQLException {
         if (insertRun.isEmpty()) {
             return;
@@ -263,10 +311,16 @@ public final class Applier implements AutoCloseable {
             committed(c, carefulRows);
             carefulTxns.remove(txn.finalLsn());
         } else if (txn != null && !txnSkipped && (entry != null || txnStarted)) {
+            sendCopy();
             if (entry == null) {
                 entry = batch.open(txn, true);
             }
             endInsertRun();
+            for (TableMapping t : copiedInto) {
+                batch.statement(entry, SqlRenderer.expectNoneDeletedAmongInserted(t.table(), t.tombstones(),
+                        t.names(t.key()), rows.guard()));
+            }
+            copiedInto.clear();
             batch.commit(entry, c, commitSql(c));
         }
         txn = null;
@@ -481,6 +535,7 @@ public final class Applier implements AutoCloseable {
             return;
         }
         if (known != null) {
+            sendCopy();
             send(false); // queued statements use the prepared statements about to be replaced
             shapes.invalidate(r.relationId());
         }
@@ -540,6 +595,8 @@ public final class Applier implements AutoCloseable {
     public void abort() {
         sender.abandon();
         batch.clear();
+        copyRun.clear();
+        copiedInto.clear();
         insertRun.clear();
         insertRunTable = null;
         try {

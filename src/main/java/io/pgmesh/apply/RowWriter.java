@@ -31,6 +31,11 @@ final class RowWriter {
         this.guard = guard;
     }
 
+    /** The same-origin condition on a row's (or a tombstone's) xmin, null when the server cannot tell origins. */
+    String guard() {
+        return guard;
+    }
+
     void insert(RemoteTxn txn, TableMapping m, TupleData row) throws SQLException {
         int[] cols = m.writableIn(row);
         if (deletedByOther(m, row)) {

@@ -127,6 +127,24 @@ public final class SqlRenderer {
                 + " WHERE (" + key + ") IN (SELECT " + key + " FROM w) AND NOT " + guard + "))::int = 0";
     }
 
+    /**
+     * Fails unless no row this transaction wrote into {@code table} has a key that another
+     * origin's change deleted here (by {@code guard} on the tombstone's xmin): the check of
+     * {@link #expectNotDeleted}, once for all the rows a big transaction COPYed into the table.
+     * It starts from the tombstones, and looks each up by key (joins other than nested loops are
+     * turned off for the rest of the transaction, which ends right after it): a big table is never
+     * scanned whole.
+     */
+    public static String expectNoneDeletedAmongInserted(TableName table, TableName tombstones, List<String> keyColumns,
+                                                       String guard) {
+        StringJoiner on = new StringJoiner(" AND ");
+        keyColumns.forEach(c -> on.add("x." + Ident.quote(c) + " = t." + Ident.quote(c)));
+        return "SET LOCAL enable_hashjoin = off;\nSET LOCAL enable_mergejoin = off;\nINSERT INTO pg_temp." + SINK
+                + " SELECT FROM (SELECT " + columnList(keyColumns) + " FROM " + tombstones.quoted() + " WHERE NOT " + guard
+                + ") t JOIN " + table.quoted() + " x ON " + on + " WHERE x.xmin = pg_current_xact_id()::xid"
+                + " HAVING 1 / (count(*) = 0)::int = 0";
+    }
+
     /** A statement that always fails: it makes a strict batch hand a change pgmesh cannot apply to the careful replay. */
     public static final String UNRESOLVABLE = "SELECT 1 / 0 AS pgmesh_unresolvable_change";
 
