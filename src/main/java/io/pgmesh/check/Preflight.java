@@ -12,6 +12,11 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The preflight check of a mesh: everything that would keep {@code init} or {@code run} from
@@ -30,12 +35,37 @@ public final class Preflight {
     private Preflight() {
     }
 
-    /** Every finding for the mesh, node by node in the mesh file's order, then those across nodes. */
+    /** What one node's checks found, and its replicated tables as read (null when they could not be read). */
+    private record NodeResult(List<Finding> findings, Map<TableName, TableInfo> tables) {
+    }
+
+    /**
+     * Every finding for the mesh, node by node in the mesh file's order, then those across nodes.
+     * The nodes are checked at once: an unreachable node's connect timeout does not hold up the
+     * others, and the time a check takes stays that of the slowest node.
+     */
     public static List<Finding> run(MeshConfig config) {
         List<Finding> findings = new ArrayList<>();
         MeshTables tables = new MeshTables(config);
-        for (NodeConfig node : config.nodes()) {
-            checkNode(config, node, findings, tables);
+        ExecutorService pool = Executors.newFixedThreadPool(config.nodes().size(), r -> {
+            Thread t = new Thread(r, "check");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<NodeResult>> results = new ArrayList<>();
+            for (NodeConfig node : config.nodes()) {
+                results.add(pool.submit(() -> checkNode(config, node)));
+            }
+            for (int i = 0; i < results.size(); i++) {
+                NodeResult r = await(results.get(i));
+                findings.addAll(r.findings());
+                if (r.tables() != null) {
+                    tables.put(config.nodes().get(i).name(), r.tables());
+                }
+            }
+        } finally {
+            pool.shutdownNow();
         }
         findings.addAll(TablePresenceCheck.check(tables));
         findings.addAll(TableShapeCheck.check(tables));
@@ -45,14 +75,27 @@ public final class Preflight {
         return List.copyOf(findings);
     }
 
-    private static void checkNode(MeshConfig config, NodeConfig node, List<Finding> findings, MeshTables tables) {
+    private static NodeResult await(Future<NodeResult> result) {
+        try {
+            return result.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while checking the nodes", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        }
+    }
+
+    private static NodeResult checkNode(MeshConfig config, NodeConfig node) {
+        List<Finding> findings = new ArrayList<>();
         Connection conn;
         try {
             conn = PgConnector.connect(node, "check");
         } catch (SQLException e) {
             findings.add(unreachable(node, e));
-            return;
+            return new NodeResult(findings, null);
         }
+        AtomicReference<Map<TableName, TableInfo>> read = new AtomicReference<>();
         try (conn) {
             // Belt and braces: whatever a check runs, this session cannot write.
             Sql.exec(conn, "SET default_transaction_read_only = on");
@@ -63,13 +106,13 @@ public final class Preflight {
             run(n, "replication connection", ReplicationConnectionCheck::check, findings);
             run(n, "slot", SlotCheck::check, findings);
             run(n, "table", c -> {
-                Map<TableName, TableInfo> read = TableCatalog.read(c.conn(), config.tables());
-                tables.put(node.name(), read);
-                return TablePrivilegeCheck.check(c, read);
+                read.set(TableCatalog.read(c.conn(), config.tables()));
+                return TablePrivilegeCheck.check(c, read.get());
             }, findings);
         } catch (SQLException e) {
             findings.add(checkFailed(node, "connection", e));
         }
+        return new NodeResult(findings, read.get());
     }
 
     private static void run(CheckedNode n, String what, NodeCheck check, List<Finding> findings) {
