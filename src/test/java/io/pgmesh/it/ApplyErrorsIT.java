@@ -16,7 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -31,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(240)
 class ApplyErrorsIT {
+    @AutoClose
     static PgCluster cluster;
 
     @TempDir
@@ -43,13 +44,6 @@ class ApplyErrorsIT {
             cluster.sqlAll("CREATE TABLE " + t + " (id int PRIMARY KEY, email text NOT NULL, note text)");
             // Only west refuses a second row with the same email: east's rows then fail there.
             cluster.sql(1, "CREATE UNIQUE INDEX " + t + "_email ON " + t + " (email)");
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
         }
     }
 

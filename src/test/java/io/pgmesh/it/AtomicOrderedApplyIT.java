@@ -18,7 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -46,6 +46,7 @@ class AtomicOrderedApplyIT {
                    (SELECT coalesce(max(n), 0) FROM ledger)
             """;
 
+    @AutoClose
     static PgCluster cluster;
     static MeshRunner runner;
 
@@ -58,13 +59,6 @@ class AtomicOrderedApplyIT {
         cluster.sqlAll("CREATE TABLE counter (id int PRIMARY KEY, n bigint NOT NULL)");
         cluster.sqlAll("CREATE TABLE ledger (n bigint PRIMARY KEY, amount bigint NOT NULL)");
         runner = cluster.startMesh();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

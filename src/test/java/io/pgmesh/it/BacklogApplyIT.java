@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgmesh.task.MeshRunner;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -24,6 +24,7 @@ class BacklogApplyIT {
     /** Ledger keys that west inserts on its own before the backlog reaches it: insert_exists, late in the backlog. */
     private static final int[] CLASHING_KEYS = {1500, 2600, 3900};
 
+    @AutoClose
     static PgCluster cluster;
 
     @BeforeAll
@@ -31,13 +32,6 @@ class BacklogApplyIT {
         cluster = PgCluster.start(2);
         cluster.sqlAll("CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL)");
         cluster.sqlAll("CREATE TABLE ledger (id int PRIMARY KEY, counter int NOT NULL, note text)");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.pgmesh.task.MeshRunner;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -23,18 +23,12 @@ class BigTransactionConflictIT {
     private static final int TAKEN_KEY = 75_000;
     private static final int DELETED_KEY = 70_007;
 
+    @AutoClose
     static PgCluster cluster;
 
     @BeforeAll
     static void start() throws Exception {
         cluster = PgCluster.start(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -28,7 +28,7 @@ import java.util.TreeSet;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -46,6 +46,7 @@ class CheckIT {
     private static final int CLOSED_PORT = 1;
     private static final String PASSWORD = "pw-" + UUID.randomUUID();
 
+    @AutoClose
     static PgCluster cluster;
 
     @TempDir
@@ -76,13 +77,6 @@ class CheckIT {
         // locked: tables a role without rights cannot touch.
         cluster.sqlAll("CREATE SCHEMA locked; CREATE TABLE locked.accounts (id int PRIMARY KEY, balance numeric)");
         cluster.sqlAll("CREATE ROLE weak LOGIN PASSWORD '" + PASSWORD + "'");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -15,7 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -36,6 +36,7 @@ class CliEndToEndIT {
     /** A port nothing listens on: connections are refused at once. */
     private static final int UNREACHABLE_PORT = 1;
 
+    @AutoClose
     static PgCluster cluster;
 
     @TempDir
@@ -45,13 +46,6 @@ class CliEndToEndIT {
     static void start() throws Exception {
         cluster = PgCluster.start(2);
         cluster.sqlAll("CREATE TABLE items (id int PRIMARY KEY, note text)");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.pgmesh.task.MeshRunner;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -19,6 +19,7 @@ class ColumnMappingIT {
     private static final String ORDERS = "SELECT id || '|' || item || '|' || qty || '|' || coalesce(note, '<null>')"
             + " FROM orders ORDER BY id";
 
+    @AutoClose
     static PgCluster cluster;
     static MeshRunner runner;
 
@@ -40,13 +41,6 @@ class ColumnMappingIT {
         cluster.sql(1, "CREATE TABLE tickets (shout text GENERATED ALWAYS AS (upper(title)) STORED,"
                 + " title text, id int PRIMARY KEY)");
         runner = cluster.startMesh();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

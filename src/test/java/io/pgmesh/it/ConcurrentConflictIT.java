@@ -15,7 +15,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -30,6 +30,7 @@ class ConcurrentConflictIT {
     private static final int ROUNDS = 300;
     private static final int SHARED_NEW_KEYS = 30;
 
+    @AutoClose
     static PgCluster cluster;
     static MeshRunner runner;
     /** The walsender of each slot when the mesh came up: a different one later means a task reconnected. */
@@ -43,13 +44,6 @@ class ConcurrentConflictIT {
         cluster.sqlAll("CREATE TABLE raced (id int PRIMARY KEY, val text)");
         runner = cluster.startMesh();
         walsenders = cluster.walsenderPids();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,6 +40,7 @@ class ConvergenceIT {
     private static final String[] TASKS = {"east->west", "east->north", "west->east", "west->north", "north->east",
             "north->west"};
 
+    @AutoClose
     static PgCluster cluster;
 
     @TempDir
@@ -48,13 +49,6 @@ class ConvergenceIT {
     @BeforeAll
     static void start() throws Exception {
         cluster = PgCluster.start(3);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @ParameterizedTest(name = "last-update-wins, seed {0}")

@@ -18,7 +18,7 @@ import java.util.Random;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -46,6 +46,7 @@ class ExactlyOnceUnderKillIT {
      */
     private static final long PACE_NANOS = 1_000_000;
 
+    @AutoClose
     static PgCluster cluster;
     static Path meshFile;
 
@@ -59,13 +60,6 @@ class ExactlyOnceUnderKillIT {
                 + " ALTER TABLE rows REPLICA IDENTITY FULL;"
                 + " CREATE TABLE counter (node text PRIMARY KEY, v bigint NOT NULL)");
         meshFile = cluster.writeMeshFile(dir);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

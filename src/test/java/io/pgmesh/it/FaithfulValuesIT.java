@@ -3,7 +3,7 @@ package io.pgmesh.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(90)
 class FaithfulValuesIT {
+    @AutoClose
     static PgCluster cluster;
 
     private static final String COLUMNS = """
@@ -86,13 +87,6 @@ class FaithfulValuesIT {
         cluster.sqlAll("CREATE DOMAIN posint AS int CHECK (VALUE > 0)");
         cluster.sqlAll("CREATE TABLE vals (" + COLUMNS + ")");
         cluster.startMesh();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

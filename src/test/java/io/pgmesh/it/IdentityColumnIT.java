@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.pgmesh.task.MeshRunner;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(90)
 class IdentityColumnIT {
+    @AutoClose
     static PgCluster cluster;
     static MeshRunner runner;
 
@@ -26,13 +27,6 @@ class IdentityColumnIT {
         cluster.sqlAll("CREATE TABLE tickets (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, title text)");
         cluster.sql(1, "ALTER TABLE tickets ALTER COLUMN id RESTART WITH 1000001");
         runner = cluster.startMesh();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

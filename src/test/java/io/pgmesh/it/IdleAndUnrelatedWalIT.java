@@ -12,7 +12,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -27,6 +27,7 @@ class IdleAndUnrelatedWalIT {
     /** Three times wal_sender_timeout. */
     private static final long IDLE_MILLIS = 6000;
 
+    @AutoClose
     static PgCluster cluster;
     static MeshRunner runner;
 
@@ -38,13 +39,6 @@ class IdleAndUnrelatedWalIT {
         cluster.sqlAll("CREATE SCHEMA side");
         cluster.sqlAll("CREATE TABLE side.events (id bigserial PRIMARY KEY, payload text)");
         runner = cluster.startMesh(new TableSelection(List.of("public.m_*"), List.of()));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

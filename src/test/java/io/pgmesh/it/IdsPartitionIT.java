@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -35,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 class IdsPartitionIT {
     private static final int ROWS_PER_NODE = 100_000;
     private static final int BATCH = 1_000;
+    @AutoClose
     static PgCluster cluster;
 
     @TempDir
@@ -50,13 +51,6 @@ class IdsPartitionIT {
     @BeforeAll
     static void start() throws Exception {
         cluster = PgCluster.start(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     /** Runs pgmesh in this JVM, as the user would run it, and keeps what it printed. */

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Timeout;
 /** An UPDATE that changes the primary key finds the row by its old key and moves it, columns intact. */
 @Timeout(90)
 class KeyChangeIT {
+    @AutoClose
     static PgCluster cluster;
 
     @BeforeAll
@@ -20,13 +21,6 @@ class KeyChangeIT {
         cluster.sqlAll("CREATE TABLE items (id int PRIMARY KEY, name text, qty int, body text)");
         cluster.sqlAll("CREATE TABLE pairs (a int, b text, payload text, PRIMARY KEY (a, b))");
         cluster.startMesh();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

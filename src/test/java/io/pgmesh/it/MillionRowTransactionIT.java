@@ -11,7 +11,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -29,6 +29,7 @@ class MillionRowTransactionIT {
     private static final String FINGERPRINT = "SELECT count(*) || ' rows, id sum ' || sum(id) || ', md5 '"
             + " || md5(string_agg(id || ':' || payload, ',' ORDER BY id)) FROM big";
 
+    @AutoClose
     static PgCluster cluster;
 
     @TempDir
@@ -38,13 +39,6 @@ class MillionRowTransactionIT {
     static void start() throws Exception {
         cluster = PgCluster.start(2);
         cluster.sqlAll("CREATE TABLE big (id int PRIMARY KEY, payload text NOT NULL)");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,6 +25,7 @@ class NoLoopbackIT {
     /** How long the mesh must stay still; long enough for an echo to go round hundreds of times. */
     private static final long QUIET_MILLIS = 3000;
 
+    @AutoClose
     static PgCluster cluster;
     static MeshRunner runner;
 
@@ -35,13 +36,6 @@ class NoLoopbackIT {
         cluster.sqlAll("CREATE TABLE items (id int PRIMARY KEY, written_on text, qty int)");
         cluster.sqlAll("CREATE EXTENSION pg_walinspect");
         runner = cluster.startMesh();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

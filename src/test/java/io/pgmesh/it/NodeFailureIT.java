@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -35,6 +35,7 @@ class NodeFailureIT {
     private static final int EAST = 0;
     private static final int WEST = 1;
 
+    @AutoClose
     static PgCluster cluster;
     static Path mesh;
 
@@ -46,13 +47,6 @@ class NodeFailureIT {
         cluster = PgCluster.start(2);
         cluster.sqlAll("CREATE TABLE items (id bigint PRIMARY KEY, node text NOT NULL, note text)");
         mesh = cluster.writeMeshFile(dir);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -3,7 +3,7 @@ package io.pgmesh.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(90)
 class ReplicaIdentityFullIT {
+    @AutoClose
     static PgCluster cluster;
 
     @BeforeAll
@@ -24,13 +25,6 @@ class ReplicaIdentityFullIT {
         cluster.sqlAll("CREATE TABLE readings (sensor text, value float8, at timestamptz, extra json, note text)");
         cluster.sqlAll("ALTER TABLE readings REPLICA IDENTITY FULL");
         cluster.startMesh();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -13,7 +13,7 @@ import io.pgmesh.task.MeshRunner;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Timeout;
 class ResolutionsIT {
     private static final List<String> TABLES = List.of("lww", "fuw", "keep", "remote", "err");
 
+    @AutoClose
     static PgCluster cluster;
     static MeshConfig mesh;
 
@@ -40,13 +41,6 @@ class ResolutionsIT {
                 Map.of("public.fuw", Rule.FIRST_UPDATE_WINS, "public.keep", Rule.KEEP_LOCAL,
                         "public.remote", Rule.APPLY_REMOTE, "public.err", Rule.ERROR),
                 ConflictSettings.OnError.SKIP));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -6,7 +6,7 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(90)
 class TableWithoutIdentityIT {
+    @AutoClose
     static PgCluster cluster;
 
     @BeforeAll
@@ -29,13 +30,6 @@ class TableWithoutIdentityIT {
         cluster.sqlAll("CREATE UNIQUE INDEX indexed_code ON indexed (code)");
         cluster.sqlAll("ALTER TABLE indexed REPLICA IDENTITY USING INDEX indexed_code");
         cluster.startMesh();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.pgmesh.task.MeshRunner;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Timeout;
 class ThreeNodeMeshIT {
     private static final int ROWS_PER_NODE = 50;
 
+    @AutoClose
     static PgCluster cluster;
     static MeshRunner runner;
 
@@ -29,13 +30,6 @@ class ThreeNodeMeshIT {
         cluster.sqlAll("CREATE TABLE events (written_on text, seq int, payload text)");
         cluster.sqlAll("ALTER TABLE events REPLICA IDENTITY FULL");
         runner = cluster.startMesh();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

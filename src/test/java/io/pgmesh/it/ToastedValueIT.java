@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -19,6 +19,7 @@ class ToastedValueIT {
     private static final String RANDOM_MIB =
             "(SELECT string_agg(md5(random()::text || g), '') FROM generate_series(1, 32768) g)";
 
+    @AutoClose
     static PgCluster cluster;
 
     @BeforeAll
@@ -28,13 +29,6 @@ class ToastedValueIT {
         cluster.sqlAll("CREATE TABLE docs_full (id int, title text, body text)");
         cluster.sqlAll("ALTER TABLE docs_full REPLICA IDENTITY FULL");
         cluster.startMesh();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(90)
 class UserTriggerIT {
+    @AutoClose
     static PgCluster cluster;
 
     @BeforeAll
@@ -47,13 +48,6 @@ class UserTriggerIT {
         cluster.sqlAll("CREATE TRIGGER notes_history AFTER INSERT OR UPDATE ON notes"
                 + " FOR EACH ROW EXECUTE FUNCTION remember_note()");
         cluster.startMesh();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

@@ -24,7 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(120)
 class UuidAndIdBlockIT {
+    @AutoClose
     static PgCluster cluster;
 
     @BeforeAll
@@ -45,13 +46,6 @@ class UuidAndIdBlockIT {
             try (Connection c = cluster.connect(i)) {
                 ControlSchema.ensure(c);
             }
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
         }
     }
 

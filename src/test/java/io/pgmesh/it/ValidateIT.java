@@ -27,7 +27,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -48,6 +48,7 @@ class ValidateIT {
     /** Rows each load transaction inserts and updates: enough that some are always on their way. */
     private static final int ROWS_PER_TXN = 5;
 
+    @AutoClose
     static PgCluster cluster;
 
     @TempDir
@@ -78,13 +79,6 @@ class ValidateIT {
         cluster.sql(1, "INSERT INTO bag VALUES ('a', 1), ('a', 1), ('b', 2)");
         cluster.sql(0, "INSERT INTO busy SELECT g, 0, 'seed' FROM generate_series(1, 20000) g");
         cluster.awaitSettled(TIMEOUT);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test
