@@ -72,9 +72,8 @@ public final class Applier implements AutoCloseable {
     private final BatchSender sender;
     /** Consecutive INSERTs into one table, sent as one multi-row statement: most of a bulk load's cost is per statement. */
     private final List<TupleData> insertRun = new ArrayList<>();
-    /** INSERTs of a transaction too big for one batch, sent as COPY; the tables it went into need a tombstone check. */
+    /** INSERTs of a transaction too big for one batch, sent as COPY. */
     private final CopyRun copyRun = new CopyRun();
-    private final java.util.Set<TableMapping> copiedInto = new java.util.LinkedHashSet<>();
     private TableMapping insertRunTable;
     private static final int INSERT_RUN_ROWS = 100;
 
@@ -223,7 +222,7 @@ public final class Applier implements AutoCloseable {
             carefulChange(m);
             return;
         }
-        if (txnStarted && m instanceof Insert i && !touchesUnmappable(m)) {
+        if (txnStarted && m instanceof Insert i && !touchesUnmappable(m) && mapping(m).copyable()) {
             copy(mapping(m), i.newTuple());
             return;
         }
@@ -269,9 +268,11 @@ public final class Applier implements AutoCloseable {
     }
 
     /**
-     * Sends the COPY run, after what the batch holds before it. A failure (a key that exists, a
-     * value refused) leaves the transaction's earlier chunks rolled back and not kept: the
-     * transaction must come again from the source and be applied carefully.
+     * Sends the COPY run, after what the batch holds before it, then checks its keys against the
+     * tombstones of other origins (what the strict INSERT checks in its own statement). A failure
+     * (a key that exists or was deleted, a value refused) leaves the transaction's earlier chunks
+     * rolled back and not kept: the transaction must come again from the source and be applied
+     * carefully.
      */
     private void sendCopy() throws SQLException {
         if (copyRun.isEmpty()) {
@@ -279,8 +280,14 @@ public final class Applier implements AutoCloseable {
         }
         send(false);
         TableMapping table = copyRun.table();
+        String[] keys = copyRun.keyArrays();
+        String why = "a conflict or error in a COPY into " + table.table();
         try {
             openRows += copyRun.send(conn);
+            if (keys != null && rows.guard() != null) {
+                why = "a key of its COPY into " + table.table() + " that another node's change deleted here";
+                Sql.exec(conn, rows.noneDeletedAmong(table, keys));
+            }
         } catch (SQLException e) {
             copyRun.clear();
             if (SqlStates.isTransient(e)) {
@@ -288,11 +295,8 @@ public final class Applier implements AutoCloseable {
             }
             carefulTxns.add(txn.finalLsn());
             throw new ReplayNeededException("the transaction committed at " + txn.finalLsn() + " on " + txn.sourceNode()
-                    + " met a conflict or error in a COPY of " + table.table() + " (" + io.pgmesh.task.Errors.describe(e)
+                    + " met " + why + " (" + io.pgmesh.task.Errors.describe(e)
                     + "); it will be received again and applied statement by statement");
-        }
-        if (table.tombstones() != null && rows.guard() != null) {
-            copiedInto.add(table);
         }
     }
 
@@ -316,11 +320,6 @@ public final class Applier implements AutoCloseable {
                 entry = batch.open(txn, true);
             }
             endInsertRun();
-            for (TableMapping t : copiedInto) {
-                batch.statement(entry, SqlRenderer.expectNoneDeletedAmongInserted(t.table(), t.tombstones(),
-                        t.names(t.key()), rows.guard()));
-            }
-            copiedInto.clear();
             batch.commit(entry, c, commitSql(c));
         }
         txn = null;
@@ -483,6 +482,7 @@ public final class Applier implements AutoCloseable {
             txnStarted = false;
             txnCareful = true;
             entry = null;
+            carefulRows = 0;
             for (WalMessage m : e.messages) {
                 change(m);
             }
@@ -596,7 +596,6 @@ public final class Applier implements AutoCloseable {
         sender.abandon();
         batch.clear();
         copyRun.clear();
-        copiedInto.clear();
         insertRun.clear();
         insertRunTable = null;
         try {

@@ -23,6 +23,8 @@ final class CopyRun {
     private TableMapping table;
     private int[] columns;
     private int rows;
+    /** Per key column, the run's keys as an array literal in the making (only for a table with tombstones). */
+    private StringBuilder[] keys;
 
     boolean isEmpty() {
         return rows == 0;
@@ -45,6 +47,17 @@ final class CopyRun {
         if (rows == 0) {
             table = m;
             columns = cols;
+            keys = m.tombstones() == null ? null : new StringBuilder[m.key().length];
+        }
+        if (keys != null) {
+            for (int k = 0; k < keys.length; k++) {
+                if (keys[k] == null) {
+                    keys[k] = new StringBuilder("{");
+                } else {
+                    keys[k].append(',');
+                }
+                arrayElement(keys[k], row.text(m.key()[k]));
+            }
         }
         for (int k = 0; k < cols.length; k++) {
             if (k > 0) {
@@ -58,6 +71,18 @@ final class CopyRun {
         }
         data.append('\n');
         rows++;
+    }
+
+    /** The run's keys, one array literal per key column, or null when its table has no tombstones. */
+    String[] keyArrays() {
+        if (keys == null || rows == 0) {
+            return null;
+        }
+        String[] arrays = new String[keys.length];
+        for (int k = 0; k < keys.length; k++) {
+            arrays[k] = keys[k] + "}";
+        }
+        return arrays;
     }
 
     /** Sends the run as one COPY on {@code conn}, inside its open transaction; returns the rows sent. */
@@ -88,6 +113,20 @@ final class CopyRun {
         rows = 0;
         table = null;
         columns = null;
+        keys = null;
+    }
+
+    /** An element of an array literal, always quoted: only the quote and the backslash are special inside. */
+    static void arrayElement(StringBuilder out, String value) {
+        out.append('"');
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '"' || c == '\\') {
+                out.append('\\');
+            }
+            out.append(c);
+        }
+        out.append('"');
     }
 
     /** COPY's text format: backslash, and the characters that end a field or a row, are escaped. */

@@ -142,6 +142,23 @@ final class RowWriter {
         return call.sql();
     }
 
+    /**
+     * The statement that fails when one of a COPY run's keys (array literals, one per key column)
+     * was deleted here by a change of another origin.
+     */
+    String noneDeletedAmong(TableMapping m, String[] keyArrays) throws SQLException {
+        String name = shapes.name(m.relationId() + ":T-among",
+                () -> SqlRenderer.expectNoneDeletedAmong(m.tombstones(), m.names(m.key()), guard));
+        StringBuilder sql = new StringBuilder("EXECUTE ").append(name).append('(');
+        for (int k = 0; k < keyArrays.length; k++) {
+            if (k > 0) {
+                sql.append(", ");
+            }
+            ExecuteCall.quote(sql, keyArrays[k]);
+        }
+        return sql.append(')').toString();
+    }
+
     /** True when the row's key was deleted here by a change of another origin: its INSERT is then a conflict. */
     private boolean deletedByOther(TableMapping m, TupleData row) throws SQLException {
         if (m.tombstones() == null || guard == null) {

@@ -22,9 +22,11 @@ import java.util.Set;
  * @param fullIdentity REPLICA IDENTITY FULL: rows are matched on all old values
  * @param upsertable   the target has a unique index on exactly the key, so INSERT can detect insert_exists
  * @param tombstones   the target's table of deleted keys ({@link io.pgmesh.setup.Tombstones}), or null
+ * @param copyable     COPY writes the table as INSERT does (no row-level security, which COPY refuses,
+ *                     and no rules, which COPY ignores)
  */
 record TableMapping(int relationId, TableName table, String[] columns, boolean[] writable, boolean[] updatable, int[] key,
-                    boolean fullIdentity, boolean upsertable, TableName tombstones) {
+                    boolean fullIdentity, boolean upsertable, TableName tombstones, boolean copyable) {
 
     static TableMapping of(Relation relation, TargetCatalog.TargetTable target) {
         TableName table = new TableName(relation.namespace(), relation.name());
@@ -59,7 +61,8 @@ record TableMapping(int relationId, TableName table, String[] columns, boolean[]
         }
         boolean upsertable = !full && target.hasUniqueIndexOn(keyNames);
         return new TableMapping(relation.relationId(), table, columns, writable, updatable,
-                key.stream().mapToInt(Integer::intValue).toArray(), full, upsertable, upsertable ? target.tombstones() : null);
+                key.stream().mapToInt(Integer::intValue).toArray(), full, upsertable, upsertable ? target.tombstones() : null,
+                target.copyable());
     }
 
     List<String> names(int[] indexes) {

@@ -19,7 +19,7 @@ final class TargetCatalog {
 
     /** A target table: column name to whether it is generated, and the column sets of its unique indexes. */
     record TargetTable(TableName name, Map<String, Boolean> generatedByColumn, Set<String> identityAlways,
-                       List<Set<String>> uniqueKeys, TableName tombstones) {
+                       List<Set<String>> uniqueKeys, TableName tombstones, boolean copyable) {
         boolean hasUniqueIndexOn(Set<String> columns) {
             return uniqueKeys.contains(columns);
         }
@@ -75,7 +75,18 @@ final class TargetCatalog {
                 }
             }
         }
-        return new TargetTable(table, columns, identityAlways, unique, tombstones(conn, table));
+        return new TargetTable(table, columns, identityAlways, unique, tombstones(conn, table), copyable(conn, table));
+    }
+
+    /** False when the table has row-level security (COPY FROM refuses it) or rules (COPY FROM ignores them). */
+    private static boolean copyable(Connection conn, TableName table) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement("SELECT NOT (c.relrowsecurity OR c.relhasrules) FROM pg_class c"
+                + " WHERE c.oid = to_regclass(?)")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
     }
 
     /** The table's tombstone table ({@link Tombstones}), or null when it has none. */

@@ -19,4 +19,11 @@ class CopyRunTest {
         CopyRun.escape(out, "\\N");
         assertEquals("\\\\N", out.toString());
     }
+
+    @Test
+    void arrayElementsAreQuotedWithTheirQuotesAndBackslashesEscaped() {
+        StringBuilder out = new StringBuilder();
+        CopyRun.arrayElement(out, "a\"b\\c,{d} NULL");
+        assertEquals("\"a\\\"b\\\\c,{d} NULL\"", out.toString());
+    }
 }
