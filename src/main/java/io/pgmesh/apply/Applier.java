@@ -222,9 +222,12 @@ public final class Applier implements AutoCloseable {
             carefulChange(m);
             return;
         }
-        if (txnStarted && m instanceof Insert i && !touchesUnmappable(m) && mapping(m).copyable()) {
-            copy(mapping(m), i.newTuple());
-            return;
+        if (txnStarted && m instanceof Insert i && !touchesUnmappable(m)) {
+            TableMapping table = mapping(m);
+            if (table.copyable()) {
+                copy(table, i.newTuple());
+                return;
+            }
         }
         sendCopy();
         if (entry == null) {

@@ -17,7 +17,7 @@ import org.postgresql.copy.CopyIn;
  * sent when the run ends or reaches its size, so memory stays bounded.
  */
 final class CopyRun {
-    static final int MAX_BYTES = 1 << 20;
+    private static final int MAX_BYTES = 1 << 20;
 
     private final StringBuilder data = new StringBuilder(MAX_BYTES + (MAX_BYTES >> 3));
     private TableMapping table;

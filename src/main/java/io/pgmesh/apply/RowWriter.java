@@ -86,13 +86,11 @@ final class RowWriter {
     }
 
     /**
-     * The same change as one statement that fails unless it changes exactly one row: for a batch
-     * of whole transactions whose conflicts show up as an aborted transaction, not as counts.
+     * An UPDATE or DELETE as one statement that fails unless it changes exactly one row (INSERTs
+     * go through {@link #strictInserts}): for a batch of whole transactions whose conflicts show
+     * up as an aborted transaction, not as counts.
      */
     String strict(TableMapping m, WalMessage change) throws SQLException {
-        if (change instanceof Insert i) {
-            return strictInserts(m, List.of(i.newTuple()));
-        }
         if (change instanceof Update u) {
             TupleData newTuple = u.newTuple();
             int[] set = m.updatableIn(newTuple);
