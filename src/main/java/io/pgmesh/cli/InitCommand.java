@@ -24,7 +24,7 @@ final class InitCommand implements Callable<Integer> {
     int jobs;
 
     @Option(names = "--slice-mb", defaultValue = "64", description = "tables bigger than this are copied in slices"
-            + " of this many MB by several workers (default ${DEFAULT-VALUE})")
+            + " of this many MB by several workers; 0: every table in one piece (default ${DEFAULT-VALUE})")
     int sliceMb;
 
     @Spec
@@ -35,8 +35,8 @@ final class InitCommand implements Callable<Integer> {
         if (jobs < 1 || jobs > 64) {
             throw new ExitException(Main.USAGE, "init: --jobs: expected 1..64, got " + jobs);
         }
-        if (sliceMb < 1) {
-            throw new ExitException(Main.USAGE, "init: --slice-mb: expected at least 1, got " + sliceMb);
+        if (sliceMb < 0) {
+            throw new ExitException(Main.USAGE, "init: --slice-mb: expected 0 or more, got " + sliceMb);
         }
         MeshConfig mesh = config.load();
         PrintWriter out = spec.commandLine().getOut();

@@ -28,10 +28,12 @@ public record CopyChunk(TableDefinition table, long fromPage, long toPage) {
     }
 
     /**
-     * Cuts every table into slices of at most {@code pagesPerChunk} pages (by its size when the
-     * load was planned), biggest tables first so that the longest copies start early.
+     * Cuts every table into slices of about {@code sliceBytes} (by its size when the load was
+     * planned; 0 keeps every table whole), biggest tables first so that the longest copies start
+     * early. A whole table is cheaper to copy: no query per slice, and rows written frozen.
      */
-    public static List<CopyChunk> plan(List<TableDefinition> tables, long pageSize, long pagesPerChunk) {
+    public static List<CopyChunk> plan(List<TableDefinition> tables, long pageSize, long sliceBytes) {
+        long pagesPerChunk = sliceBytes == 0 ? Long.MAX_VALUE : Math.max(1, sliceBytes / pageSize);
         List<TableDefinition> bySize = new ArrayList<>(tables);
         bySize.sort((a, b) -> Long.compare(b.bytes(), a.bytes()));
         List<CopyChunk> chunks = new ArrayList<>();

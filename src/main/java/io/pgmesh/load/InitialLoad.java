@@ -45,7 +45,7 @@ public final class InitialLoad {
     /**
      * @param jobs       copying sessions at once, each a source and a target connection
      * @param sliceBytes tables bigger than this are cut into slices of about this size, so that
-     *                   several workers share a big table
+     *                   several workers share a big table; 0 copies every table in one piece
      */
     public InitialLoad(NodeConfig source, NodeConfig target, TableSelection selection, int jobs, long sliceBytes,
                        LoadProgress progress) {
@@ -154,7 +154,7 @@ public final class InitialLoad {
      */
     private void copyAll(List<TableDefinition> definitions, long pageSize, List<Worker> workers,
                          List<TableDefinition> created) throws SQLException, InterruptedException {
-        List<CopyChunk> chunks = CopyChunk.plan(definitions, pageSize, Math.max(1, sliceBytes / pageSize));
+        List<CopyChunk> chunks = CopyChunk.plan(definitions, pageSize, sliceBytes);
         for (TableDefinition d : definitions) {
             progress.table(d.name(), d.estimatedRows(), (int) chunks.stream().filter(c -> c.table() == d).count());
         }

@@ -15,7 +15,7 @@ class CopyChunkTest {
 
     @Test
     void bigTablesAreCutIntoPageRangesThatCoverThemOnceAndTheLastRangeIsOpen() {
-        List<CopyChunk> chunks = CopyChunk.plan(List.of(table("small", 8192), table("big", 10 * 8192 + 1)), 8192, 4);
+        List<CopyChunk> chunks = CopyChunk.plan(List.of(table("small", 8192), table("big", 10 * 8192 + 1)), 8192, 4 * 8192);
         assertEquals(List.of(" WHERE ctid >= '(0,0)'::tid AND ctid < '(4,0)'::tid",
                         " WHERE ctid >= '(4,0)'::tid AND ctid < '(8,0)'::tid",
                         " WHERE ctid >= '(8,0)'::tid", ""),
@@ -27,6 +27,14 @@ class CopyChunkTest {
 
     @Test
     void anEmptyTableIsOneWholeTableChunk() {
-        assertEquals(List.of(""), CopyChunk.plan(List.of(table("empty", 0)), 8192, 4).stream().map(CopyChunk::predicate).toList());
+        assertEquals(List.of(""), CopyChunk.plan(List.of(table("empty", 0)), 8192, 4 * 8192).stream()
+                .map(CopyChunk::predicate).toList());
+    }
+
+    @Test
+    void sliceSizeZeroKeepsEveryTableWhole() {
+        List<CopyChunk> chunks = CopyChunk.plan(List.of(table("small", 8192), table("big", 1L << 40)), 8192, 0);
+        assertEquals(List.of("big", "small"), chunks.stream().map(c -> c.table().name().name()).toList());
+        assertEquals(List.of(true, true), chunks.stream().map(CopyChunk::isWholeTable).toList());
     }
 }
