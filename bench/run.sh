@@ -9,8 +9,8 @@
 # BENCH_SKIP_BUILD (0; 1 = use the jar and classes already in target/),
 # BENCH_REF (unset = the working tree; a git ref = export that commit to bench/out/build-<sha> and build it there),
 # BENCH_MAIN (io.pgmesh.bench.Bench; io.pgmesh.bench.InitialLoadBench = the initial-load comparison, knobs
-# BENCH_SCALE (20), BENCH_INIT_JOBS (4), BENCH_INIT_SLICE_MB (64), BENCH_ROUNDS (3), BENCH_INIT_ONLY (unset),
-# BENCH_INIT_JVM_OPTS (JVM options of the pgmesh process, e.g. a JFR recording), BENCH_PG_VERSION (15.13.0),
+# BENCH_SCALE (20), BENCH_INIT_JOBS (2), BENCH_INIT_SLICE_MB (0), BENCH_ROUNDS (5), BENCH_INIT_ONLY (unset),
+# BENCH_INIT_JVM_OPTS (more JVM options of the pgmesh process, e.g. a JFR recording), BENCH_PG_VERSION (15.13.0),
 # BENCH_PG_BIN (/usr/lib/postgresql/15/bin)).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -27,9 +27,9 @@ public final class InitialLoadBench {
     private static final String CLIENT_BIN = System.getenv().getOrDefault("BENCH_PG_BIN", "/usr/lib/postgresql/15/bin");
 
     private final int scale = env("BENCH_SCALE", 20);
-    private final int jobs = env("BENCH_INIT_JOBS", 4);
-    private final int rounds = env("BENCH_ROUNDS", 3);
-    private final int sliceMb = env("BENCH_INIT_SLICE_MB", 64);
+    private final int jobs = env("BENCH_INIT_JOBS", 2);
+    private final int rounds = env("BENCH_ROUNDS", 5);
+    private final int sliceMb = env("BENCH_INIT_SLICE_MB", 0);
     private final String version = System.getenv().getOrDefault("BENCH_PG_VERSION", "15.13.0");
     private final Path runDir;
     private final Path results;
@@ -82,17 +82,31 @@ public final class InitialLoadBench {
                 : List.of("dump", "native", "mesh"));
         Map<String, List<Double>> wall = new java.util.LinkedHashMap<>();
         Map<String, List<Double>> part = new java.util.LinkedHashMap<>();
+        Map<String, List<Double>> cpu = new java.util.LinkedHashMap<>();
         Db.exec(src, SRC_DB, "CREATE PUBLICATION native_pub FOR TABLE " + String.join(", ", TABLES));
+        // The launcher records its class-data archive at the first command after a build; that
+        // first run is not timed, as a user's first command (check, usually) would have made it.
+        try (var old = Files.newDirectoryStream(launcher().getParent().resolve("target"), "pgmesh-*.jsa")) {
+            for (Path p : old) {
+                Files.delete(p);
+            }
+        }
+        freshTarget("mesh");
+        pgmeshInit(0);
+        verify("mesh", rows);
         for (int round = 1; round <= rounds; round++) {
             for (String method : methods) {
                 freshTarget(method);
+                long[] before = Procs.machineTicks();
                 double[] r = switch (method) {
                     case "dump" -> new double[] {timed("round " + round + ": pg_dump | psql", this::dumpRestore), Double.NaN};
                     case "native" -> nativeCopy(round);
                     default -> pgmeshInit(round);
                 };
+                long[] after = Procs.machineTicks();
                 wall.computeIfAbsent(method, k -> new ArrayList<>()).add(r[0]);
                 part.computeIfAbsent(method, k -> new ArrayList<>()).add(r[1]);
+                cpu.computeIfAbsent(method, k -> new ArrayList<>()).add((after[0] - before[0]) / 100.0);
                 verify(method, rows);
             }
             methods.add(methods.remove(0));
@@ -103,15 +117,17 @@ public final class InitialLoadBench {
         double[] meshParts = {median(wall.get("mesh")), median(part.get("mesh"))};
         double mb = heapBytes / 1048576.0;
         StringBuilder md = new StringBuilder();
-        md.append("| method | wall time | MB/s (source heap ").append(String.format("%.0f MB", mb)).append(") | notes |\n")
-                .append("|---|---:|---:|---|\n")
-                .append(row("pg_dump \\| psql", dump, mb, "text COPY, one table at a time, indexes after the rows"))
-                .append(row("native subscription copy", nativeTotal, mb, String.format(
+        md.append("| method | wall time | MB/s (source heap ").append(String.format("%.0f MB", mb))
+                .append(") | machine CPU-s | notes |\n")
+                .append("|---|---:|---:|---:|---|\n")
+                .append(row("pg_dump \\| psql", dump, mb, median(cpu.get("dump")),
+                        "text COPY, one table at a time, indexes after the rows"))
+                .append(row("native subscription copy", nativeTotal, mb, median(cpu.get("native")), String.format(
                         "schema first via pg_dump --schema-only, then CREATE SUBSCRIPTION until every table"
                                 + " is ready (that part %.1f s); max_sync_workers_per_subscription = 2", nativeParts[0])))
-                .append(row("pgmesh init", meshParts[0], mb, String.format(
-                        "whole command in its own JVM: check, schema, snapshot slot, %d workers, keys and indexes;"
-                                + " the load itself %.1f s", jobs, meshParts[1])));
+                .append(row("pgmesh init", meshParts[0], mb, median(cpu.get("mesh")), String.format(
+                        "the whole command, started by ./pgmesh: check, schema, snapshot slot, --jobs %d --slice-mb %d,"
+                                + " keys and indexes; the load itself %.1f s", jobs, sliceMb, meshParts[1])));
         String text = "# Initial load, pgbench scale " + scale + " (" + String.format("%,d", rows) + " rows), PostgreSQL "
                 + version + "\n\nMedian of " + rounds + " round(s), order rotated each round; every run: " + wall + " s\n\n"
                 + md + "\nEvery target held the source's row count and pgbench_accounts md5 after each run.\n";
@@ -121,8 +137,8 @@ public final class InitialLoadBench {
         say("results in " + results);
     }
 
-    private static String row(String method, double seconds, double mb, String notes) {
-        return String.format("| %s | %.1f s | %.1f | %s |%n", method, seconds, mb / seconds, notes);
+    private static String row(String method, double seconds, double mb, double cpuSeconds, String notes) {
+        return String.format("| %s | %.2f s | %.1f | %.1f | %s |%n", method, seconds, mb / seconds, cpuSeconds, notes);
     }
 
     private interface Step {
@@ -174,19 +190,17 @@ public final class InitialLoadBench {
                 + "  - {name: target, host: 127.0.0.1, port: " + tgt.port() + ", database: mesh, user: postgres, sslmode: disable}\n"
                 + "tables:\n  include: [\"public.pgbench_*\"]\n"
                 + "initial-load:\n  from: source\n");
-        Path log = runDir.resolve("pgmesh-init-" + round + ".log");
-        double wall = timed("round " + round + ": pgmesh init --jobs " + jobs, () -> {
-            List<String> cmd = new ArrayList<>(List.of("/usr/bin/time", "-f", "jvm cpu user %U s system %S s", "java"));
-            // BENCH_INIT_JVM_OPTS: JVM options of the pgmesh process alone, e.g. a JFR recording.
-            for (String o : System.getenv().getOrDefault("BENCH_INIT_JVM_OPTS", "").split(" ")) {
-                if (!o.isBlank()) {
-                    cmd.add(o);
-                }
-            }
-            cmd.addAll(List.of("-jar", System.getProperty("bench.jar"), "init", "-c", mesh.toString(),
-                    "--jobs", String.valueOf(jobs), "--slice-mb", String.valueOf(sliceMb)));
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        Path log = runDir.resolve(round == 0 ? "pgmesh-init-warm-up.log" : "pgmesh-init-" + round + ".log");
+        double wall = timed((round == 0 ? "warm-up" : "round " + round) + ": pgmesh init --jobs " + jobs, () -> {
+            // As a user runs it: through the launcher, which picks the JVM options of the command.
+            List<String> cmd = List.of("/usr/bin/time", "-f", "pgmesh cpu user %U s system %S s",
+                    launcher().toString(), "init", "-c", mesh.toString(), "--jobs", String.valueOf(jobs),
+                    "--slice-mb", String.valueOf(sliceMb));
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            // BENCH_INIT_JVM_OPTS: more JVM options for the pgmesh process, e.g. a JFR recording.
+            pb.environment().put("PGMESH_JAVA_OPTS", System.getenv().getOrDefault("BENCH_INIT_JVM_OPTS", ""));
+            Process p = pb.start();
             if (!p.waitFor(1, TimeUnit.HOURS) || p.exitValue() != 0) {
                 throw new IllegalStateException("pgmesh init failed:\n" + Files.readString(log));
             }
@@ -195,6 +209,11 @@ public final class InitialLoadBench {
         var m = java.util.regex.Pattern.compile("initial load source -> target done: .* in ([0-9.]+) s").matcher(out);
         double load = m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
         return new double[] {wall, load};
+    }
+
+    /** The ./pgmesh launcher of the checkout the benchmarked jar was built in. */
+    private static Path launcher() {
+        return Path.of(System.getProperty("bench.jar")).toAbsolutePath().getParent().getParent().resolve("pgmesh");
     }
 
     /** An empty target database for {@code db}, nothing of an earlier run left on either server, then a checkpoint. */
