@@ -12,9 +12,15 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,7 +66,7 @@ public final class InitialLoad {
     public Result run() throws SQLException, LoadException, InterruptedException {
         long started = System.nanoTime();
         String slot = Names.slot(source.name(), target.name());
-        List<Connection> opened = new ArrayList<>();
+        List<Connection> opened = Collections.synchronizedList(new ArrayList<>());
         try (Connection targetConn = PgConnector.connect(target, "init " + slot);
              Connection planner = PgConnector.connect(source, "init " + slot)) {
             List<TableName> tables = new ArrayList<>(PublicationManager.published(planner));
@@ -70,7 +76,13 @@ public final class InitialLoad {
             List<Worker> workers = new ArrayList<>();
             List<TableDefinition> definitions = new ArrayList<>();
             long pageSize;
+            ExecutorService opener = Executors.newFixedThreadPool(jobs, r -> new Thread(r, "init open"));
             try (snapshot) {
+                // The copying sessions open, a few round trips each, while the schema is read and created.
+                List<Future<Worker>> opening = new ArrayList<>();
+                for (int i = 0; i < jobs; i++) {
+                    opening.add(opener.submit(() -> openWorker(snapshot, slot, opened)));
+                }
                 snapshot.importInto(planner);
                 SchemaReader reader = new SchemaReader(planner);
                 for (TableName t : tables) {
@@ -79,17 +91,13 @@ public final class InitialLoad {
                 pageSize = Long.parseLong(Sql.queryString(planner, "SHOW block_size").orElseThrow());
                 List<TableDefinition> toCreate = definitions.stream().filter(d -> missing.contains(d.name())).toList();
                 createTables(targetConn, toCreate, reader);
-                for (int i = 0; i < jobs; i++) {
-                    Connection s = PgConnector.connect(source, "init copy " + slot);
-                    opened.add(s);
-                    snapshot.importInto(s);
-                    Connection t = PgConnector.connect(target, "init copy " + slot);
-                    opened.add(t);
-                    // Sorting for a key or index build in memory rather than on disk is much faster.
-                    Sql.exec(t, "SET session_replication_role = replica; SET synchronous_commit = off;"
-                            + " SET maintenance_work_mem = '256MB'");
-                    workers.add(new Worker(s, t));
+                for (Future<Worker> w : opening) {
+                    workers.add(await(w));
                 }
+            } finally {
+                // Every session opened is in `opened` before it is closed, also when the load failed.
+                opener.shutdown();
+                opener.awaitTermination(1, TimeUnit.MINUTES);
             }
             log.info("initial load {} -> {}: snapshot at {}, {} table(s), {} worker(s)", source.name(), target.name(),
                     snapshot.consistentPoint(), tables.size(), jobs);
@@ -112,6 +120,30 @@ public final class InitialLoad {
             for (Connection c : opened) {
                 closeQuietly(c);
             }
+        }
+    }
+
+    /** A source session inside the load's snapshot and a target session set up for loading. */
+    private Worker openWorker(SnapshotSlot snapshot, String slot, List<Connection> opened) throws SQLException {
+        Connection s = PgConnector.connect(source, "init copy " + slot);
+        opened.add(s);
+        snapshot.importInto(s);
+        Connection t = PgConnector.connect(target, "init copy " + slot);
+        opened.add(t);
+        // Sorting for a key or index build in memory rather than on disk is much faster.
+        Sql.exec(t, "SET session_replication_role = replica; SET synchronous_commit = off;"
+                + " SET maintenance_work_mem = '256MB'");
+        return new Worker(s, t);
+    }
+
+    private static Worker await(Future<Worker> opening) throws SQLException, InterruptedException {
+        try {
+            return opening.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof SQLException sql) {
+                throw sql;
+            }
+            throw new SQLException("opening a copying session failed: " + e.getCause(), e.getCause());
         }
     }
 
