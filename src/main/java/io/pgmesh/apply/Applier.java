@@ -594,6 +594,11 @@ public final class Applier implements AutoCloseable {
         return SqlRenderer.truncate(tables, t.restartIdentity(), t.cascade());
     }
 
+    /** The target session the changes are applied in. */
+    public Connection connection() {
+        return conn;
+    }
+
     /** Abandons whatever was not committed: the source sends it again after a restart. */
     public void abort() {
         sender.abandon();

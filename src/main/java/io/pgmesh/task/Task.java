@@ -48,6 +48,8 @@ public final class Task implements Runnable {
     private volatile TaskState state;
     private volatile String detail;
     private volatile Thread thread;
+    /** The target session while an applier uses it: what {@link #stop} cancels. */
+    private volatile Connection applying;
 
     public Task(TaskSpec spec, NodePreparer sourcePreparer, NodePreparer targetPreparer, ConflictPolicy policy,
                 RetryPolicy retry) {
@@ -106,11 +108,25 @@ public final class Task implements Runnable {
         setState(TaskState.STOPPED, "stopped");
     }
 
+    /**
+     * Asks the task to end and returns at once. A statement the target is running for it is
+     * cancelled: it may wait for a row lock that a session there holds for as long as it likes,
+     * and stopping must not wait for that. Its transaction rolls back with its progress, so the
+     * source sends it again at the next start.
+     */
     public void stop() {
         running = false;
         Thread t = thread;
         if (t != null) {
             t.interrupt();
+        }
+        Connection c = applying;
+        if (c != null) {
+            try {
+                c.unwrap(PGConnection.class).cancelQuery();
+            } catch (SQLException e) {
+                log.debug("task {}: cancelling the statement in progress failed", spec, e);
+            }
         }
     }
 
@@ -142,13 +158,19 @@ public final class Task implements Runnable {
                 throw e;
             }
         }
+        applying = applier.connection();
         try (applier) {
+            if (!running) {
+                return; // stopped while connecting: a cancel sent before now found nothing to cancel
+            }
             try (Connection repl = connect(spec.source().name(),
                     () -> PgConnector.connectReplication(spec.source(), "capture " + spec));
                  ChangeStream stream = ChangeStream.start(repl.unwrap(PGConnection.class), spec.slotName(),
                          applier.startPosition(), sourceCaps)) {
                 stream(applier, stream);
             }
+        } finally {
+            applying = null;
         }
     }
 
