@@ -298,7 +298,7 @@ public final class Applier implements AutoCloseable {
             }
             carefulTxns.add(txn.finalLsn());
             throw new ReplayNeededException("the transaction committed at " + txn.finalLsn() + " on " + txn.sourceNode()
-                    + " met " + why + " (" + io.pgmesh.task.Errors.describe(e)
+                    + " met " + why + " (" + SqlRenderer.describeStrictFailure(e)
                     + "); it will be received again and applied statement by statement");
         }
     }
@@ -458,7 +458,7 @@ public final class Applier implements AutoCloseable {
             RemoteTxn t = sent.get(0).txn;
             carefulTxns.add(t.finalLsn());
             throw new ReplayNeededException("the transaction committed at " + t.finalLsn() + " on " + t.sourceNode()
-                    + " met a conflict or error (" + io.pgmesh.task.Errors.describe(cause)
+                    + " met a conflict or error (" + SqlRenderer.describeStrictFailure(cause)
                     + "); it will be received again and applied statement by statement");
         }
         Sql.exec(conn, "ROLLBACK");

@@ -2,6 +2,8 @@ package io.pgmesh.apply;
 
 import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.TableName;
+import io.pgmesh.task.Errors;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.StringJoiner;
 
@@ -140,6 +142,19 @@ public final class SqlRenderer {
         keyColumns.forEach(c -> where.add(Ident.quote(c) + " = ANY (" + p.next() + ")"));
         return "INSERT INTO pg_temp." + SINK + " SELECT FROM " + tombstones.quoted() + " WHERE " + where + " AND NOT "
                 + guard + " HAVING 1 / (count(*) = 0)::int = 0";
+    }
+
+    /**
+     * Why a strict statement failed, in words: the wrappers above fail by dividing by zero, which
+     * the server reports as such, so that case is named for what it means. (A division by zero of
+     * the table's own, in a CHECK constraint say, reads the same; the careful replay that follows
+     * reports it as it is.)
+     */
+    public static String describeStrictFailure(SQLException e) {
+        return "22012".equals(e.getSQLState()) // division_by_zero
+                ? "a change did not find its row as it expected, a key it inserts was deleted here, or it cannot"
+                        + " be applied as sent"
+                : Errors.describe(e);
     }
 
     /** A statement that always fails: it makes a strict batch hand a change pgmesh cannot apply to the careful replay. */

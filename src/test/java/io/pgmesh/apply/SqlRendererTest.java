@@ -3,6 +3,7 @@ package io.pgmesh.apply;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.pgmesh.pg.TableName;
+import java.sql.SQLException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -79,5 +80,16 @@ class SqlRendererTest {
         assertEquals("INSERT INTO pg_temp.pgmesh_sink SELECT FROM \"pgmesh\".\"deleted_1\" WHERE \"a\" = ANY ($1)"
                         + " AND \"b\" = ANY ($2) AND NOT g HAVING 1 / (count(*) = 0)::int = 0",
                 SqlRenderer.expectNoneDeletedAmong(new TableName("pgmesh", "deleted_1"), List.of("a", "b"), "g"));
+    }
+
+    @Test
+    void aStrictStatementsDivisionByZeroIsNamedForWhatItMeans() {
+        assertEquals("a change did not find its row as it expected, a key it inserts was deleted here, or it cannot"
+                        + " be applied as sent",
+                SqlRenderer.describeStrictFailure(new SQLException("ERROR: division by zero", "22012")));
+        assertEquals("ERROR: duplicate key value violates unique constraint \"t_email_key\" [SQLSTATE 23505]",
+                SqlRenderer.describeStrictFailure(new SQLException(
+                        "ERROR: duplicate key value violates unique constraint \"t_email_key\"\n  Detail: Key (email)=(a) exists.",
+                        "23505")), "any other error as the server gave it, first line");
     }
 }
