@@ -71,18 +71,24 @@ public final class SchemaReader {
               FROM used u JOIN pg_type t ON t.oid = u.oid JOIN pg_namespace n ON n.oid = t.typnamespace
              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
              ORDER BY t.typtype <> 'e', t.oid""";
-    /** Sequences the tables' defaults use or own (identity sequences come with their columns). */
+    /**
+     * Sequences the tables' columns own (serial; with the owning column) or their defaults use
+     * (identity sequences come with their columns).
+     */
     private static final String SEQUENCES = """
             SELECT DISTINCT s.schemaname, s.sequencename, s.data_type::text, s.start_value, s.min_value, s.max_value,
-                   s.increment_by, s.cycle, s.cache_size
+                   s.increment_by, s.cycle, s.cache_size, tn.nspname, tc.relname, a.attname
               FROM pg_depend dp
               JOIN pg_class sc ON sc.oid = dp.objid AND sc.relkind = 'S'
               JOIN pg_namespace n ON n.oid = sc.relnamespace
               JOIN pg_sequences s ON s.schemaname = n.nspname AND s.sequencename = sc.relname
+              JOIN pg_class tc ON tc.oid = dp.refobjid
+              JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+              JOIN pg_attribute a ON a.attrelid = dp.refobjid AND a.attnum = dp.refobjsubid
              WHERE dp.classid = 'pg_class'::regclass AND dp.refobjid = ANY (?::regclass[]) AND dp.deptype = 'a'
             UNION
             SELECT DISTINCT s.schemaname, s.sequencename, s.data_type::text, s.start_value, s.min_value, s.max_value,
-                   s.increment_by, s.cycle, s.cache_size
+                   s.increment_by, s.cycle, s.cache_size, NULL, NULL, NULL
               FROM pg_attrdef ad
               JOIN pg_depend dp ON dp.classid = 'pg_attrdef'::regclass AND dp.objid = ad.oid
                                AND dp.refclassid = 'pg_class'::regclass
@@ -95,9 +101,14 @@ public final class SchemaReader {
     public record TypeDefinition(TableName name, char kind, String body, String extension) {
     }
 
-    /** A sequence a table's default uses or a serial column owns. */
+    /**
+     * A sequence a table's default uses or a serial column owns.
+     *
+     * @param ownerTable  the table of the column that owns it (OWNED BY), or null
+     * @param ownerColumn that column, or null
+     */
     public record SequenceDefinition(TableName name, String dataType, long start, long min, long max, long increment,
-                                     boolean cycle, long cache) {
+                                     boolean cycle, long cache, TableName ownerTable, String ownerColumn) {
     }
 
     private final Connection conn;
@@ -161,8 +172,11 @@ public final class SchemaReader {
         try (ResultSet rs = query(SEQUENCES, arr, arr)) {
             while (rs.next()) {
                 TableName name = new TableName(rs.getString(1), rs.getString(2));
-                seqs.put(name, new SequenceDefinition(name, rs.getString(3), rs.getLong(4), rs.getLong(5),
-                        rs.getLong(6), rs.getLong(7), rs.getBoolean(8), rs.getLong(9)));
+                TableName owner = rs.getString(10) == null ? null : new TableName(rs.getString(10), rs.getString(11));
+                SequenceDefinition s = new SequenceDefinition(name, rs.getString(3), rs.getLong(4), rs.getLong(5),
+                        rs.getLong(6), rs.getLong(7), rs.getBoolean(8), rs.getLong(9), owner, rs.getString(12));
+                // A serial's sequence is both owned and used by a default: the row that names its owner counts.
+                seqs.merge(name, s, (seen, next) -> seen.ownerTable() != null ? seen : next);
             }
         }
         return List.copyOf(seqs.values());

@@ -56,6 +56,14 @@ public final class SchemaWriter {
         for (TableDefinition t : tables) {
             ddl.add(createTable(t));
         }
+        // So that dropping the table, or the column, drops its sequence, as on the source.
+        List<TableName> created = names(tables);
+        for (SchemaReader.SequenceDefinition s : sequences) {
+            if (s.ownerTable() != null && created.contains(s.ownerTable())) {
+                ddl.add("ALTER SEQUENCE " + s.name().quoted() + " OWNED BY " + s.ownerTable().quoted() + "."
+                        + Ident.quote(s.ownerColumn()));
+            }
+        }
         return ddl;
     }
 

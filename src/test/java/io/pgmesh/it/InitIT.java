@@ -142,6 +142,8 @@ class InitIT {
                 // Rows streamed after the load carry east's later keys: avoiding those is the ID strategies' job.
                 assertTrue(c.count(1, "SELECT last_value FROM customers_id_seq") >= 150_000, "serial past the loaded keys");
                 assertTrue(c.count(1, "SELECT last_value FROM orders_id_seq") >= 100_000, "identity past the loaded keys");
+                assertEquals("public.customers_id_seq", c.queryString(1, "SELECT pg_get_serial_sequence('customers', 'id')"),
+                        "the serial's sequence is owned by its column, as on the source (dropping the table drops it)");
                 assertEquals(0, c.count(1, "SELECT count(*) FROM orders WHERE doubled IS DISTINCT FROM amount * 2"),
                         "the generated column is computed on the target");
             } finally {
