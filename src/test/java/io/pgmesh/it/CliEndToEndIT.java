@@ -105,14 +105,9 @@ class CliEndToEndIT {
             }
         }
         // The walsenders let go of the slots a moment after run closed its connections.
-        PgCluster.await(Duration.ofSeconds(30), "both slots to become inactive", () -> {
-            try {
-                return cluster.count(0, "SELECT count(*) FROM pg_replication_slots WHERE active") == 0
-                        && cluster.count(1, "SELECT count(*) FROM pg_replication_slots WHERE active") == 0;
-            } catch (java.sql.SQLException e) {
-                return false;
-            }
-        });
+        PgCluster.await(Duration.ofSeconds(30), "both slots to become inactive",
+                () -> cluster.countOrMinusOne(0, "SELECT count(*) FROM pg_replication_slots WHERE active") == 0
+                        && cluster.countOrMinusOne(1, "SELECT count(*) FROM pg_replication_slots WHERE active") == 0);
         PgmeshProcess after = PgmeshProcess.run(d, COMMAND_TIMEOUT, ENV, "status", "-c", mesh.toString());
         all.add(after);
         assertEquals(0, after.exitCode(), "status works without run: it reads the nodes\n" + after.tail());

@@ -144,6 +144,15 @@ public final class PgCluster implements AutoCloseable {
         }
     }
 
+    /** {@link #count}, or -1 when the query failed: for a condition {@link #await} polls while a node may be down. */
+    public long countOrMinusOne(int node, String sqlReturningOneNumber) {
+        try {
+            return count(node, sqlReturningOneNumber);
+        } catch (SQLException e) {
+            return -1;
+        }
+    }
+
     /** The whole table as text, ordered: what "identical on both nodes" means. */
     public String dump(int node, String table, String orderBy) throws SQLException {
         StringBuilder sb = new StringBuilder();

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import org.junit.jupiter.api.AutoClose;
@@ -50,8 +49,8 @@ class StopWhileBlockedIT {
                 st.execute("SELECT * FROM items WHERE id = 1 FOR UPDATE");
                 cluster.sql(EAST, "UPDATE items SET note = 'second', edits = edits + 1 WHERE id = 1");
                 PgCluster.await(Duration.ofSeconds(30), "west's apply session to wait for the row lock",
-                        () -> count(WEST, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgmesh apply%'"
-                                + " AND wait_event_type = 'Lock'") == 1);
+                        () -> cluster.countOrMinusOne(WEST, "SELECT count(*) FROM pg_stat_activity"
+                                + " WHERE application_name LIKE 'pgmesh apply%' AND wait_event_type = 'Lock'") == 1);
 
                 long stopping = System.nanoTime();
                 run.terminate();
@@ -61,7 +60,8 @@ class StopWhileBlockedIT {
                 assertTrue(run.stderr().contains("task east->west: stopped"), run.tail());
                 // A backend waiting for a lock does not notice its client has gone; cancelled, it does.
                 PgCluster.await(Duration.ofSeconds(10), "every pgmesh session on west to end while the lock is held",
-                        () -> count(WEST, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgmesh%'") == 0);
+                        () -> cluster.countOrMinusOne(WEST, "SELECT count(*) FROM pg_stat_activity"
+                                + " WHERE application_name LIKE 'pgmesh%'") == 0);
                 assertEquals("first", cluster.queryString(WEST, "SELECT note FROM items WHERE id = 1"),
                         "the change waiting for the lock was rolled back");
                 locker.rollback();
@@ -74,14 +74,6 @@ class StopWhileBlockedIT {
             assertEquals("second 1", cluster.queryString(WEST, "SELECT note || ' ' || edits FROM items WHERE id = 1"),
                     "the change is applied after the restart");
             assertEquals(cluster.dump(EAST, "items", "id"), cluster.dump(WEST, "items", "id"));
-        }
-    }
-
-    private static long count(int node, String sql) {
-        try {
-            return cluster.count(node, sql);
-        } catch (SQLException e) {
-            return -1;
         }
     }
 }
