@@ -36,8 +36,12 @@ final class TableCatalog {
                    ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER']) p
                           WHERE NOT has_table_privilege(c.oid, p))::text[],
                    -- ALTER PUBLICATION ... ADD TABLE and ENABLE ALWAYS TRIGGER need the owner's rights
-                   CASE WHEN NOT pg_has_role(c.relowner, 'USAGE') THEN pg_get_userbyid(c.relowner) END
+                   CASE WHEN NOT pg_has_role(c.relowner, 'USAGE') THEN pg_get_userbyid(c.relowner) END,
+                   pn.nspname, pc.relname
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
+              LEFT JOIN pg_class pc ON pc.oid = i.inhparent
+              LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
             """ + USER_TABLES;
     // pg_depend, not pg_get_serial_sequence: that one needs USAGE on the table's schema and would fail
     // outright for a role that lacks it, which table_privileges reports instead.
@@ -91,8 +95,9 @@ final class TableCatalog {
                     missing.add(TableInfo.OWNER_PREFIX + rs.getString(7));
                 }
                 Columns c = columns.getOrDefault(t, new Columns());
+                TableName parent = rs.getString(8) == null ? null : new TableName(rs.getString(8), rs.getString(9));
                 tables.put(t, new TableInfo(t, rs.getBoolean(3), rs.getBoolean(4), c.types, c.key, c.sequences,
-                        missing));
+                        missing, parent));
             }
         }
         return tables;

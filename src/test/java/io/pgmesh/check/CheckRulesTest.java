@@ -109,7 +109,7 @@ class CheckRulesTest {
     }
 
     private static TableInfo table(Map<String, String> columns, List<String> key) {
-        return new TableInfo(new TableName("public", "t"), false, true, columns, key, Map.of(), List.of());
+        return new TableInfo(new TableName("public", "t"), false, true, columns, key, Map.of(), List.of(), null);
     }
 
     @Test

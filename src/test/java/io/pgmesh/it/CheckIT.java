@@ -74,6 +74,12 @@ class CheckIT {
         cluster.sql(0, "CREATE TABLE shapes.typed (id int PRIMARY KEY, v text)");
         cluster.sql(1, "CREATE TABLE shapes.typed (id int PRIMARY KEY, v integer)");
 
+        // parts: a partitioned table whose partition exists on east only.
+        cluster.sqlAll("CREATE SCHEMA parts");
+        cluster.sql(0, "CREATE TABLE parts.events (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);"
+                + " CREATE TABLE parts.events_2026_01 PARTITION OF parts.events"
+                + " FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')");
+
         // locked: tables a role without rights cannot touch.
         cluster.sqlAll("CREATE SCHEMA locked; CREATE TABLE locked.accounts (id int PRIMARY KEY, balance numeric)");
         cluster.sqlAll("CREATE ROLE weak LOGIN PASSWORD '" + PASSWORD + "'");
@@ -133,6 +139,17 @@ class CheckIT {
         assertEquals(1, fromWest.size(), FindingReport.text(fromWest));
         assertEquals(Severity.ERROR, fromWest.get(0).severity(), "the source itself lacks it: nothing can create it");
         assertEquals("table_missing", fromWest.get(0).code());
+    }
+
+    @Test
+    void aMissingPartitionIsAnErrorEvenWhenInitCouldCopyItsRows() {
+        List<Finding> findings = Preflight.run(new MeshConfig(cluster.config().nodes(), schema("parts"), "east"));
+        String report = FindingReport.text(findings);
+        assertEquals(List.of("ERROR partition_missing parts.events_2026_01"),
+                findings.stream().map(CheckIT::codeAndTable).toList(), report);
+        Finding f = findings.get(0);
+        assertTrue(f.what().contains("is a partition of parts.events on east and is missing on west"), report);
+        assertTrue(f.fix().contains("--table=\"parts\".\"events\" --table=\"parts\".\"events_2026_01\""), report);
     }
 
     @Test
@@ -270,7 +287,7 @@ class CheckIT {
 
     /** "ERROR table_missing shapes.only_east": severity, code and the table the message names first. */
     private static String codeAndTable(Finding f) {
-        Matcher m = Pattern.compile("shapes\\.[a-z_]+").matcher(f.what());
+        Matcher m = Pattern.compile("(shapes|parts)\\.[a-z0-9_]+").matcher(f.what());
         return f.severity() + " " + f.code() + " " + (m.find() ? m.group() : "?");
     }
 
