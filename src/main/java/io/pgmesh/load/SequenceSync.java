@@ -23,8 +23,12 @@ final class SequenceSync {
             for (TableDefinition.Column c : t.columns()) {
                 Optional<String> sequence = sequenceOf(target, t, c);
                 if (sequence.isPresent()) {
+                    // Only ever forward: a sequence that feeds several tables (the partitions of one
+                    // table, say) would otherwise end at the maximum of the last table, not of all.
                     Sql.queryString(target, "SELECT setval(?::regclass, m) FROM (SELECT max(" + Ident.quote(c.name())
-                            + ")::bigint AS m FROM " + t.name().quoted() + ") x WHERE m IS NOT NULL", sequence.get());
+                            + ")::bigint AS m FROM " + t.name().quoted() + ") x WHERE m IS NOT NULL"
+                            + " AND m > COALESCE(pg_sequence_last_value(?::regclass), m - 1)", sequence.get(),
+                            sequence.get());
                 }
             }
         }
