@@ -122,11 +122,17 @@ public final class Task implements Runnable {
         }
         Connection c = applying;
         if (c != null) {
-            try {
-                c.unwrap(PGConnection.class).cancelQuery();
-            } catch (SQLException e) {
-                log.debug("task {}: cancelling the statement in progress failed", spec, e);
-            }
+            // On a thread of its own: the cancel request is a connection of its own, which can take
+            // seconds to fail when the target is unreachable, and stop must return at once.
+            Thread cancel = new Thread(() -> {
+                try {
+                    c.unwrap(PGConnection.class).cancelQuery();
+                } catch (SQLException e) {
+                    log.debug("task {}: cancelling the statement in progress failed", spec, e);
+                }
+            }, "cancel " + spec);
+            cancel.setDaemon(true);
+            cancel.start();
         }
     }
 
