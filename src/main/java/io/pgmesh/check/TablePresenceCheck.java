@@ -7,8 +7,7 @@ import java.util.Map;
 
 /**
  * A replicated table must exist on every node, unless init will create it: the mesh names an
- * initial-load source that has it, the node lacking it is not that source, and it is not a
- * partition (init would create a plain table, not a partition of its parent).
+ * initial-load source that has it, and the node lacking it is not that source.
  */
 final class TablePresenceCheck {
 
@@ -26,21 +25,12 @@ final class TablePresenceCheck {
             Map<String, TableInfo> versions = mesh.versions(table);
             String on = String.join(", ", versions.keySet());
             String missing = String.join(", ", without);
-            TableName parent = versions.values().stream().map(TableInfo::partitionOf).filter(p -> p != null)
-                    .findFirst().orElse(null);
-            if (parent != null && source != null && versions.containsKey(source)) {
-                findings.add(Finding.error(null, "partition_missing", "table " + table + " is a partition of "
-                                + parent + " on " + on + " and is missing on " + missing + "; init creates tables,"
-                                + " not partitions",
-                        "created as a plain table, it would hold the rows while " + parent + " on " + missing
-                                + " would lack them, or be missing altogether",
-                        "create " + parent + " and its partitions on " + missing + " (for example pg_dump"
-                                + " --schema-only --table=" + parent.quoted() + " --table=" + table.quoted() + " on "
-                                + source + ", replayed on " + missing + "), then run init again: it loads the"
-                                + " partitions that are empty"));
-            } else if (source != null && versions.containsKey(source)) {
+            if (source != null && versions.containsKey(source)) {
+                TableName parent = versions.get(source).partitionOf();
                 findings.add(Finding.warning(null, "table_missing", "table " + table + " is missing on " + missing
-                                + "; init will create it there from " + source,
+                                + "; init will create it there from " + source
+                                + (parent == null ? "" : ", as a partition of " + parent + " (and " + parent
+                                + " where it is missing too)"),
                         "the initial load copies the table's definition and rows from " + source + " to nodes that"
                                 + " lack it",
                         "nothing to do before init; to keep the table out of the mesh instead, list it under"

@@ -13,8 +13,11 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Queue;
+import java.util.Set;
+import java.util.stream.Stream;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -75,6 +78,7 @@ public final class InitialLoad {
             SnapshotSlot snapshot = SnapshotSlot.create(source, slot);
             List<Worker> workers = new ArrayList<>();
             List<TableDefinition> definitions = new ArrayList<>();
+            List<TableDefinition> parents;
             long pageSize;
             ExecutorService opener = Executors.newFixedThreadPool(jobs, r -> new Thread(r, "init open"));
             try (snapshot) {
@@ -90,7 +94,9 @@ public final class InitialLoad {
                 }
                 pageSize = Long.parseLong(Sql.queryString(planner, "SHOW block_size").orElseThrow());
                 List<TableDefinition> toCreate = definitions.stream().filter(d -> missing.contains(d.name())).toList();
-                createTables(targetConn, toCreate, reader);
+                parents = missingParents(targetConn, reader, toCreate);
+                recordCreated(targetConn, parents);
+                createTables(targetConn, Stream.concat(parents.stream(), toCreate.stream()).toList(), reader);
                 for (Future<Worker> w : opening) {
                     workers.add(await(w));
                 }
@@ -105,7 +111,7 @@ public final class InitialLoad {
             long copyStarted = System.nanoTime();
             copyAll(definitions, pageSize, workers, created);
             long finishStarted = System.nanoTime();
-            for (String statement : SchemaWriter.foreignKeys(created)) {
+            for (String statement : SchemaWriter.foreignKeys(Stream.concat(parents.stream(), created.stream()).toList())) {
                 Sql.exec(targetConn, statement);
             }
             SequenceSync.run(targetConn, definitions);
@@ -145,6 +151,27 @@ public final class InitialLoad {
             }
             throw new SQLException("opening a copying session failed: " + e.getCause(), e.getCause());
         }
+    }
+
+    /**
+     * The partitioned tables above the partitions to create that the target lacks, each before
+     * its own partitions: a partition is created as one, inside its parent.
+     */
+    private static List<TableDefinition> missingParents(Connection target, SchemaReader reader,
+                                                        List<TableDefinition> toCreate) throws SQLException {
+        List<TableDefinition> parents = new ArrayList<>();
+        Set<TableName> seen = new HashSet<>();
+        for (TableDefinition d : toCreate) {
+            List<TableDefinition> chain = new ArrayList<>();
+            TableName parent = d.partition() == null ? null : d.partition().parent();
+            while (parent != null && seen.add(parent) && missingOn(target, List.of(parent)).size() == 1) {
+                TableDefinition p = reader.table(parent);
+                chain.add(0, p);
+                parent = p.partition() == null ? null : p.partition().parent();
+            }
+            parents.addAll(chain);
+        }
+        return parents;
     }
 
     private static List<TableName> missingOn(Connection target, List<TableName> tables) throws SQLException {
@@ -222,6 +249,19 @@ public final class InitialLoad {
             ps.setString(1, source.name());
             ps.setArray(2, target.createArrayOf("text", created.stream().map(TableName::quoted).toArray()));
             ps.setArray(3, target.createArrayOf("text", loaded.stream().map(TableName::quoted).toArray()));
+            ps.executeUpdate();
+        }
+    }
+
+    /** Partitioned tables the load creates too: a rerun after an interruption drops them with the rest. */
+    private void recordCreated(Connection target, List<TableDefinition> parents) throws SQLException {
+        if (parents.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = target.prepareStatement("""
+                UPDATE pgmesh.initial_load SET created_tables = created_tables || ?::text[] WHERE source_node = ?""")) {
+            ps.setArray(1, target.createArrayOf("text", parents.stream().map(p -> p.name().quoted()).toArray()));
+            ps.setString(2, source.name());
             ps.executeUpdate();
         }
     }

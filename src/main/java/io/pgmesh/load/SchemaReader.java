@@ -27,22 +27,35 @@ public final class SchemaReader {
               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
              WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY a.attnum""";
+    /**
+     * The table's constraints; of a partition only its own, not those it has from its parent. (A
+     * child of plain inheritance keeps its inherited CHECKs: init creates it as a table of its own.)
+     */
     private static final String CONSTRAINTS = """
-            SELECT conname, contype::text, pg_get_constraintdef(oid)
-              FROM pg_constraint WHERE conrelid = ?::regclass AND contype IN ('c', 'p', 'u', 'x', 'f')
-             ORDER BY contype, conname""";
+            SELECT con.conname, con.contype::text, pg_get_constraintdef(con.oid)
+              FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+             WHERE con.conrelid = ?::regclass AND con.contype IN ('c', 'p', 'u', 'x', 'f')
+               AND NOT (c.relispartition AND (con.conparentid <> 0 OR NOT con.conislocal))
+             ORDER BY con.contype, con.conname""";
+    /** The table's own indexes that back no constraint: not those attached to a parent's index. */
     private static final String INDEXES = """
             SELECT pg_get_indexdef(i.indexrelid)
-              FROM pg_index i
-             WHERE i.indrelid = ?::regclass
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE i.indrelid = ?::regclass AND NOT ic.relispartition
                AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
              ORDER BY i.indexrelid""";
     private static final String TABLE = """
             SELECT c.relreplident::text,
                    (SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
                      WHERE i.indrelid = c.oid AND i.indisreplident),
-                   GREATEST(c.reltuples, 0)::bigint, pg_relation_size(c.oid)
-              FROM pg_class c WHERE c.oid = ?::regclass""";
+                   GREATEST(c.reltuples, 0)::bigint, pg_relation_size(c.oid),
+                   pn.nspname, pc.relname, pg_get_expr(c.relpartbound, c.oid),
+                   CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END
+              FROM pg_class c
+              LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
+              LEFT JOIN pg_class pc ON pc.oid = i.inhparent
+              LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+             WHERE c.oid = ?::regclass""";
     /** User-defined types of the columns (arrays resolved to their element), in dependency-free order. */
     private static final String TYPES = """
             WITH RECURSIVE used(oid) AS (
@@ -150,8 +163,11 @@ public final class SchemaReader {
         }
         try (ResultSet rs = query(TABLE, t.quoted())) {
             rs.next();
+            TableName parent = rs.getString(5) == null ? null : new TableName(rs.getString(5), rs.getString(6));
+            TableDefinition.Partition partition = parent == null && rs.getString(8) == null ? null
+                    : new TableDefinition.Partition(parent, rs.getString(7), rs.getString(8));
             return new TableDefinition(t, columns, checks, keys, foreign, indexes, rs.getString(1).charAt(0),
-                    rs.getString(2), rs.getLong(3), rs.getLong(4));
+                    rs.getString(2), rs.getLong(3), rs.getLong(4), partition);
         }
     }
 

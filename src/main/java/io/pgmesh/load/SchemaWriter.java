@@ -55,6 +55,11 @@ public final class SchemaWriter {
         }
         for (TableDefinition t : tables) {
             ddl.add(createTable(t));
+            if (t.partitioned()) {
+                // Before its partitions exist: they then get the keys and indexes as they are attached.
+                // A partitioned table holds no rows of its own, so nothing is gained by waiting.
+                ddl.addAll(afterRows(t));
+            }
         }
         // So that dropping the table, or the column, drops its sequence, as on the source.
         List<TableName> created = names(tables);
@@ -68,6 +73,16 @@ public final class SchemaWriter {
     }
 
     static String createTable(TableDefinition t) {
+        TableDefinition.Partition p = t.partition();
+        String partitionBy = t.partitioned() ? " PARTITION BY " + p.key() : "";
+        if (p != null && p.parent() != null) {
+            // Columns, defaults, NOT NULL and the inherited constraints come from the parent.
+            List<String> checks = t.checks().stream()
+                    .map(c -> "CONSTRAINT " + Ident.quote(c.name()) + " " + c.definition()).toList();
+            return "CREATE TABLE " + t.name().quoted() + " PARTITION OF " + p.parent().quoted()
+                    + (checks.isEmpty() ? "" : " (\n    " + String.join(",\n    ", checks) + "\n)")
+                    + " " + p.bound() + partitionBy;
+        }
         List<String> parts = new ArrayList<>();
         for (TableDefinition.Column c : t.columns()) {
             StringBuilder col = new StringBuilder(Ident.quote(c.name())).append(' ').append(c.type());
@@ -89,7 +104,7 @@ public final class SchemaWriter {
         for (TableDefinition.Constraint check : t.checks()) {
             parts.add("CONSTRAINT " + Ident.quote(check.name()) + " " + check.definition());
         }
-        return "CREATE TABLE " + t.name().quoted() + " (\n    " + String.join(",\n    ", parts) + "\n)";
+        return "CREATE TABLE " + t.name().quoted() + " (\n    " + String.join(",\n    ", parts) + "\n)" + partitionBy;
     }
 
     /** Keys, indexes and the replica identity of one loaded table, built over its rows. */

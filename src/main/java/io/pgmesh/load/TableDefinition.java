@@ -18,10 +18,11 @@ import java.util.List;
  * @param identityIndex   the index named by REPLICA IDENTITY USING INDEX, or null
  * @param estimatedRows   the source planner's estimate, for progress only
  * @param bytes           the source's heap size, for progress and splitting
+ * @param partition       where the table sits in a partitioning, or null for a plain table
  */
 public record TableDefinition(TableName name, List<Column> columns, List<Constraint> checks, List<Constraint> keys,
                               List<Constraint> foreignKeys, List<String> indexes, char replicaIdentity,
-                              String identityIndex, long estimatedRows, long bytes) {
+                              String identityIndex, long estimatedRows, long bytes, Partition partition) {
 
     public TableDefinition {
         columns = List.copyOf(columns);
@@ -47,6 +48,22 @@ public record TableDefinition(TableName name, List<Column> columns, List<Constra
         public boolean generated() {
             return generatedExpr != null;
         }
+    }
+
+    /**
+     * A table's place in a partitioning. Constraints and indexes a partition inherits from its
+     * parent are not among its own: the parent gives them to it when it is attached.
+     *
+     * @param parent the partitioned table it is a partition of, or null for the root
+     * @param bound  {@code FOR VALUES ...} or {@code DEFAULT} as {@code pg_get_expr} prints it, or null for the root
+     * @param key    {@code RANGE (...)}, {@code LIST (...)} or {@code HASH (...)} when it is itself
+     *               partitioned ({@code pg_get_partkeydef}), else null
+     */
+    public record Partition(TableName parent, String bound, String key) {
+    }
+
+    public boolean partitioned() {
+        return partition != null && partition.key() != null;
     }
 
     /** A named constraint and its definition as {@code pg_get_constraintdef} prints it. */

@@ -176,6 +176,54 @@ class InitIT {
              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
             ORDER BY 1""";
 
+    private static final String PARTITION_TREE = """
+            SELECT c.relname || ' ' || c.relkind::text || ' of ' || COALESCE(p.relname, '-') || ' '
+                   || COALESCE(pg_get_expr(c.relpartbound, c.oid), '') || ' ' || COALESCE(pg_get_partkeydef(c.oid), '')
+              FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+             ORDER BY 1""";
+
+    @Test
+    void createsPartitionedTablesWithTheirPartitionsAndReplicatesThroughTheParent() throws Exception {
+        try (PgCluster c = PgCluster.start(2)) {
+            c.sql(0, """
+                    CREATE TABLE events (id bigserial, at date NOT NULL, kind text NOT NULL, body text,
+                                         PRIMARY KEY (id, at, kind), CONSTRAINT body_not_empty CHECK (body <> ''))
+                        PARTITION BY RANGE (at);
+                    CREATE INDEX events_body ON events (body);
+                    CREATE TABLE events_2026_01 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+                    CREATE TABLE events_2026_02 PARTITION OF events FOR VALUES FROM ('2026-02-01') TO ('2026-03-01')
+                        PARTITION BY LIST (kind);
+                    CREATE TABLE events_2026_02_a PARTITION OF events_2026_02 FOR VALUES IN ('a');
+                    CREATE TABLE events_2026_02_rest PARTITION OF events_2026_02 DEFAULT;
+                    CREATE INDEX events_2026_01_kind ON events_2026_01 (kind);
+                    INSERT INTO events (at, kind, body)
+                        SELECT date '2026-01-01' + (g % 59), CASE WHEN g % 3 = 0 THEN 'a' ELSE 'b' END, 'e' || g
+                          FROM generate_series(1, 3000) g;
+                    """);
+            MeshConfig mesh = loadFromEast(c);
+            String said = init(mesh, true);
+            assertTrue(said.contains("initial load east -> west done: 3 table(s), 3,000 rows"), said);
+            assertEquals(c.queryColumn(0, PARTITION_TREE), c.queryColumn(1, PARTITION_TREE),
+                    "the same partitioned tables and partitions, bounds and keys");
+            assertEquals(c.queryColumn(0, SHAPE), c.queryColumn(1, SHAPE), "constraints and indexes");
+            assertEquals(c.dump(0, "events", "id"), c.dump(1, "events", "id"), "the rows, read through the parent");
+            assertEquals("public.events_id_seq", c.queryString(1, "SELECT pg_get_serial_sequence('events', 'id')"));
+            assertTrue(c.count(1, "SELECT last_value FROM events_id_seq") >= 3000, "serial past the loaded keys");
+
+            MeshRunner runner = c.track(new MeshRunner(mesh, PgCluster.testRetry()));
+            runner.start();
+            PgCluster.awaitStreaming(runner, Duration.ofSeconds(60));
+            c.sql(1, "INSERT INTO events (id, at, kind, body) VALUES (1000001, '2026-02-10', 'a', 'from west')");
+            c.sql(0, "INSERT INTO events (id, at, kind, body) VALUES (1000002, '2026-01-10', 'b', 'from east')");
+            c.awaitCaughtUp(Duration.ofSeconds(30));
+            assertEquals("from west", c.queryString(0, "SELECT body FROM events_2026_02_a WHERE id = 1000001"),
+                    "a row written through west's parent reaches east's partition");
+            assertEquals(c.dump(0, "events", "id"), c.dump(1, "events", "id"));
+            runner.close();
+        }
+    }
+
     @Test
     void refusesATargetThatHoldsRowsTouchingNothingAndIsIdempotentOtherwise() throws Exception {
         try (PgCluster c = PgCluster.start(2)) {

@@ -10,7 +10,7 @@ class CopyChunkTest {
 
     private static TableDefinition table(String name, long bytes) {
         return new TableDefinition(new TableName("public", name), List.of(), List.of(), List.of(), List.of(), List.of(),
-                'd', null, 0, bytes);
+                'd', null, 0, bytes, null);
     }
 
     @Test
