@@ -15,9 +15,7 @@ import java.util.Map;
  * @param keyColumns         the primary key's columns, in column order; empty without a primary key
  * @param keySequences       the sequences feeding primary key columns (serial or identity), by column
  * @param missingPrivileges  what the role lacks to replicate it, e.g. "INSERT" or "USAGE on schema app"
- */
-/**
- * @param partitionOf the partitioned table this one is a partition of, or null
+ * @param partitionOf        the partitioned table this one is a partition of, or null
  */
 record TableInfo(TableName name, boolean unlogged, boolean hasReplicaIdentity, Map<String, String> columnTypes,
                  List<String> keyColumns, Map<String, KeySequence> keySequences, List<String> missingPrivileges,
