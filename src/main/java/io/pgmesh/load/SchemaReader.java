@@ -56,7 +56,11 @@ public final class SchemaReader {
               LEFT JOIN pg_class pc ON pc.oid = i.inhparent
               LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
              WHERE c.oid = ?::regclass""";
-    /** User-defined types of the columns (arrays resolved to their element), in dependency-free order. */
+    /**
+     * User-defined types of the columns (arrays resolved to their element) and the types those are
+     * made of (a domain's base, a range's subtype, a composite's fields), in dependency-free order.
+     * The row type of a table reports as kind {@code t}: only its table can make it.
+     */
     private static final String TYPES = """
             WITH RECURSIVE used(oid) AS (
                 SELECT DISTINCT CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE t.oid END
@@ -64,10 +68,19 @@ public final class SchemaReader {
                  WHERE a.attrelid = ANY (?::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped
                 UNION
                 SELECT x.dep FROM used u JOIN pg_type t ON t.oid = u.oid,
-                       LATERAL (VALUES (t.typbasetype), ((SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid))) x(dep)
+                       LATERAL (SELECT t.typbasetype
+                                UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
+                                UNION ALL SELECT CASE WHEN ft.typelem <> 0 AND ft.typlen = -1 THEN ft.typelem ELSE ft.oid END
+                                            FROM pg_class tc
+                                            JOIN pg_attribute fa ON fa.attrelid = tc.oid AND fa.attnum > 0
+                                                                AND NOT fa.attisdropped
+                                            JOIN pg_type ft ON ft.oid = fa.atttypid
+                                           WHERE t.typtype = 'c' AND tc.oid = t.typrelid AND tc.relkind = 'c') x(dep)
                  WHERE x.dep IS NOT NULL AND x.dep <> 0
             )
-            SELECT n.nspname, t.typname, t.typtype::text,
+            SELECT n.nspname, t.typname,
+                   CASE WHEN t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) <> 'c' THEN 't'
+                        ELSE t.typtype::text END,
                    CASE t.typtype
                      WHEN 'e' THEN (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
                                       FROM pg_enum e WHERE e.enumtypid = t.oid)
@@ -78,6 +91,12 @@ public final class SchemaReader {
                                           || pg_get_constraintdef(c.oid), ' ' ORDER BY c.conname)
                                       FROM pg_constraint c WHERE c.contypid = t.oid), '')
                      WHEN 'r' THEN (SELECT 'SUBTYPE = ' || format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)
+                     WHEN 'c' THEN (SELECT string_agg(quote_ident(fa.attname) || ' ' || format_type(fa.atttypid, fa.atttypmod)
+                                          || CASE WHEN fa.attcollation <> ft.typcollation AND fa.attcollation <> 0
+                                                  THEN ' COLLATE ' || fa.attcollation::regcollation::text ELSE '' END,
+                                          ', ' ORDER BY fa.attnum)
+                                      FROM pg_attribute fa JOIN pg_type ft ON ft.oid = fa.atttypid
+                                     WHERE fa.attrelid = t.typrelid AND fa.attnum > 0 AND NOT fa.attisdropped)
                    END,
                    (SELECT e.extname FROM pg_depend dp JOIN pg_extension e ON e.oid = dp.refobjid
                      WHERE dp.classid = 'pg_type'::regclass AND dp.objid = t.oid AND dp.deptype = 'e')

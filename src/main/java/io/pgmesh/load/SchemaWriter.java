@@ -44,8 +44,9 @@ public final class SchemaWriter {
                 case 'e' -> "CREATE TYPE " + type.name().quoted() + " AS ENUM (" + type.body() + ")";
                 case 'd' -> "CREATE DOMAIN " + type.name().quoted() + " AS " + type.body();
                 case 'r' -> "CREATE TYPE " + type.name().quoted() + " AS RANGE (" + type.body() + ")";
-                default -> throw new LoadException("type " + type.name() + " (a composite or base type) cannot be"
-                        + " created by pgmesh: create it on the target first");
+                case 'c' -> "CREATE TYPE " + type.name().quoted() + " AS (" + type.body() + ")";
+                default -> throw new LoadException("type " + type.name() + " (a base type, or the row type of a"
+                        + " table) cannot be created by pgmesh: create it on the target first");
             });
         }
         for (SchemaReader.SequenceDefinition s : sequences) {

@@ -32,10 +32,11 @@ class InitIT {
     private static final String SCHEMA = """
             CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
             CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+            CREATE TYPE address AS (street text COLLATE "C", zip positive, mood mood);
             CREATE TABLE customers (
                 id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, mood mood NOT NULL DEFAULT 'ok',
                 visits positive, note text COLLATE "C", balance numeric(12,2) NOT NULL DEFAULT 0 CHECK (balance >= 0),
-                tags text[], span int4range, created timestamptz NOT NULL DEFAULT now());
+                tags text[], span int4range, home address, created timestamptz NOT NULL DEFAULT now());
             CREATE INDEX customers_mood ON customers (mood, created);
             CREATE TABLE orders (
                 id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id),
@@ -62,9 +63,10 @@ class InitIT {
         try (PgCluster c = PgCluster.start(2)) {
             c.sql(0, SCHEMA);
             c.sql(0, """
-                    INSERT INTO customers (email, mood, visits, note, balance, tags, span)
+                    INSERT INTO customers (email, mood, visits, note, balance, tags, span, home)
                     SELECT 'c' || g || '@x', (ARRAY['sad','ok','happy'])[1 + g % 3]::mood, 1 + g % 7, 'n''' || g,
-                           g % 1000, ARRAY['a', NULL, g::text], int4range(g, g + 10)
+                           g % 1000, ARRAY['a', NULL, g::text], int4range(g, g + 10),
+                           ROW('street ' || g, 1 + g % 9, (ARRAY['sad','ok','happy'])[1 + g % 3])::address
                       FROM generate_series(1, 150000) g;
                     INSERT INTO orders (customer_id, amount) SELECT 1 + g % 150000, g / 7.0 FROM generate_series(1, 100000) g;
                     INSERT INTO events SELECT jsonb_build_object('n', g % 50), '2026-01-01'::timestamptz FROM generate_series(1, 3000) g;
