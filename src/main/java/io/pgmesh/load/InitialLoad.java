@@ -78,7 +78,8 @@ public final class InitialLoad {
             SnapshotSlot snapshot = SnapshotSlot.create(source, slot);
             List<Worker> workers = new ArrayList<>();
             List<TableDefinition> definitions = new ArrayList<>();
-            List<TableDefinition> parents;
+            List<TableDefinition> created;       // the published tables the target lacked: loaded, then keyed
+            List<TableDefinition> createdAll;    // those and the partitioned tables above them
             long pageSize;
             ExecutorService opener = Executors.newFixedThreadPool(jobs, r -> new Thread(r, "init open"));
             try (snapshot) {
@@ -93,10 +94,11 @@ public final class InitialLoad {
                     definitions.add(reader.table(t));
                 }
                 pageSize = Long.parseLong(Sql.queryString(planner, "SHOW block_size").orElseThrow());
-                List<TableDefinition> toCreate = definitions.stream().filter(d -> missing.contains(d.name())).toList();
-                parents = missingParents(targetConn, reader, toCreate);
+                created = definitions.stream().filter(d -> missing.contains(d.name())).toList();
+                List<TableDefinition> parents = missingParents(targetConn, reader, created);
+                createdAll = Stream.concat(parents.stream(), created.stream()).toList();
                 recordCreated(targetConn, parents);
-                createTables(targetConn, Stream.concat(parents.stream(), toCreate.stream()).toList(), reader);
+                createTables(targetConn, createdAll, reader);
                 for (Future<Worker> w : opening) {
                     workers.add(await(w));
                 }
@@ -107,11 +109,10 @@ public final class InitialLoad {
             }
             log.info("initial load {} -> {}: snapshot at {}, {} table(s), {} worker(s)", source.name(), target.name(),
                     snapshot.consistentPoint(), tables.size(), jobs);
-            List<TableDefinition> created = definitions.stream().filter(d -> missing.contains(d.name())).toList();
             long copyStarted = System.nanoTime();
             copyAll(definitions, pageSize, workers, created);
             long finishStarted = System.nanoTime();
-            for (String statement : SchemaWriter.foreignKeys(Stream.concat(parents.stream(), created.stream()).toList())) {
+            for (String statement : SchemaWriter.foreignKeys(createdAll)) {
                 Sql.exec(targetConn, statement);
             }
             SequenceSync.run(targetConn, definitions);
@@ -163,11 +164,11 @@ public final class InitialLoad {
         Set<TableName> seen = new HashSet<>();
         for (TableDefinition d : toCreate) {
             List<TableDefinition> chain = new ArrayList<>();
-            TableName parent = d.partition() == null ? null : d.partition().parent();
-            while (parent != null && seen.add(parent) && missingOn(target, List.of(parent)).size() == 1) {
+            TableName parent = d.parent();
+            while (parent != null && seen.add(parent) && !existsOn(target, parent)) {
                 TableDefinition p = reader.table(parent);
                 chain.add(0, p);
-                parent = p.partition() == null ? null : p.partition().parent();
+                parent = p.parent();
             }
             parents.addAll(chain);
         }
@@ -177,11 +178,15 @@ public final class InitialLoad {
     private static List<TableName> missingOn(Connection target, List<TableName> tables) throws SQLException {
         List<TableName> missing = new ArrayList<>();
         for (TableName t : tables) {
-            if (!Sql.queryBool(target, "SELECT to_regclass(?) IS NOT NULL", t.quoted())) {
+            if (!existsOn(target, t)) {
                 missing.add(t);
             }
         }
         return missing;
+    }
+
+    private static boolean existsOn(Connection target, TableName table) throws SQLException {
+        return Sql.queryBool(target, "SELECT to_regclass(?) IS NOT NULL", table.quoted());
     }
 
     private void createTables(Connection targetConn, List<TableDefinition> toCreate, SchemaReader reader)

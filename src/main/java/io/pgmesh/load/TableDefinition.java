@@ -62,6 +62,11 @@ public record TableDefinition(TableName name, List<Column> columns, List<Constra
     public record Partition(TableName parent, String bound, String key) {
     }
 
+    /** The partitioned table this one is a partition of, or null. */
+    public TableName parent() {
+        return partition == null ? null : partition.parent();
+    }
+
     public boolean partitioned() {
         return partition != null && partition.key() != null;
     }
