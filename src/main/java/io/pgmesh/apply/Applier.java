@@ -9,6 +9,7 @@ import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.SqlStates;
 import io.pgmesh.pg.TableName;
+import io.pgmesh.progress.OriginSession;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.wal.TupleData;
 import io.pgmesh.wal.WalMessage;
@@ -62,6 +63,7 @@ public final class Applier implements AutoCloseable {
     private final ConflictHandler conflicts;
     private final ChangeGuard guard;
     private final CommitListener listener;
+    private final SourceRows sourceRows;
     private final Map<Integer, TableMapping> relations = new HashMap<>();
     private final Map<Integer, Relation> descriptions = new HashMap<>();
     /** Relations the target cannot take (missing table or column): each of their changes is unresolvable. */
@@ -88,19 +90,27 @@ public final class Applier implements AutoCloseable {
     private int carefulRun;         // transactions still to apply carefully after a conflict: conflicts come in runs
     private static final int CAREFUL_RUN = 32;
     private static final String COMMIT_STATEMENT = "pgmesh_commit";
+    /**
+     * A careful transaction checks deferred constraints at each statement: a violation then fails
+     * the change that caused it, which on-error handles like any other, instead of the COMMIT,
+     * where no single change could be named, skipped or stopped at.
+     */
+    private static final String BEGIN_CAREFUL = "BEGIN; SET CONSTRAINTS ALL IMMEDIATE";
     private Lsn appliedLsn;         // end of the last transaction committed on the target (maybe not yet flushed)
     private Lsn durableLsn;         // end of the last transaction known to be on disk
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy, int originId,
-                    String loadedThrough, Lsn progress, CommitListener listener, java.util.Set<Lsn> carefulTxns) throws SQLException {
+                    String loadedThrough, Lsn progress, CommitListener listener, java.util.Set<Lsn> carefulTxns,
+                    SourceRows sourceRows) throws SQLException {
         this.task = task;
+        this.sourceRows = sourceRows;
         this.carefulTxns = carefulTxns;
         this.conn = conn;
         this.listener = listener;
         this.sender = new BatchSender(conn, "apply " + task);
         this.shapes = new PreparedShapes(conn, sender::quiesce);
         this.conflicts = new ConflictHandler(shapes, policy, new ConflictLog(conn, task.target().name()),
-                new OriginNames(conn, task.target().name()), caps.commitTimestampOrigin());
+                new OriginNames(conn, task.target().name()), caps.commitTimestampOrigin(), sourceRows);
         this.rows = new RowWriter(shapes, conflicts,
                 caps.commitTimestampOrigin() ? SqlRenderer.sameOriginGuard(originId, loadedThrough) : null);
         this.guard = new ChangeGuard(task, conn, policy.onError(), new ApplyErrorLog(conn, task.target().name()),
@@ -111,33 +121,14 @@ public final class Applier implements AutoCloseable {
     }
 
     /**
-     * Binds the connection (autocommit, simple query protocol) to the task's origin, creating it
-     * if needed, after putting the origin back to the last applied transaction if an aborted one
-     * moved it. Fails with SQLSTATE 55006 when another process holds the origin: PostgreSQL itself
-     * is the lease between two pgmesh processes.
+     * Sets the apply session up and binds it to the task's origin ({@link OriginSession}). Fails
+     * with SQLSTATE 55006 when another process holds the origin: PostgreSQL itself is the lease
+     * between two pgmesh processes.
      */
     public static Applier open(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
-                               CommitListener listener, java.util.Set<Lsn> carefulTxns) throws SQLException {
+                               CommitListener listener, java.util.Set<Lsn> carefulTxns, SourceRows sourceRows)
+            throws SQLException {
         conn.setAutoCommit(true);
-        int originId = Sql.queryString(conn, "SELECT pg_replication_origin_oid(?)", task.originName())
-                .map(Integer::parseInt)
-                .orElse(-1);
-        if (originId < 0) {
-            originId = Sql.queryInt(conn, "SELECT pg_replication_origin_create(?)", task.originName());
-        }
-        Lsn originLsn = Sql.queryString(conn, "SELECT pg_replication_origin_progress(?, false)", task.originName())
-                .map(Lsn::parse).orElse(Lsn.ZERO);
-        Lsn applied = Sql.queryString(conn, "SELECT last_commit_lsn FROM pgmesh.task_progress WHERE source_node = ?",
-                task.source().name()).map(Lsn::parse).orElse(null);
-        if (applied == null) {
-            Sql.queryString(conn, "INSERT INTO pgmesh.task_progress (source_node, last_commit_lsn) VALUES (?, ?::pg_lsn)"
-                    + " ON CONFLICT DO NOTHING RETURNING 1", task.source().name(), originLsn.toString());
-            applied = originLsn;
-        } else if (originLsn.compareTo(applied) > 0) {
-            log.warn("task {}: origin {} stood at {} but the last applied transaction ends at {} (a transaction"
-                    + " that was rolled back moved it); putting it back", task, task.originName(), originLsn, applied);
-            Sql.queryString(conn, "SELECT pg_replication_origin_advance(?, ?::pg_lsn)", task.originName(), applied.toString());
-        }
         Sql.exec(conn, "SET session_replication_role = replica");
         // Commits need not wait for the disk: only LSNs that the origin reports flushed are confirmed.
         Sql.exec(conn, "SET synchronous_commit = off");
@@ -155,8 +146,9 @@ public final class Applier implements AutoCloseable {
         Sql.exec(conn, "PREPARE " + COMMIT_STATEMENT + " " + SqlRenderer.commitOrigin(task.source().name()));
         String loadedThrough = Sql.queryString(conn, "SELECT finished_at::text FROM pgmesh.initial_load"
                 + " WHERE source_node = ? AND state = 'done'", task.source().name()).orElse(null);
-        Sql.queryString(conn, "SELECT pg_replication_origin_session_setup(?)", task.originName());
-        return new Applier(task, conn, caps, policy, originId, loadedThrough, applied, listener, carefulTxns);
+        Lsn applied = OriginSession.take(conn, task.originName(), task.source().name(), () -> { });
+        int originId = Sql.queryInt(conn, "SELECT pg_replication_origin_oid(?)", task.originName());
+        return new Applier(task, conn, caps, policy, originId, loadedThrough, applied, listener, carefulTxns, sourceRows);
     }
 
     /** Where this task stands on the target: the position to resume streaming from. */
@@ -339,7 +331,7 @@ public final class Applier implements AutoCloseable {
     private void carefulChange(WalMessage m) throws SQLException {
         if (!txnStarted) {
             send(false); // what is batched comes first
-            Sql.exec(conn, "BEGIN");
+            Sql.exec(conn, BEGIN_CAREFUL);
             txnStarted = true;
         }
         carefulStatement(txn, m);
@@ -502,7 +494,7 @@ public final class Applier implements AutoCloseable {
 
     /** Applies one transaction statement by statement, resolving conflicts, then its COMMIT if it has one. */
     private void replay(StrictBatch.Entry e) throws SQLException {
-        Sql.exec(conn, "BEGIN");
+        Sql.exec(conn, BEGIN_CAREFUL);
         for (WalMessage m : e.messages) {
             carefulStatement(e.txn, m);
         }
@@ -524,8 +516,7 @@ public final class Applier implements AutoCloseable {
         if (appliedLsn.equals(durableLsn)) {
             return durableLsn;
         }
-        Lsn flushed = Sql.queryString(conn, "SELECT pg_replication_origin_session_progress(true)")
-                .map(Lsn::parse).orElse(Lsn.ZERO);
+        Lsn flushed = OriginSession.flushedProgress(conn);
         durableLsn = Lsn.max(durableLsn, Lsn.of(Math.min(flushed.value(), appliedLsn.value())));
         return durableLsn;
     }
@@ -591,7 +582,7 @@ public final class Applier implements AutoCloseable {
         for (int id : t.relationIds()) {
             tables.add(mapping(id).table());
         }
-        return SqlRenderer.truncate(tables, t.restartIdentity(), t.cascade());
+        return SqlRenderer.truncate(tables, t.restartIdentity());
     }
 
     /** The target session the changes are applied in. */
@@ -620,6 +611,7 @@ public final class Applier implements AutoCloseable {
     public void close() {
         abort();
         sender.close();
+        sourceRows.close();
         try {
             conn.close();
         } catch (SQLException ignored) {

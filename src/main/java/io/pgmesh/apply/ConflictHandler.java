@@ -11,6 +11,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -30,11 +33,15 @@ final class ConflictHandler {
     private final ConflictLog log;
     private final OriginNames origins;
     private final boolean knowsOrigins;
+    private final SourceRows source;
     private long conflicts;
+    /** How often one change is weighed anew when the application keeps changing its row meanwhile. */
+    private static final int RACE_ATTEMPTS = 3;
 
     ConflictHandler(PreparedShapes shapes, ConflictPolicy policy, ConflictLog log, OriginNames origins,
-                    boolean knowsOrigins) {
+                    boolean knowsOrigins, SourceRows source) {
         this.shapes = shapes;
+        this.source = source;
         this.policy = policy;
         this.log = log;
         this.origins = origins;
@@ -50,6 +57,16 @@ final class ConflictHandler {
      * weighed against the row if there is one (insert_exists), else against the delete (insert_deleted).
      */
     void insertConflict(RemoteTxn txn, TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
+        for (int attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
+            if (tryInsert(txn, m, row, writeIdx)) {
+                return;
+            }
+        }
+        throw raced(txn, m, row);
+    }
+
+    /** One weighing of a remote INSERT; false when the application took the key between look-up and write. */
+    private boolean tryInsert(RemoteTxn txn, TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
         Optional<LocalVersion> local = lockLocalRow(m, row);
         if (local.isPresent()) {
             Resolution r = decide(ConflictType.INSERT_EXISTS, txn, m, local.get());
@@ -57,21 +74,35 @@ final class ConflictHandler {
                 overwrite(m, row, writeIdx, row);
             }
             record(ConflictType.INSERT_EXISTS, r, txn, m, local.get(), row, row, writeIdx);
-            return;
+            return true;
         }
         Optional<LocalVersion> tomb = tombstone(m, row);
         Resolution r = tomb.isEmpty() ? Resolution.APPLY_REMOTE : decide(ConflictType.INSERT_DELETED, txn, m, tomb.get());
         if (r == Resolution.APPLY_REMOTE && !insertIfAbsent(m, row, writeIdx)) {
-            insertConflict(txn, m, row, writeIdx); // the application inserted the key meanwhile: weigh against that row
-            return;
+            return false;
         }
         if (tomb.isPresent()) {
             record(ConflictType.INSERT_DELETED, r, txn, m, tomb.get(), row, row, writeIdx);
         }
+        return true;
     }
 
-    /** A remote UPDATE touched no row: either the row is gone or another origin wrote it last. */
+    /**
+     * A remote UPDATE that keeps its key touched no row: either the row is gone or another origin
+     * wrote it last. (An UPDATE that changes the key is a delete plus an insert for conflicts, and
+     * {@link RowWriter} hands the two parts to {@link #deleteNotApplied} and {@link #insertConflict}.)
+     */
     void updateNotApplied(RemoteTxn txn, TableMapping m, TupleData keyTuple, TupleData newTuple, int[] setIdx)
+            throws SQLException {
+        for (int attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
+            if (tryUpdate(txn, m, keyTuple, newTuple, setIdx)) {
+                return;
+            }
+        }
+        throw raced(txn, m, keyTuple);
+    }
+
+    private boolean tryUpdate(RemoteTxn txn, TableMapping m, TupleData keyTuple, TupleData newTuple, int[] setIdx)
             throws SQLException {
         Optional<LocalVersion> local = lockLocalRow(m, keyTuple);
         if (local.isPresent()) {
@@ -80,22 +111,70 @@ final class ConflictHandler {
                 overwrite(m, newTuple, setIdx, keyTuple);
             }
             record(ConflictType.UPDATE_DIFFERS, r, txn, m, local.get(), keyTuple, newTuple, setIdx);
-            return;
+            return true;
         }
         LocalVersion tomb = tombstone(m, keyTuple).orElse(null);
         Resolution r = decide(ConflictType.UPDATE_MISSING, txn, m, tomb);
         if (r == Resolution.APPLY_REMOTE) {
-            if (m.isComplete(newTuple)) {
-                // The node that made this update has the row: writing it whole is how this node gets there too.
-                if (!insertIfAbsent(m, newTuple, m.writableIn(newTuple))) {
-                    updateNotApplied(txn, m, keyTuple, newTuple, setIdx); // inserted meanwhile: now it differs
-                    return;
-                }
-            } else {
-                r = Resolution.SKIP; // unchanged TOAST values were not sent: the row cannot be rebuilt here
+            // The node that made this update has the row: writing it whole is how this node gets there too.
+            Optional<TupleData> whole = complete(m, newTuple);
+            if (whole.isEmpty()) {
+                // The source no longer has the row either: the delete that removed it there comes
+                // after this change in the same stream and ends the row here too.
+                r = Resolution.SKIP;
+            } else if (!insertIfAbsent(m, whole.get(), m.writableIn(whole.get()))) {
+                return false; // inserted here meanwhile: weigh against that row now
             }
         }
         record(ConflictType.UPDATE_MISSING, r, txn, m, tomb, keyTuple, newTuple, setIdx);
+        return true;
+    }
+
+    /**
+     * The insert half of a key-changing UPDATE whose new image lacks values (unchanged TOAST) that
+     * the source no longer holds either: the row moved on or was deleted there, and the change
+     * that did so follows in the stream. Recorded, so that it is not silent.
+     */
+    void rekeyedRowGone(RemoteTxn txn, TableMapping m, TupleData newTuple) throws SQLException {
+        record(ConflictType.UPDATE_MISSING, Resolution.SKIP, txn, m, null, newTuple, newTuple, m.writableIn(newTuple));
+    }
+
+    /**
+     * {@code t} with the values it left out (unchanged TOAST) taken from the source's current row
+     * by key; {@code t} itself when it is complete; empty when the source no longer has the row.
+     */
+    Optional<TupleData> complete(TableMapping m, TupleData t) throws SQLException {
+        if (m.isComplete(t)) {
+            return Optional.of(t);
+        }
+        List<String> keyValues = new ArrayList<>();
+        for (int k : m.key()) {
+            keyValues.add(t.text(k));
+        }
+        Optional<String[]> row = source.read(m.table(), Arrays.asList(m.columns()), m.names(m.key()), keyValues);
+        if (row.isEmpty()) {
+            return Optional.empty();
+        }
+        TupleData.Builder whole = new TupleData.Builder();
+        for (int i = 0; i < t.size(); i++) {
+            switch (t.kind(i)) {
+                case NULL -> whole.addNull();
+                case TEXT -> whole.addText(t.text(i));
+                case BINARY -> whole.addBinary(t.binary(i));
+                case UNCHANGED_TOAST -> whole.addText(row.get()[i]);
+            }
+        }
+        return Optional.of(whole.build());
+    }
+
+    /**
+     * The application changed the key under the resolution again and again: rare, and settled by
+     * a retry of the task, which applies the transaction anew.
+     */
+    private static SQLException raced(RemoteTxn txn, TableMapping m, TupleData keyTuple) {
+        return new SQLException("the change of " + m.table() + " committed at " + txn.finalLsn() + " on "
+                + txn.sourceNode() + " kept meeting a different local row for key " + RowImage.of(m, keyTuple, m.key())
+                + " while it was resolved; the task retries it", "40001");
     }
 
     /** A remote UPDATE or DELETE of a REPLICA IDENTITY FULL table found no equal row: nothing to weigh it against. */
@@ -154,7 +233,19 @@ final class ConflictHandler {
         conflicts++;
     }
 
+    /**
+     * The remote version won: the local row takes its values. Values it left out (unchanged TOAST)
+     * are the winner's too, and the local row may hold another version of them, so they are read
+     * from the source; if the source no longer has the row, the delete that removed it follows.
+     */
     private void overwrite(TableMapping m, TupleData values, int[] columns, TupleData keyTuple) throws SQLException {
+        if (!m.isComplete(values)) {
+            Optional<TupleData> whole = complete(m, values);
+            if (whole.isPresent()) {
+                values = whole.get();
+                columns = m.writableIn(values);
+            }
+        }
         int[] setIdx = java.util.Arrays.stream(columns).filter(i -> m.updatable()[i]).toArray();
         String name = shapes.name(m.relationId() + ":U-force:" + Shapes.mask(setIdx),
                 () -> SqlRenderer.update(m.table(), m.names(setIdx), m.names(m.key()), null));

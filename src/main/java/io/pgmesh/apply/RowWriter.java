@@ -10,6 +10,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Renders row changes as statements. The fast path is one statement that changes a row only when
@@ -61,12 +62,60 @@ final class RowWriter {
             }
             return;
         }
+        if (changesKey(m, u)) {
+            rekey(txn, m, u, set);
+            return;
+        }
         TupleData keyTuple = u.oldTuple() != null ? u.oldTuple() : newTuple;
         String name = shapes.name(m.relationId() + ":U:" + Shapes.mask(set),
                 () -> SqlRenderer.update(m.table(), m.names(set), m.names(m.key()), guard));
         if (run(new ExecuteCall(name).values(newTuple, set).values(keyTuple, m.key()).sql()) == 0) {
             conflicts.updateNotApplied(txn, m, keyTuple, newTuple, set);
         }
+    }
+
+    /**
+     * An UPDATE that changes the key. Where no conflict is possible it moves the row in one
+     * statement; otherwise it is, for conflicts, what it is on the source: a delete of the old key
+     * and an insert of the new one, each weighed against its own local version (a row or a
+     * tombstone) by the table's rule. The source's own trigger wrote a tombstone for the old key,
+     * so every node compares the same versions and ends with the same rows, chains of key
+     * changes across nodes included.
+     */
+    private void rekey(RemoteTxn txn, TableMapping m, Update u, int[] set) throws SQLException {
+        TupleData newTuple = u.newTuple();
+        if (run(rekeyCall(m, u, set)) == 1) {
+            return;
+        }
+        deleteKey(txn, m, u.oldTuple());
+        Optional<TupleData> row = conflicts.complete(m, newTuple);
+        if (row.isPresent()) {
+            insert(txn, m, row.get());
+        } else {
+            conflicts.rekeyedRowGone(txn, m, newTuple);
+        }
+    }
+
+    private String rekeyCall(TableMapping m, Update u, int[] set) throws SQLException {
+        String name = shapes.name(m.relationId() + ":UK:" + Shapes.mask(set), () -> SqlRenderer.rekey(m.table(),
+                m.names(set), m.names(m.key()), guard, m.tombstones()));
+        return new ExecuteCall(name).values(u.newTuple(), set).values(u.oldTuple(), m.key())
+                .values(u.newTuple(), m.key()).sql();
+    }
+
+    /** True when an UPDATE of a keyed table moves its row to another key (pgoutput then sends the old key). */
+    static boolean changesKey(TableMapping m, Update u) {
+        if (m.fullIdentity() || u.oldTuple() == null) {
+            return false;
+        }
+        for (int k : m.key()) {
+            TupleData.Kind kind = u.newTuple().kind(k);
+            if (kind != u.oldTuple().kind(k) || kind == TupleData.Kind.TEXT
+                    && !u.newTuple().text(k).equals(u.oldTuple().text(k))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     void delete(RemoteTxn txn, TableMapping m, Delete d) throws SQLException {
@@ -79,9 +128,13 @@ final class RowWriter {
             }
             return;
         }
+        deleteKey(txn, m, d.oldTuple());
+    }
+
+    private void deleteKey(RemoteTxn txn, TableMapping m, TupleData keyTuple) throws SQLException {
         String name = shapes.name(m.relationId() + ":D", () -> SqlRenderer.delete(m.table(), m.names(m.key()), guard));
-        if (run(new ExecuteCall(name).values(d.oldTuple(), m.key()).sql()) == 0) {
-            conflicts.deleteNotApplied(txn, m, d.oldTuple());
+        if (run(new ExecuteCall(name).values(keyTuple, m.key()).sql()) == 0) {
+            conflicts.deleteNotApplied(txn, m, keyTuple);
         }
     }
 
@@ -99,6 +152,12 @@ final class RowWriter {
                 String name = shapes.name(m.relationId() + ":SUF:" + Shapes.mask(set) + "/" + Shapes.mask(match),
                         () -> SqlRenderer.expectOneRow(SqlRenderer.updateOneMatching(m.table(), m.names(set), m.names(match))));
                 return new ExecuteCall(name).values(newTuple, set).values(u.oldTuple(), match).sql();
+            }
+            if (changesKey(m, u)) {
+                String name = shapes.name(m.relationId() + ":SUK:" + Shapes.mask(set), () -> SqlRenderer.expectOneRow(
+                        SqlRenderer.rekey(m.table(), m.names(set), m.names(m.key()), guard, m.tombstones())));
+                return new ExecuteCall(name).values(newTuple, set).values(u.oldTuple(), m.key())
+                        .values(newTuple, m.key()).sql();
             }
             TupleData keyTuple = u.oldTuple() != null ? u.oldTuple() : newTuple;
             String name = shapes.name(m.relationId() + ":SU:" + Shapes.mask(set), () -> SqlRenderer.expectOneRow(

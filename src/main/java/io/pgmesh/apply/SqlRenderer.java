@@ -78,6 +78,33 @@ public final class SqlRenderer {
                 + " WHERE " + keyMatch(keyColumns, p) + (guard == null ? "" : " AND " + guard);
     }
 
+    /**
+     * An UPDATE that changes the key: it moves the row only when no conflict is possible, that is
+     * when the row at the old key passes {@code guard}, the new key is free, and (with tombstones)
+     * no change of another origin deleted the new key here. Parameters: the SET values, then the
+     * old key, then the new key. Any other case touches no row, and the careful path weighs the
+     * change as what it is for conflicts: a delete of the old key and an insert of the new one.
+     */
+    public static String rekey(TableName table, List<String> setColumns, List<String> keyColumns, String guard,
+                               TableName tombstones) {
+        Params p = new Params();
+        String set = assignments(setColumns, p);
+        String oldKey = keyMatch(keyColumns, p);
+        String newKey = keyMatch(keyColumns, p);
+        StringBuilder sql = new StringBuilder("UPDATE ").append(table.quoted()).append(" SET ").append(set)
+                .append(" WHERE ").append(oldKey);
+        if (guard != null) {
+            sql.append(" AND ").append(guard);
+        }
+        sql.append(" AND NOT EXISTS (SELECT FROM ").append(table.quoted()).append(" WHERE ").append(newKey).append(')');
+        if (tombstones != null && guard != null) {
+            // Unqualified, the guard's xmin is the tombstone's here: the innermost FROM wins.
+            sql.append(" AND NOT EXISTS (SELECT FROM ").append(tombstones.quoted()).append(" WHERE ").append(newKey)
+                    .append(" AND NOT ").append(guard).append(')');
+        }
+        return sql.toString();
+    }
+
     /** UPDATE of one row (of possibly several equal ones) matched on all old values. */
     public static String updateOneMatching(TableName table, List<String> setColumns, List<String> matchColumns) {
         Params p = new Params();
@@ -185,10 +212,15 @@ public final class SqlRenderer {
     /** A column-less temporary table: the target of {@link #expectOneRow}, which never writes a row to it. */
     public static final String SINK = "pgmesh_sink";
 
-    public static String truncate(List<TableName> tables, boolean restartIdentity, boolean cascade) {
+    /**
+     * Never with CASCADE, whatever the source did: PostgreSQL's own apply worker does not cascade
+     * either, and a cascade here could empty a table of the target that is not replicated. A table
+     * that another one references then fails the statement, as an unresolvable change.
+     */
+    public static String truncate(List<TableName> tables, boolean restartIdentity) {
         StringJoiner names = new StringJoiner(", ");
         tables.forEach(t -> names.add(t.quoted()));
-        return "TRUNCATE " + names + (restartIdentity ? " RESTART IDENTITY" : "") + (cascade ? " CASCADE" : "");
+        return "TRUNCATE " + names + (restartIdentity ? " RESTART IDENTITY" : "");
     }
 
     private static String oneMatching(TableName table, List<String> matchColumns, Params p) {

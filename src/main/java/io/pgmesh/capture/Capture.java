@@ -22,6 +22,7 @@ public final class Capture implements Runnable {
     private final TransactionFilter filter = new TransactionFilter();
     private volatile boolean running = true;
     private volatile Throwable failure;
+    private volatile long lastMessageNanos = System.nanoTime();
     private long enqueued;
 
     public Capture(ChangeStream stream, BlockingQueue<WalMessage> queue, FlushPosition flush) {
@@ -37,12 +38,13 @@ public final class Capture implements Runnable {
             while (running) {
                 ByteBuffer buf = stream.readPending();
                 if (buf == null) {
-                    confirm();
+                    confirm(false);
                     // Short naps while traffic may resume at once, longer ones when the source is idle.
                     LockSupport.parkNanos(idleRounds++ < 200 ? 200_000L : 2_000_000L);
                     continue;
                 }
                 idleRounds = 0;
+                lastMessageNanos = System.nanoTime();
                 for (WalMessage m : filter.accept(PgOutputDecoder.decode(buf))) {
                     hand(m);
                 }
@@ -61,7 +63,7 @@ public final class Capture implements Runnable {
                 return;
             }
             if (System.nanoTime() - lastStatus > STATUS_WHILE_BLOCKED_NANOS) {
-                confirm();
+                confirm(true);
                 stream.sendStatus();
                 lastStatus = System.nanoTime();
             }
@@ -69,15 +71,25 @@ public final class Capture implements Runnable {
         enqueued++;
     }
 
-    private void confirm() {
+    /**
+     * Confirms what is safe. {@code handingOff}: a message decoded from the stream waits to be
+     * queued; the filter may already count its transaction as ended (it has seen the Commit), but
+     * nothing past the durable position is safe until the applier has that Commit too.
+     */
+    private void confirm(boolean handingOff) {
         Lsn lsn = flush.durable();
         // Only between source transactions, with everything handed over applied and on disk, is
         // the last received position safe to confirm: it covers nothing that is still to apply.
         // Read processed before allDurable: the applier writes them in the opposite order.
-        if (!filter.inTransaction() && flush.processedCount() == enqueued && flush.allDurable()) {
+        if (!handingOff && !filter.inTransaction() && flush.processedCount() == enqueued && flush.allDurable()) {
             lsn = Lsn.max(lsn, stream.lastReceived());
         }
         stream.confirm(lsn);
+    }
+
+    /** When the stream last delivered a message (System.nanoTime). */
+    public long lastMessageNanos() {
+        return lastMessageNanos;
     }
 
     public void stop() {

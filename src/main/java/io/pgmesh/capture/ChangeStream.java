@@ -19,7 +19,7 @@ public final class ChangeStream implements AutoCloseable {
     private final PGReplicationStream stream;
     private Lsn confirmed = Lsn.ZERO;
 
-    private ChangeStream(PGReplicationStream stream) {
+    ChangeStream(PGReplicationStream stream) {
         this.stream = stream;
     }
 

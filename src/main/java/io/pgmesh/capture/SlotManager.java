@@ -51,11 +51,15 @@ public final class SlotManager {
 
     /**
      * Makes sure the task's slot exists and is usable. A missing slot is created only when the
-     * target has never applied anything from this source; otherwise recreating it would silently
-     * skip every change made since the old slot's position.
+     * target has never applied anything from this source and was not loaded from it; otherwise
+     * recreating it would silently skip every change made since the old slot's position (or since
+     * the load's consistent point, where the load's slot started: right after init, before the
+     * first change in this direction, the origin shows no progress yet).
+     *
+     * @param loadedAt the consistent point of a finished initial load from the source into the target, or null
      */
-    public static SlotInfo ensure(Connection source, ServerCapabilities caps, TaskSpec task, Lsn originProgress)
-            throws SQLException, SlotLostException {
+    public static SlotInfo ensure(Connection source, ServerCapabilities caps, TaskSpec task, Lsn originProgress,
+                                  Lsn loadedAt) throws SQLException, SlotLostException {
         Optional<SlotInfo> slot = find(source, caps, task.slotName());
         if (slot.isPresent()) {
             if (slot.get().isInvalidated()) {
@@ -68,6 +72,11 @@ public final class SlotManager {
             throw new SlotLostException("slot " + task.slotName() + " is missing on " + task.source().name()
                     + " although " + task.target().name() + " has applied its changes up to " + originProgress
                     + "; " + resyncAdvice(task));
+        }
+        if (loadedAt != null) {
+            throw new SlotLostException("slot " + task.slotName() + " is missing on " + task.source().name()
+                    + " although " + task.target().name() + " was loaded from it with changes to follow from "
+                    + loadedAt + "; " + resyncAdvice(task));
         }
         Sql.queryString(source, "SELECT lsn FROM pg_create_logical_replication_slot(?, 'pgoutput')", task.slotName());
         return find(source, caps, task.slotName())

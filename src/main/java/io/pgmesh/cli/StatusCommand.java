@@ -12,7 +12,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code pgmesh status}: tasks and nodes as the databases see them. Exit 1 when a node is unreachable. */
+/**
+ * {@code pgmesh status}: tasks and nodes as the databases see them, and each task as its run
+ * process last reported it. Exit 1 when a node is unreachable or a task failed.
+ */
 @Command(name = "status", description = "Show slots, lag, origin progress and WAL senders of every task and node.")
 final class StatusCommand implements Callable<Integer> {
     @Mixin
@@ -34,20 +37,25 @@ final class StatusCommand implements Callable<Integer> {
             print(status, out);
         }
         out.flush();
-        return status.allReachable() ? Main.OK : Main.FAILED;
+        return status.healthy() ? Main.OK : Main.FAILED;
     }
 
     private static void print(MeshStatus s, PrintWriter out) {
-        out.printf("%-22s %-7s %-14s %-14s %12s %-14s %-32s %10s%n", "TASK", "SLOT", "SOURCE LSN", "CONFIRMED",
-                "LAG BYTES", "ORIGIN", "LAST APPLIED COMMIT", "LATENCY");
+        out.printf("%-22s %-10s %-7s %-14s %-14s %12s %-14s %-32s %10s%n", "TASK", "STATE", "SLOT", "SOURCE LSN",
+                "CONFIRMED", "LAG BYTES", "ORIGIN", "LAST APPLIED COMMIT", "LATENCY");
         for (MeshStatus.TaskStatus t : s.tasks()) {
             String slot = t.slotActive() == null ? "-" : t.slotInvalidation() != null ? "invalid"
                     : t.slotActive() ? "active" : "idle";
-            out.printf("%-22s %-7s %-14s %-14s %12s %-14s %-32s %10s%n", t.task(), slot, dash(t.sourceCurrentLsn()),
+            out.printf("%-22s %-10s %-7s %-14s %-14s %12s %-14s %-32s %10s%n", t.task(), state(t.run()), slot,
+                    dash(t.sourceCurrentLsn()),
                     dash(t.slotConfirmedLsn()), t.lagBytes() == null ? "-" : t.lagBytes(), dash(t.originProgress()),
                     dash(t.lastAppliedCommitTime()), t.lastAppliedLatencyMs() == null ? "-" : t.lastAppliedLatencyMs() + " ms");
             if (t.error() != null) {
                 out.println("    ! " + t.error());
+            }
+            String run = runLine(t.run());
+            if (run != null) {
+                out.println("    " + run);
             }
         }
         out.println();
@@ -67,6 +75,30 @@ final class StatusCommand implements Callable<Integer> {
                         dash(w.sentLsn()), dash(w.flushLsn()));
             }
         }
+    }
+
+    private static String state(MeshStatus.RunState run) {
+        return run == null ? "-" : run.stale() && !ended(run) ? "no report" : run.state();
+    }
+
+    /** The line under a task that says what its process reported, when there is something to say. */
+    private static String runLine(MeshStatus.RunState run) {
+        if (run == null) {
+            return "no pgmesh run has reported on this task yet";
+        }
+        if (run.stale() && !ended(run)) {
+            return "! no report from pgmesh run (" + run.process() + ") for " + run.reportedSecondsAgo()
+                    + " s: it is not running, or cannot reach this task's target; its last word, " + run.state()
+                    + " since " + run.since() + ": " + run.detail();
+        }
+        if ("failed".equals(run.state()) || "retrying".equals(run.state())) {
+            return "! " + run.state() + " since " + run.since() + " in " + run.process() + ": " + run.detail();
+        }
+        return null;
+    }
+
+    private static boolean ended(MeshStatus.RunState run) {
+        return "stopped".equals(run.state()) || "failed".equals(run.state());
     }
 
     private static String dash(String s) {

@@ -8,7 +8,21 @@ public record MeshStatus(List<TaskStatus> tasks, List<NodeStatus> nodes) {
     public record TaskStatus(String task, String source, String target, String slot, Boolean slotActive,
                              String slotInvalidation, String sourceCurrentLsn, String slotConfirmedLsn,
                              Long lagBytes, String originProgress, String lastAppliedCommitTime,
-                             Long lastAppliedLatencyMs, String error) {
+                             Long lastAppliedLatencyMs, RunState run, String error) {
+
+        /** True when the last report of a run process says the task failed for good (until a run starts it anew). */
+        public boolean failed() {
+            return run != null && "failed".equals(run.state());
+        }
+    }
+
+    /**
+     * What the {@code run} process applying a task last reported: its state (connecting,
+     * streaming, retrying, failed, stopped), why, since when, which process (host:pid), how many
+     * seconds ago; {@code stale} when that is too long ago for a process that still runs.
+     */
+    public record RunState(String state, String detail, String since, String process, long reportedSecondsAgo,
+                           boolean stale) {
     }
 
     public record NodeStatus(String node, boolean reachable, String error, Integer serverVersion,
@@ -24,5 +38,10 @@ public record MeshStatus(List<TaskStatus> tasks, List<NodeStatus> nodes) {
 
     public boolean allReachable() {
         return nodes.stream().allMatch(NodeStatus::reachable);
+    }
+
+    /** Every node answered and no task failed: the exit code of status is 0. */
+    public boolean healthy() {
+        return allReachable() && tasks.stream().noneMatch(TaskStatus::failed);
     }
 }

@@ -16,7 +16,12 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -31,30 +36,46 @@ public final class StatusReader {
     private record NodeView(Connection conn, ServerCapabilities caps, List<SlotInfo> slots, Lsn currentLsn) {
     }
 
+    /** How long one node may take to answer all of status's questions. */
+    static final Duration NODE_BOUND = Duration.ofSeconds(10);
+    /** A task whose process reported longer ago than this is not being run. */
+    static final Duration REPORT_STALE = Duration.ofSeconds(20);
+
     private StatusReader() {
     }
 
+    /**
+     * Reads every node at once, each within a bound, so that status answers in about
+     * {@link #NODE_BOUND} whatever the nodes do: a node that does not answer in time (down,
+     * frozen, cut off) is reported as unreachable instead of holding up the answer.
+     */
     public static MeshStatus read(MeshConfig config) {
-        Map<String, NodeView> views = new HashMap<>();
-        Map<String, String> errors = new HashMap<>();
-        List<MeshStatus.NodeStatus> nodes = new ArrayList<>();
+        Map<String, NodeView> views = new ConcurrentHashMap<>();
+        Map<String, String> errors = new ConcurrentHashMap<>();
+        Map<String, MeshStatus.NodeStatus> byNode = new ConcurrentHashMap<>();
+        ExecutorService pool = Executors.newFixedThreadPool(config.nodes().size(), r -> {
+            Thread t = new Thread(r, "status");
+            t.setDaemon(true);
+            return t;
+        });
         try {
+            List<Future<?>> reads = new ArrayList<>();
             for (NodeConfig node : config.nodes()) {
+                reads.add(pool.submit(() -> readNode(node, views, errors, byNode)));
+            }
+            for (Future<?> f : reads) {
                 try {
-                    Connection conn = PgConnector.connect(node, "status");
-                    ServerCapabilities caps = ServerCapabilities.of(conn);
-                    NodeView v = new NodeView(conn, caps, SlotManager.pgmeshSlots(conn, caps),
-                            Lsn.parse(Sql.queryString(conn, "SELECT pg_current_wal_lsn()").orElseThrow()));
-                    views.put(node.name(), v);
-                    nodes.add(new MeshStatus.NodeStatus(node.name(), true, null, caps.versionNum(),
-                            v.slots().stream().map(s -> new MeshStatus.SlotStatus(s.name(), s.active(),
-                                    s.confirmedFlushLsn().toString(), s.retainedBytes(), s.invalidation())).toList(),
-                            walSenders(conn)));
-                } catch (SQLException | RuntimeException e) {
-                    String msg = "node " + node.name() + ": unreachable: " + Errors.describe(e);
-                    errors.put(node.name(), msg);
-                    nodes.add(new MeshStatus.NodeStatus(node.name(), false, msg, null, List.of(), List.of()));
+                    f.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                } catch (ExecutionException e) {
+                    // readNode records its own failure
                 }
+            }
+            List<MeshStatus.NodeStatus> nodes = new ArrayList<>();
+            for (NodeConfig node : config.nodes()) {
+                nodes.add(byNode.get(node.name()));
             }
             List<MeshStatus.TaskStatus> tasks = new ArrayList<>();
             for (TaskSpec t : Topology.mesh(config)) {
@@ -62,6 +83,7 @@ public final class StatusReader {
             }
             return new MeshStatus(tasks, nodes);
         } finally {
+            pool.shutdownNow();
             for (NodeView v : views.values()) {
                 try {
                     v.conn().close();
@@ -69,6 +91,33 @@ public final class StatusReader {
                     // status is read; nothing else to do with this connection
                 }
             }
+        }
+    }
+
+    private static void readNode(NodeConfig node, Map<String, NodeView> views, Map<String, String> errors,
+                                 Map<String, MeshStatus.NodeStatus> byNode) {
+        Connection conn = null;
+        try {
+            conn = PgConnector.connect(node, "status", NODE_BOUND);
+            ServerCapabilities caps = ServerCapabilities.of(conn);
+            NodeView v = new NodeView(conn, caps, SlotManager.pgmeshSlots(conn, caps),
+                    Lsn.parse(Sql.queryString(conn, "SELECT pg_current_wal_lsn()").orElseThrow()));
+            byNode.put(node.name(), new MeshStatus.NodeStatus(node.name(), true, null, caps.versionNum(),
+                    v.slots().stream().map(s -> new MeshStatus.SlotStatus(s.name(), s.active(),
+                            s.confirmedFlushLsn().toString(), s.retainedBytes(), s.invalidation())).toList(),
+                    walSenders(conn)));
+            views.put(node.name(), v);
+        } catch (SQLException | RuntimeException e) {
+            if (conn != null) {
+                try {
+                    conn.close();
+                } catch (SQLException ignored) {
+                    // unusable anyway
+                }
+            }
+            String msg = "node " + node.name() + ": unreachable: " + Errors.describe(e);
+            errors.put(node.name(), msg);
+            byNode.put(node.name(), new MeshStatus.NodeStatus(node.name(), false, msg, null, List.of(), List.of()));
         }
     }
 
@@ -94,8 +143,10 @@ public final class StatusReader {
         String progress = null;
         String lastCommit = null;
         Long latency = null;
+        MeshStatus.RunState run = null;
         if (target != null) {
             try {
+                run = runState(target.conn(), t.source().name());
                 progress = Sql.queryString(target.conn(), """
                         SELECT s.remote_lsn::text FROM pg_replication_origin_status s
                           JOIN pg_replication_origin o ON o.roident = s.local_id WHERE o.roname = ?""",
@@ -118,7 +169,27 @@ public final class StatusReader {
             }
         }
         return new MeshStatus.TaskStatus(t.name(), t.source().name(), t.target().name(), t.slotName(), active,
-                invalidation, current, confirmed, lag, progress, lastCommit, latency, error);
+                invalidation, current, confirmed, lag, progress, lastCommit, latency, run, error);
+    }
+
+    /** What the run process applying this task last reported, or null if none ever did. */
+    private static MeshStatus.RunState runState(Connection target, String source) throws SQLException {
+        if (!Sql.queryBool(target, "SELECT to_regclass('pgmesh.task_state') IS NOT NULL")) {
+            return null;
+        }
+        try (PreparedStatement ps = target.prepareStatement("""
+                SELECT state, detail, since::text, process, extract(epoch FROM clock_timestamp() - reported_at)::bigint
+                  FROM pgmesh.task_state WHERE source_node = ?""")) {
+            ps.setString(1, source);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                long age = rs.getLong(5);
+                return new MeshStatus.RunState(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), age,
+                        age > REPORT_STALE.toSeconds());
+            }
+        }
     }
 
     private static List<MeshStatus.WalSender> walSenders(Connection conn) throws SQLException {

@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Properties;
 import org.postgresql.PGProperty;
 
@@ -14,6 +15,15 @@ import org.postgresql.PGProperty;
  */
 public final class PgConnector {
     private static final int CONNECT_TIMEOUT_SECONDS = 10;
+    /**
+     * How long a connection may take to log in, all of it: a host that accepts the TCP connection
+     * but never answers (a frozen server, whose kernel still completes the handshake) would
+     * otherwise hold the caller for as long as TCP keeps the connection.
+     */
+    private static final int LOGIN_TIMEOUT_SECONDS = 15;
+
+    /** The bound on one statement's answer for the connections of {@code run}: a frozen node must not hold a task for hours. */
+    public static final Duration RUN_STATEMENT_BOUND = Duration.ofSeconds(60);
 
     private PgConnector() {
     }
@@ -24,12 +34,28 @@ public final class PgConnector {
     }
 
     /**
-     * A connection for an applier: simple query protocol, so that a batch of heterogeneous
-     * statements (EXECUTEs of server-side prepared statements) travels in one round trip.
+     * An ordinary connection whose every answer must come within {@code bound}: past it the
+     * driver closes the connection and the caller gets an error (SQLSTATE 08006), instead of
+     * waiting on a node that stopped answering. Not for statements that may rightly run long.
      */
-    public static Connection connectApply(NodeConfig node, String purpose) throws SQLException {
+    public static Connection connect(NodeConfig node, String purpose, Duration bound) throws SQLException {
+        Properties props = baseProperties(node, purpose);
+        PGProperty.SOCKET_TIMEOUT.set(props, (int) Math.max(1, bound.toSeconds()));
+        return open(node, props);
+    }
+
+    /**
+     * A connection for an applier: simple query protocol, so that a batch of heterogeneous
+     * statements (EXECUTEs of server-side prepared statements) travels in one round trip. Its
+     * statements are bounded twice: the server cancels one that runs past the bound (a lock held
+     * by an application session, say), and the driver gives up on a server that stops answering
+     * altogether a little later. Either way the task retries.
+     */
+    public static Connection connectApply(NodeConfig node, String purpose, Duration bound) throws SQLException {
         Properties props = baseProperties(node, purpose);
         PGProperty.PREFER_QUERY_MODE.set(props, "simple");
+        PGProperty.SOCKET_TIMEOUT.set(props, (int) bound.toSeconds() + 10);
+        PGProperty.OPTIONS.set(props, "-c statement_timeout=" + bound.toMillis());
         return open(node, props);
     }
 
@@ -60,6 +86,7 @@ public final class PgConnector {
         PGProperty.SSL_MODE.set(props, node.sslmode());
         PGProperty.APPLICATION_NAME.set(props, "pgmesh " + purpose);
         PGProperty.CONNECT_TIMEOUT.set(props, CONNECT_TIMEOUT_SECONDS);
+        PGProperty.LOGIN_TIMEOUT.set(props, LOGIN_TIMEOUT_SECONDS);
         PGProperty.TCP_KEEP_ALIVE.set(props, true);
         return props;
     }

@@ -31,11 +31,13 @@ public final class SqlStates {
      * True when the change itself cannot be applied as it stands, whatever the state of the
      * connection: data exceptions (a value the column's type refuses), integrity violations (a
      * unique index other than the key, NOT NULL, CHECK), a missing table or column or another
-     * schema mismatch, and an exception raised by a trigger. Retrying would meet it again.
+     * schema mismatch, a statement the target refuses for the table (a TRUNCATE of a table that
+     * another references: feature_not_supported), and an exception raised by a trigger. Retrying
+     * would meet it again.
      */
     public static boolean isChangeError(Throwable t) {
         String state = of(t);
-        return state.startsWith("22") || state.startsWith("23") || state.startsWith("42") || state.startsWith("44")
+        return state.startsWith("22") || state.equals("0A000") || state.startsWith("23") || state.startsWith("42") || state.startsWith("44")
                 || state.equals("P0001");
     }
 }

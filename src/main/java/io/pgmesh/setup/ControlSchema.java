@@ -20,6 +20,11 @@ import java.sql.SQLException;
  * go in inside the apply transaction, so a quarantined change is recorded exactly when the
  * rest of its transaction commits.
  *
+ * <p>{@code task_state} holds, per source, what the {@code run} process applying from it last said
+ * of the task (streaming, retrying, failed, and why, since when, which host and pid), refreshed
+ * every few seconds: {@code status} reads it, so a task that failed inside a process that still
+ * runs is seen, and so is a process that stopped reporting.
+ *
  * <p>{@code initial_load} records, per source, an initial load into this node: while it says
  * {@code loading} the rows are incomplete, so no task from that source may start, and the next
  * {@code init} removes what the interrupted one created before loading again.
@@ -68,6 +73,14 @@ public final class ControlSchema {
                 last_commit_lsn pg_lsn NOT NULL,
                 last_commit_time timestamptz,
                 applied_at timestamptz
+            );
+            CREATE TABLE IF NOT EXISTS pgmesh.task_state (
+                source_node text PRIMARY KEY,
+                state text NOT NULL,
+                detail text,
+                since timestamptz NOT NULL,
+                process text NOT NULL,
+                reported_at timestamptz NOT NULL
             );
             CREATE TABLE IF NOT EXISTS pgmesh.initial_load (
                 source_node text PRIMARY KEY,
@@ -149,7 +162,8 @@ public final class ControlSchema {
                 + " AND to_regprocedure('pgmesh.uuid_v7(smallint)') IS NOT NULL"
                 + " AND to_regprocedure('pgmesh.uuid_v7()') IS NOT NULL"
                 + " AND to_regprocedure('pgmesh.id_block(text, bigint)') IS NOT NULL"
-                + " AND to_regclass('pgmesh.apply_errors') IS NOT NULL")) {
+                + " AND to_regclass('pgmesh.apply_errors') IS NOT NULL"
+                + " AND to_regclass('pgmesh.task_state') IS NOT NULL")) {
             Sql.exec(conn, DDL);
             return true;
         }

@@ -189,7 +189,8 @@ public final class Initializer {
                 changes++;
             }
             if (!MeshState.slotExists(src, t.slotName())) {
-                SlotManager.ensure(src, ServerCapabilities.of(src), t, MeshState.originProgress(tgt, t.originName()));
+                SlotManager.ensure(src, ServerCapabilities.of(src), t, MeshState.originProgress(tgt, t.originName()),
+                        MeshState.loadedAt(tgt, t.source().name()).orElse(null));
                 changes++;
                 say(t.source().name() + ": created slot " + t.slotName());
             }

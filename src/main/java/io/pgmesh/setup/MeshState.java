@@ -31,6 +31,18 @@ public final class MeshState {
                 .map(Lsn::parse).orElse(Lsn.ZERO);
     }
 
+    /**
+     * The consistent point of a finished initial load from {@code source} into this node: the
+     * slot the load created there streams from it, and changes after it exist nowhere else.
+     */
+    public static Optional<Lsn> loadedAt(Connection node, String source) throws SQLException {
+        if (!Sql.queryBool(node, "SELECT to_regclass('pgmesh.initial_load') IS NOT NULL")) {
+            return Optional.empty();
+        }
+        return Sql.queryString(node, "SELECT consistent_lsn::text FROM pgmesh.initial_load WHERE source_node = ?"
+                + " AND state = 'done' AND consistent_lsn IS NOT NULL", source).map(Lsn::parse);
+    }
+
     /** The state of an initial load from {@code source} into this node ("loading", "done"), if one was started. */
     public static Optional<String> initialLoadState(Connection node, String source) throws SQLException {
         if (!Sql.queryBool(node, "SELECT to_regclass('pgmesh.initial_load') IS NOT NULL")) {

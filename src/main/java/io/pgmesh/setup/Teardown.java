@@ -98,10 +98,11 @@ public final class Teardown {
                    AND NOT (d.classid = 'pg_proc'::regclass
                             AND (SELECT pronamespace FROM pg_proc WHERE oid = d.objid) = 'pgmesh'::regnamespace)
                    AND NOT (d.classid = 'pg_trigger'::regclass
-                            AND (SELECT tgname FROM pg_trigger WHERE oid = d.objid) = ?)
+                            AND (SELECT tgname FROM pg_trigger WHERE oid = d.objid) IN (?, ?))
                  ORDER BY 1""")) {
             // pgmesh's own tombstone triggers on user tables go with the schema; they are not users.
             ps.setString(1, Tombstones.TRIGGER);
+            ps.setString(2, Tombstones.REKEY_TRIGGER);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     users.add(rs.getString(1) + " uses it");

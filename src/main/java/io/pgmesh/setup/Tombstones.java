@@ -15,7 +15,7 @@ import java.util.StringJoiner;
 /**
  * The tombstones of a node: for each replicated table with a key, a table {@code pgmesh.deleted_<oid>}
  * of the keys deleted from it, written by a trigger on every delete, the application's and the
- * applied ones alike. A tombstone row's own commit timestamp and origin are those of the delete, so
+ * applied ones alike, and on every UPDATE that changes the key (its old key is gone as surely). A tombstone row's own commit timestamp and origin are those of the delete, so
  * conflict resolution can compare a remote change with the delete that removed its row, just as it
  * compares it with a live row. Without them a late UPDATE or INSERT could not tell whether the
  * row it misses was deleted before or after it, and nodes would disagree.
@@ -27,6 +27,11 @@ import java.util.StringJoiner;
  */
 public final class Tombstones {
     public static final String TRIGGER = "pgmesh_deleted";
+    /**
+     * The trigger of a key-changing UPDATE: for conflicts that is a delete of the old key plus an
+     * insert of the new one, so the old key gets a tombstone like any deleted key.
+     */
+    public static final String REKEY_TRIGGER = "pgmesh_rekeyed";
 
     private static final String KEYS = """
             SELECT c.oid::text, array_agg(a.attname::text ORDER BY k.ord)
@@ -57,8 +62,8 @@ public final class Tombstones {
             }
             TableName tomb = tableOf(key.oid());
             boolean exists = Sql.queryBool(conn, "SELECT to_regclass(?) IS NOT NULL", tomb.quoted());
-            boolean triggered = Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ?::oid"
-                    + " AND tgname = ? AND tgenabled = 'A')", key.oid(), TRIGGER);
+            boolean triggered = Sql.queryBool(conn, "SELECT count(*) = 2 FROM pg_trigger WHERE tgrelid = ?::oid"
+                    + " AND tgname IN (?, ?) AND tgenabled = 'A'", key.oid(), TRIGGER, REKEY_TRIGGER);
             if (!exists || !triggered) {
                 Sql.exec(conn, ddl(t, tomb, key.columns(), exists));
             }
@@ -85,9 +90,11 @@ public final class Tombstones {
     static String ddl(TableName table, TableName tomb, List<String> key, boolean tableExists) {
         StringJoiner cols = new StringJoiner(", ");
         StringJoiner olds = new StringJoiner(", ");
+        StringJoiner changed = new StringJoiner(" OR ");
         key.forEach(c -> {
             cols.add(Ident.quote(c));
             olds.add("OLD." + Ident.quote(c));
+            changed.add("OLD." + Ident.quote(c) + " IS DISTINCT FROM NEW." + Ident.quote(c));
         });
         String first = Ident.quote(key.get(0));
         StringBuilder sql = new StringBuilder();
@@ -105,7 +112,12 @@ public final class Tombstones {
                 .append("DROP TRIGGER IF EXISTS ").append(TRIGGER).append(" ON ").append(table.quoted()).append(";\n")
                 .append("CREATE TRIGGER ").append(TRIGGER).append(" AFTER DELETE ON ").append(table.quoted())
                 .append(" FOR EACH ROW EXECUTE FUNCTION ").append(tomb.quoted()).append("();\n")
-                .append("ALTER TABLE ").append(table.quoted()).append(" ENABLE ALWAYS TRIGGER ").append(TRIGGER);
+                .append("ALTER TABLE ").append(table.quoted()).append(" ENABLE ALWAYS TRIGGER ").append(TRIGGER).append(";\n")
+                .append("DROP TRIGGER IF EXISTS ").append(REKEY_TRIGGER).append(" ON ").append(table.quoted()).append(";\n")
+                .append("CREATE TRIGGER ").append(REKEY_TRIGGER).append(" AFTER UPDATE OF ").append(cols).append(" ON ")
+                .append(table.quoted()).append(" FOR EACH ROW WHEN (").append(changed).append(") EXECUTE FUNCTION ")
+                .append(tomb.quoted()).append("();\n")
+                .append("ALTER TABLE ").append(table.quoted()).append(" ENABLE ALWAYS TRIGGER ").append(REKEY_TRIGGER);
         return sql.toString();
     }
 }

@@ -5,10 +5,12 @@ import io.pgmesh.config.NodeConfig;
 import io.pgmesh.conflict.ConflictPolicy;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.topology.Topology;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +20,9 @@ public final class MeshRunner implements AutoCloseable {
 
     private final List<Task> tasks = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
+    private final TaskReporter reporter;
+    /** How long a stop waits for the tasks to end by themselves. */
+    private static final Duration STOP_GRACE = Duration.ofSeconds(8);
 
     public MeshRunner(MeshConfig config, RetryPolicy retry) {
         ConflictPolicy policy = new ConflictPolicy(config.conflicts());
@@ -29,6 +34,7 @@ public final class MeshRunner implements AutoCloseable {
             tasks.add(new Task(spec, preparers.get(spec.source().name()), preparers.get(spec.target().name()),
                     policy, retry));
         }
+        reporter = new TaskReporter(tasks);
     }
 
     public List<Task> tasks() {
@@ -39,9 +45,12 @@ public final class MeshRunner implements AutoCloseable {
         log.info("starting {} task(s)", tasks.size());
         for (Task t : tasks) {
             Thread th = new Thread(t, "apply " + t.spec());
+            // Stopping must end the process even if a node that stopped answering holds a task's thread.
+            th.setDaemon(true);
             th.start();
             threads.add(th);
         }
+        reporter.start();
     }
 
     /** Blocks until every task has ended (stopped, or failed for good). */
@@ -55,16 +64,45 @@ public final class MeshRunner implements AutoCloseable {
         return tasks.stream().anyMatch(t -> t.state() == TaskState.FAILED);
     }
 
+    /**
+     * Stops every task and returns within about {@link #STOP_BOUND}: the tasks are asked to stop
+     * all at once; those still running after the grace period (a statement on a node that stopped
+     * answering, which neither a cancel nor an interrupt can end) have their connections dropped.
+     * What they had not committed rolls back on the server with its progress: nothing is lost.
+     */
     @Override
     public void close() {
         tasks.forEach(Task::stop);
+        try {
+            joinAll(STOP_GRACE);
+            List<String> stuck = new ArrayList<>();
+            for (int i = 0; i < tasks.size(); i++) {
+                if (threads.size() > i && threads.get(i).isAlive()) {
+                    stuck.add(tasks.get(i).spec().name());
+                    tasks.get(i).abortConnections();
+                }
+            }
+            if (!stuck.isEmpty()) {
+                log.warn("task(s) {} did not stop within {} s (a node does not answer): their connections were"
+                        + " dropped; what they had not committed is rolled back and comes again at the next start",
+                        stuck, STOP_GRACE.toSeconds());
+                joinAll(Duration.ofSeconds(2));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            reporter.close();
+        }
+    }
+
+    private void joinAll(Duration bound) throws InterruptedException {
+        long deadline = System.nanoTime() + bound.toNanos();
         for (Thread th : threads) {
-            try {
-                th.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0) {
                 return;
             }
+            th.join(left);
         }
     }
 }

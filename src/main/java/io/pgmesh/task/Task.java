@@ -3,14 +3,18 @@ package io.pgmesh.task;
 import io.pgmesh.apply.Applier;
 import io.pgmesh.apply.ApplyStoppedException;
 import io.pgmesh.apply.ReplayNeededException;
+import io.pgmesh.apply.SourceRows;
 import io.pgmesh.capture.Capture;
 import io.pgmesh.capture.ChangeStream;
 import io.pgmesh.capture.FlushPosition;
 import io.pgmesh.capture.SlotLostException;
 import io.pgmesh.capture.SlotManager;
+import io.pgmesh.capture.SourceWatch;
 import io.pgmesh.conflict.ConflictPolicy;
 import io.pgmesh.pg.Lsn;
+import io.pgmesh.pg.Deadline;
 import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.setup.MeshState;
 import io.pgmesh.topology.TaskSpec;
@@ -18,6 +22,7 @@ import io.pgmesh.wal.WalMessage;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +40,8 @@ public final class Task implements Runnable {
     private static final int QUEUE_CAPACITY = 10_000;
     private static final long DURABLE_REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final Duration HEALTHY_STREAMING = Duration.ofSeconds(30);
+    /** The bound on a question to the source outside the stream: whether it still answers, a row by key. */
+    static final Duration PROBE_BOUND = Duration.ofSeconds(10);
 
     private final TaskSpec spec;
     private final NodePreparer sourcePreparer;
@@ -47,6 +54,9 @@ public final class Task implements Runnable {
     private volatile boolean running = true;
     private volatile TaskState state;
     private volatile String detail;
+    private volatile Instant since = Instant.now();
+    /** The replication connection while a stream runs: what a forced stop drops. */
+    private volatile Connection streaming;
     private volatile Thread thread;
     /** The target session while an applier uses it: what {@link #stop} cancels. */
     private volatile Connection applying;
@@ -73,39 +83,63 @@ public final class Task implements Runnable {
         return detail;
     }
 
+    /** When the task entered its current state. */
+    public Instant since() {
+        return since;
+    }
+
     public TaskMetrics metrics() {
         return metrics;
     }
 
+    /**
+     * Attempts until stopped or failed for good. Whatever ends an attempt, an Error included (a
+     * bug such as a stack overflow, or memory running out), ends in a state the user can see: the
+     * log, {@code status} and the exit code of {@code run} say what happened; the thread never
+     * dies silently while the process looks healthy.
+     */
     @Override
     public void run() {
         thread = Thread.currentThread();
         int failures = 0;
-        while (running) {
-            long started = System.nanoTime();
-            try {
-                attempt();
-            } catch (SlotLostException | TaskBlockedException | ApplyStoppedException e) {
-                setState(TaskState.FAILED, e.getMessage());
-                return;
-            } catch (ReplayNeededException e) {
-                log.info("task {}: {}", spec, e.getMessage());
-            } catch (Exception e) {
-                if (!running) {
-                    break;
-                }
-                if (System.nanoTime() - started > HEALTHY_STREAMING.toNanos()) {
-                    failures = 0;
-                }
-                Duration delay = retry.delay(failures++);
-                setState(TaskState.RETRYING, "retrying in " + seconds(delay) + " because " + Errors.describe(e));
-                log.debug("task {} failure", spec, e);
-                if (!sleep(delay)) {
-                    break;
+        try {
+            while (running) {
+                long started = System.nanoTime();
+                try {
+                    attempt();
+                } catch (SlotLostException | TaskBlockedException | ApplyStoppedException e) {
+                    setState(TaskState.FAILED, e.getMessage());
+                    return;
+                } catch (ReplayNeededException e) {
+                    log.info("task {}: {}", spec, e.getMessage());
+                } catch (Throwable e) {
+                    if (!running) {
+                        break;
+                    }
+                    if (System.nanoTime() - started > HEALTHY_STREAMING.toNanos()) {
+                        failures = 0;
+                    }
+                    Duration delay = retry.delay(failures++);
+                    setState(TaskState.RETRYING, "retrying in " + seconds(delay) + " because " + Errors.describe(e));
+                    if (e instanceof Error) {
+                        // Not a condition of the databases: the stack is what a bug report needs.
+                        log.error("task {}: {} (a bug in pgmesh; please report it with this trace)", spec, e, e);
+                    } else {
+                        log.debug("task {} failure", spec, e);
+                    }
+                    if (!sleep(delay)) {
+                        break;
+                    }
                 }
             }
+            setState(TaskState.STOPPED, "stopped");
+        } catch (Throwable last) {
+            // Even the bookkeeping failed (out of memory): still leave a state behind.
+            state = TaskState.FAILED;
+            detail = "failed: " + Errors.describe(last);
+            since = Instant.now();
+            throw last;
         }
-        setState(TaskState.STOPPED, "stopped");
     }
 
     /**
@@ -141,10 +175,16 @@ public final class Task implements Runnable {
                 + PgConnector.describe(spec.target()));
         Applier applier;
         ServerCapabilities sourceCaps;
-        try (Connection source = connect(spec.source().name(), () -> PgConnector.connect(spec.source(), "capture " + spec))) {
+        Duration senderTimeout;
+        try (Connection source = connect(spec.source().name(),
+                () -> PgConnector.connect(spec.source(), "capture " + spec, PgConnector.RUN_STATEMENT_BOUND))) {
             sourceCaps = ServerCapabilities.of(source);
+            senderTimeout = Duration.ofMillis(Sql.queryInt(source,
+                    "SELECT setting::int FROM pg_settings WHERE name = 'wal_sender_timeout'"));
             sourcePreparer.ensure(source);
-            Connection target = connect(spec.target().name(), () -> PgConnector.connectApply(spec.target(), "apply " + spec));
+            Connection target = connect(spec.target().name(),
+                    () -> PgConnector.connectApply(spec.target(), "apply " + spec, PgConnector.RUN_STATEMENT_BOUND));
+            Lsn loadedAt;
             try {
                 targetPreparer.ensure(target);
                 if (MeshState.initialLoadState(target, spec.source().name()).filter("loading"::equals).isPresent()) {
@@ -152,14 +192,16 @@ public final class Task implements Runnable {
                             + spec.target().name() + " did not finish, so " + spec.target().name()
                             + " lacks rows; run pgmesh init again to redo it, then run");
                 }
-                applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics::applied, carefulTxns);
-            } catch (Exception e) {
+                loadedAt = MeshState.loadedAt(target, spec.source().name()).orElse(null);
+                applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics::applied, carefulTxns,
+                        new SourceRows(() -> PgConnector.connect(spec.source(), "lookup " + spec, PROBE_BOUND)));
+            } catch (Throwable e) {
                 target.close();
                 throw e;
             }
             try {
-                SlotManager.ensure(source, sourceCaps, spec, applier.startPosition());
-            } catch (Exception e) {
+                SlotManager.ensure(source, sourceCaps, spec, applier.startPosition(), loadedAt);
+            } catch (Throwable e) {
                 applier.close();
                 throw e;
             }
@@ -169,18 +211,33 @@ public final class Task implements Runnable {
             if (!running) {
                 return; // stopped while connecting: a cancel sent before now found nothing to cancel
             }
-            try (Connection repl = connect(spec.source().name(),
+            Connection repl = connect(spec.source().name(),
                     () -> PgConnector.connectReplication(spec.source(), "capture " + spec));
-                 ChangeStream stream = ChangeStream.start(repl.unwrap(PGConnection.class), spec.slotName(),
-                         applier.startPosition(), sourceCaps)) {
-                stream(applier, stream);
+            streaming = repl;
+            try {
+                ChangeStream stream = Deadline.abortUnlessDone(repl, PROBE_BOUND, () -> ChangeStream.start(
+                        repl.unwrap(PGConnection.class), spec.slotName(), applier.startPosition(), sourceCaps));
+                try (SourceWatch watch = new SourceWatch(spec, repl.unwrap(PGConnection.class).getBackendPID(),
+                        quietBound(senderTimeout), PROBE_BOUND)) {
+                    stream(applier, stream, watch);
+                } finally {
+                    closeQuietly(stream);
+                }
+            } catch (Throwable e) {
+                // Whatever ended the stream, a graceful close would wait for an answer of the source,
+                // which may be the node that stopped answering: drop the connection instead.
+                Deadline.abort(repl);
+                throw e;
+            } finally {
+                streaming = null;
+                repl.close();
             }
         } finally {
             applying = null;
         }
     }
 
-    private void stream(Applier applier, ChangeStream stream) throws Exception {
+    private void stream(Applier applier, ChangeStream stream, SourceWatch watch) throws Exception {
         BlockingQueue<WalMessage> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
         FlushPosition flush = new FlushPosition(applier.startPosition());
         Capture capture = new Capture(stream, queue, flush);
@@ -189,15 +246,15 @@ public final class Task implements Runnable {
         captureThread.start();
         setState(TaskState.STREAMING, "streaming from " + lsnOrSlot(applier.startPosition()));
         try {
-            applyLoop(applier, queue, flush, capture);
+            applyLoop(applier, queue, flush, capture, watch);
         } finally {
             capture.stop();
             captureThread.join(5000);
         }
     }
 
-    private void applyLoop(Applier applier, BlockingQueue<WalMessage> queue, FlushPosition flush, Capture capture)
-            throws Exception {
+    private void applyLoop(Applier applier, BlockingQueue<WalMessage> queue, FlushPosition flush, Capture capture,
+                           SourceWatch watch) throws Exception {
         long lastRefresh = System.nanoTime();
         while (running) {
             WalMessage m = queue.poll();
@@ -212,6 +269,7 @@ public final class Task implements Runnable {
                 }
                 refreshDurable(applier, flush);
                 lastRefresh = System.nanoTime();
+                watch.quiet(capture.lastMessageNanos());
                 continue;
             }
             if (m instanceof WalMessage.Commit) {
@@ -226,6 +284,24 @@ public final class Task implements Runnable {
         }
     }
 
+    /**
+     * How long the stream may stay silent before the source is asked whether it is still there:
+     * a quarter of the source's {@code wal_sender_timeout}, between 5 and 30 seconds. An idle
+     * source sends nothing at all once everything is confirmed, so silence alone proves nothing.
+     */
+    static Duration quietBound(Duration walSenderTimeout) {
+        long ms = walSenderTimeout.isZero() ? 60_000 : walSenderTimeout.toMillis();
+        return Duration.ofMillis(Math.max(5_000, Math.min(30_000, ms / 4)));
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // the stream is gone either way
+        }
+    }
+
     private static void refreshDurable(Applier applier, FlushPosition flush) throws SQLException {
         if (applier.inTransaction()) {
             return;
@@ -234,8 +310,21 @@ public final class Task implements Runnable {
         flush.durable(durable, durable.compareTo(applier.appliedLsn()) >= 0 && !applier.hasPendingCommit());
     }
 
+    /**
+     * Drops the task's connections without a word to the servers: for a stop that must end now
+     * although a node does not answer. What was not committed rolls back on the server, with its
+     * progress, so nothing is lost or applied twice.
+     */
+    void abortConnections() {
+        Deadline.abort(applying);
+        Deadline.abort(streaming);
+    }
+
     private void setState(TaskState next, String detail) {
         this.detail = detail;
+        if (next != state) {
+            since = Instant.now();
+        }
         state = next;
         if (next == TaskState.FAILED) {
             log.error("task {}: {}", spec, detail);

@@ -53,10 +53,22 @@ class SqlRendererTest {
     }
 
     @Test
-    void truncateKeepsTheSourcesOptions() {
-        assertEquals("TRUNCATE \"s\".\"a\", \"s\".\"b\" RESTART IDENTITY CASCADE",
-                SqlRenderer.truncate(List.of(new TableName("s", "a"), new TableName("s", "b")), true, true));
-        assertEquals("TRUNCATE \"s\".\"a\"", SqlRenderer.truncate(List.of(new TableName("s", "a")), false, false));
+    void rekeyMovesTheRowOnlyWhenTheNewKeyIsFreeAndNotDeletedByAnotherOrigin() {
+        assertEquals("UPDATE \"s\".\"t\" SET \"id\" = $1, \"v\" = $2 WHERE \"id\" = $3 AND g"
+                        + " AND NOT EXISTS (SELECT FROM \"s\".\"t\" WHERE \"id\" = $4)"
+                        + " AND NOT EXISTS (SELECT FROM \"pgmesh\".\"deleted_1\" WHERE \"id\" = $4 AND NOT g)",
+                SqlRenderer.rekey(new TableName("s", "t"), List.of("id", "v"), List.of("id"), "g",
+                        new TableName("pgmesh", "deleted_1")));
+        assertEquals("UPDATE \"s\".\"t\" SET \"id\" = $1 WHERE \"id\" = $2"
+                        + " AND NOT EXISTS (SELECT FROM \"s\".\"t\" WHERE \"id\" = $3)",
+                SqlRenderer.rekey(new TableName("s", "t"), List.of("id"), List.of("id"), null, null));
+    }
+
+    @Test
+    void truncateKeepsRestartIdentityButNeverCascades() {
+        assertEquals("TRUNCATE \"s\".\"a\", \"s\".\"b\" RESTART IDENTITY",
+                SqlRenderer.truncate(List.of(new TableName("s", "a"), new TableName("s", "b")), true));
+        assertEquals("TRUNCATE \"s\".\"a\"", SqlRenderer.truncate(List.of(new TableName("s", "a")), false));
     }
 
     @Test

@@ -1,0 +1,80 @@
+package io.pgmesh.apply;
+
+import io.pgmesh.pg.Ident;
+import io.pgmesh.pg.TableName;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Reads a row of the task's source by key, for the values a change did not carry: an UPDATE
+ * leaves out unchanged TOAST values ({@code 'u'}), and when such an update wins a conflict
+ * against a local version that no longer holds them, only the source can say what they are. The
+ * source's current row may be newer than the change being applied; a later change of those
+ * columns is on its way in the same stream and is applied after, so the nodes still meet.
+ *
+ * <p>The connection is opened on first use: most tasks never need one.
+ */
+public final class SourceRows implements AutoCloseable {
+    /** Opens a connection to the source. */
+    @FunctionalInterface
+    public interface Connector {
+        Connection open() throws SQLException;
+    }
+
+    private final Connector connector;
+    private Connection conn;
+
+    public SourceRows(Connector connector) {
+        this.connector = connector;
+    }
+
+    /**
+     * The row with these key values, every column in text form (null for NULL), in the order of
+     * {@code columns}; empty when the source no longer has a row with that key.
+     */
+    public Optional<String[]> read(TableName table, List<String> columns, List<String> keyColumns,
+                                   List<String> keyValues) throws SQLException {
+        if (conn == null) {
+            conn = connector.open();
+        }
+        StringBuilder sql = new StringBuilder("SELECT ");
+        for (int i = 0; i < columns.size(); i++) {
+            sql.append(i == 0 ? "" : ", ").append(Ident.quote(columns.get(i))).append("::text");
+        }
+        sql.append(" FROM ").append(table.quoted()).append(" WHERE ");
+        for (int k = 0; k < keyColumns.size(); k++) {
+            // An untyped literal takes the key column's own type, as in the applier's statements.
+            sql.append(k == 0 ? "" : " AND ").append(Ident.quote(keyColumns.get(k))).append(" = ")
+                    .append(Ident.literal(keyValues.get(k)));
+        }
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(sql.toString())) {
+            if (!rs.next()) {
+                return Optional.empty();
+            }
+            String[] row = new String[columns.size()];
+            for (int i = 0; i < row.length; i++) {
+                row[i] = rs.getString(i + 1);
+            }
+            return Optional.of(row);
+        } catch (SQLException e) {
+            close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (conn != null) {
+            try {
+                conn.close();
+            } catch (SQLException ignored) {
+                // a broken connection; the next read opens another
+            }
+            conn = null;
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package io.pgmesh.task;
+
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.Sql;
+import io.pgmesh.pg.SqlStates;
+import java.net.InetAddress;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes each task's state to its target node ({@code pgmesh.task_state}) every few seconds, so
+ * that {@code pgmesh status}, which reads the databases and not this process, shows a task that
+ * failed or keeps retrying (why, since when, which process) and, by the age of the last report,
+ * a process that is gone. One thread per target node: a node that stops answering holds up only
+ * its own reports, for at most the connection's bound.
+ */
+final class TaskReporter implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("pgmesh.run");
+    static final Duration INTERVAL = Duration.ofSeconds(5);
+    private static final Duration BOUND = Duration.ofSeconds(10);
+    private static final String UPSERT = """
+            INSERT INTO pgmesh.task_state (source_node, state, detail, since, process, reported_at)
+            VALUES (?, ?, ?, ?, ?, clock_timestamp())
+            ON CONFLICT (source_node) DO UPDATE SET state = EXCLUDED.state, detail = EXCLUDED.detail,
+                since = EXCLUDED.since, process = EXCLUDED.process, reported_at = EXCLUDED.reported_at""";
+
+    private final Map<NodeConfig, List<Task>> byTarget = new LinkedHashMap<>();
+    private final Map<NodeConfig, Connection> conns = new java.util.concurrent.ConcurrentHashMap<>();
+    private final String process = process();
+    private final ScheduledExecutorService pool;
+
+    TaskReporter(List<Task> tasks) {
+        for (Task t : tasks) {
+            byTarget.computeIfAbsent(t.spec().target(), n -> new ArrayList<>()).add(t);
+        }
+        pool = Executors.newScheduledThreadPool(Math.max(1, byTarget.size()), r -> {
+            Thread th = new Thread(r, "pgmesh report");
+            th.setDaemon(true);
+            return th;
+        });
+    }
+
+    void start() {
+        for (NodeConfig node : byTarget.keySet()) {
+            pool.scheduleWithFixedDelay(() -> report(node), 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Host and pid of this process, as status shows it. */
+    static String process() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            host = "localhost";
+        }
+        return host + ":" + ProcessHandle.current().pid();
+    }
+
+    private void report(NodeConfig node) {
+        Connection conn = conns.get(node);
+        try {
+            if (conn == null) {
+                conn = PgConnector.connect(node, "report", BOUND);
+                Sql.exec(conn, "SET synchronous_commit = off");
+                conns.put(node, conn);
+            }
+            try (PreparedStatement ps = conn.prepareStatement(UPSERT)) {
+                for (Task t : byTarget.get(node)) {
+                    TaskState state = t.state();
+                    ps.setString(1, t.spec().source().name());
+                    ps.setString(2, state == null ? TaskState.CONNECTING.label() : state.label());
+                    ps.setString(3, t.detail());
+                    ps.setTimestamp(4, Timestamp.from(t.since()));
+                    ps.setString(5, process);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+        } catch (SQLException | RuntimeException e) {
+            if (!SqlStates.UNDEFINED_TABLE.equals(SqlStates.of(e))) {
+                log.debug("node {}: the task states could not be written: {}", node.name(), Errors.describe(e));
+            }
+            closeQuietly(conn);
+            conns.remove(node);
+        }
+    }
+
+    /** Writes the final states (stopped, failed) once more, for a few seconds at most, and ends. */
+    @Override
+    public void close() {
+        pool.shutdown();
+        try {
+            pool.awaitTermination(1, TimeUnit.SECONDS);
+            List<Thread> last = new ArrayList<>();
+            for (NodeConfig node : byTarget.keySet()) {
+                Thread th = new Thread(() -> report(node), "pgmesh last report " + node.name());
+                th.setDaemon(true);
+                th.start();
+                last.add(th);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+            for (Thread th : last) {
+                th.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        pool.shutdownNow();
+        conns.values().forEach(TaskReporter::closeQuietly);
+    }
+
+    private static void closeQuietly(Connection c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // a reporting connection; nothing depends on it
+            }
+        }
+    }
+}
