@@ -4,7 +4,7 @@ import io.pgmesh.config.ConflictSettings.OnError;
 import io.pgmesh.conflict.ApplyErrorLog;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.SqlStates;
-import io.pgmesh.task.Errors;
+import io.pgmesh.pg.Errors;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.wal.WalMessage;
 import io.pgmesh.wal.WalMessage.Relation;

@@ -81,7 +81,7 @@ public final class Quarantine {
             conn.rollback();
             if (SqlStates.isChangeError(e)) {
                 throw new QuarantineException("cannot retry " + node + ":" + id + " (" + q.describe() + "): "
-                        + io.pgmesh.task.Errors.describe(e) + "; it stays quarantined");
+                        + io.pgmesh.pg.Errors.describe(e) + "; it stays quarantined");
             }
             throw e;
         } finally {

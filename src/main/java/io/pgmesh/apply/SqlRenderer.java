@@ -2,7 +2,7 @@ package io.pgmesh.apply;
 
 import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.TableName;
-import io.pgmesh.task.Errors;
+import io.pgmesh.pg.Errors;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.StringJoiner;

@@ -6,7 +6,7 @@ import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.TableName;
-import io.pgmesh.task.Errors;
+import io.pgmesh.pg.Errors;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;

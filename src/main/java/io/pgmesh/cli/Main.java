@@ -35,7 +35,7 @@ public final class Main {
                 }
                 return exit.code();
             }
-            cmd.getErr().println("pgmesh: " + io.pgmesh.task.Errors.describe(e));
+            cmd.getErr().println("pgmesh: " + io.pgmesh.pg.Errors.describe(e));
             return FAILED;
         });
         return cl.execute(args);

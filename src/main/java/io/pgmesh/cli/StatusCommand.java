@@ -78,7 +78,7 @@ final class StatusCommand implements Callable<Integer> {
     }
 
     private static String state(MeshStatus.RunState run) {
-        return run == null ? "-" : run.stale() && !ended(run) ? "no report" : run.state();
+        return run == null ? "-" : run.stale() && !ended(run) ? "gone" : run.state();
     }
 
     /** The line under a task that says what its process reported, when there is something to say. */
@@ -87,9 +87,8 @@ final class StatusCommand implements Callable<Integer> {
             return "no pgmesh run has reported on this task yet";
         }
         if (run.stale() && !ended(run)) {
-            return "! no report from pgmesh run (" + run.process() + ") for " + run.reportedSecondsAgo()
-                    + " s: it is not running, or cannot reach this task's target; its last word, " + run.state()
-                    + " since " + run.since() + ": " + run.detail();
+            return "! pgmesh run (" + run.process() + ") is not connected to this task's target: it stopped, or"
+                    + " cannot reach it; its last word, " + run.state() + " since " + run.since() + ": " + run.detail();
         }
         if ("failed".equals(run.state()) || "retrying".equals(run.state())) {
             return "! " + run.state() + " since " + run.since() + " in " + run.process() + ": " + run.detail();

@@ -1,6 +1,6 @@
 package io.pgmesh.conflict;
 
-/** The ways a remote change can meet a local row it does not expect (DESIGN.md, "Conflicts"). */
+/** The ways a remote change can meet a local row it does not expect (docs/ARCHITECTURE.md, "Conflicts"). */
 public enum ConflictType {
     /** Remote INSERT, a row with that key exists. */
     INSERT_EXISTS(true),

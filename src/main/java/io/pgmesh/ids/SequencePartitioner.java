@@ -8,7 +8,7 @@ import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.TableName;
-import io.pgmesh.task.Errors;
+import io.pgmesh.pg.Errors;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;

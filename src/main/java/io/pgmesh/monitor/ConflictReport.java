@@ -8,7 +8,7 @@ import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.Sql;
-import io.pgmesh.task.Errors;
+import io.pgmesh.pg.Errors;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -18,11 +18,15 @@ public record MeshStatus(List<TaskStatus> tasks, List<NodeStatus> nodes) {
 
     /**
      * What the {@code run} process applying a task last reported: its state (connecting,
-     * streaming, retrying, failed, stopped), why, since when, which process (host:pid), how many
-     * seconds ago; {@code stale} when that is too long ago for a process that still runs.
+     * streaming, retrying, failed, stopped), why, since when, which process (host:pid), and
+     * whether that process is still connected to the target ({@code connected}); a state that
+     * its process can no longer update is {@code stale}.
      */
-    public record RunState(String state, String detail, String since, String process, long reportedSecondsAgo,
-                           boolean stale) {
+    public record RunState(String state, String detail, String since, String process, boolean connected) {
+
+        public boolean stale() {
+            return !connected;
+        }
     }
 
     public record NodeStatus(String node, boolean reachable, String error, Integer serverVersion,

@@ -8,7 +8,8 @@ import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.pg.Sql;
-import io.pgmesh.task.Errors;
+import io.pgmesh.pg.Errors;
+import io.pgmesh.topology.Names;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.topology.Topology;
 import java.sql.Connection;
@@ -38,8 +39,6 @@ public final class StatusReader {
 
     /** How long one node may take to answer all of status's questions. */
     static final Duration NODE_BOUND = Duration.ofSeconds(10);
-    /** A task whose process reported longer ago than this is not being run. */
-    static final Duration REPORT_STALE = Duration.ofSeconds(20);
 
     private StatusReader() {
     }
@@ -178,16 +177,17 @@ public final class StatusReader {
             return null;
         }
         try (PreparedStatement ps = target.prepareStatement("""
-                SELECT state, detail, since::text, process, extract(epoch FROM clock_timestamp() - reported_at)::bigint
+                SELECT state, detail, since::text, process, EXISTS (SELECT FROM pg_stat_activity
+                         WHERE application_name = left(? || process, 63))
                   FROM pgmesh.task_state WHERE source_node = ?""")) {
-            ps.setString(1, source);
+            ps.setString(1, "pgmesh " + Names.reportPurpose(""));
+            ps.setString(2, source);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return null;
                 }
-                long age = rs.getLong(5);
-                return new MeshStatus.RunState(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), age,
-                        age > REPORT_STALE.toSeconds());
+                return new MeshStatus.RunState(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                        rs.getBoolean(5));
             }
         }
     }

@@ -21,9 +21,9 @@ import java.sql.SQLException;
  * rest of its transaction commits.
  *
  * <p>{@code task_state} holds, per source, what the {@code run} process applying from it last said
- * of the task (streaming, retrying, failed, and why, since when, which host and pid), refreshed
- * every few seconds: {@code status} reads it, so a task that failed inside a process that still
- * runs is seen, and so is a process that stopped reporting.
+ * of the task (streaming, retrying, failed, and why, since when, which host and pid), written
+ * when it changes: {@code status} reads it, so a task that failed inside a process that still
+ * runs is seen; whether that process still runs, status tells by its reporting session.
  *
  * <p>{@code initial_load} records, per source, an initial load into this node: while it says
  * {@code loading} the rows are incomplete, so no task from that source may start, and the next

@@ -22,7 +22,7 @@ public final class MeshRunner implements AutoCloseable {
     private final List<Thread> threads = new ArrayList<>();
     private final TaskReporter reporter;
     /** How long a stop waits for the tasks to end by themselves. */
-    private static final Duration STOP_GRACE = Duration.ofSeconds(8);
+    private static final Duration STOP_GRACE = Duration.ofSeconds(6);
 
     public MeshRunner(MeshConfig config, RetryPolicy retry) {
         ConflictPolicy policy = new ConflictPolicy(config.conflicts());

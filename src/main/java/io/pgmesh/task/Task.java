@@ -1,5 +1,6 @@
 package io.pgmesh.task;
 
+import io.pgmesh.pg.Errors;
 import io.pgmesh.apply.Applier;
 import io.pgmesh.apply.ApplyStoppedException;
 import io.pgmesh.apply.ReplayNeededException;
@@ -42,6 +43,8 @@ public final class Task implements Runnable {
     private static final Duration HEALTHY_STREAMING = Duration.ofSeconds(30);
     /** The bound on a question to the source outside the stream: whether it still answers, a row by key. */
     static final Duration PROBE_BOUND = Duration.ofSeconds(10);
+    /** The bound on the watchdog's question; short, since a stop may wait for it. */
+    static final Duration WATCH_BOUND = Duration.ofSeconds(5);
 
     private final TaskSpec spec;
     private final NodePreparer sourcePreparer;
@@ -218,7 +221,7 @@ public final class Task implements Runnable {
                 ChangeStream stream = Deadline.abortUnlessDone(repl, PROBE_BOUND, () -> ChangeStream.start(
                         repl.unwrap(PGConnection.class), spec.slotName(), applier.startPosition(), sourceCaps));
                 try (SourceWatch watch = new SourceWatch(spec, repl.unwrap(PGConnection.class).getBackendPID(),
-                        quietBound(senderTimeout), PROBE_BOUND)) {
+                        quietBound(senderTimeout), WATCH_BOUND)) {
                     stream(applier, stream, watch);
                 } finally {
                     closeQuietly(stream);

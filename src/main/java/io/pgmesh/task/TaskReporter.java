@@ -1,9 +1,10 @@
 package io.pgmesh.task;
 
+import io.pgmesh.pg.Errors;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.pg.PgConnector;
-import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.SqlStates;
+import io.pgmesh.topology.Names;
 import java.net.InetAddress;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -21,15 +22,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes each task's state to its target node ({@code pgmesh.task_state}) every few seconds, so
- * that {@code pgmesh status}, which reads the databases and not this process, shows a task that
- * failed or keeps retrying (why, since when, which process) and, by the age of the last report,
- * a process that is gone. One thread per target node: a node that stops answering holds up only
- * its own reports, for at most the connection's bound.
+ * Writes each task's state to its target node ({@code pgmesh.task_state}) whenever it changes,
+ * so that {@code pgmesh status}, which reads the databases and not this process, shows a task
+ * that failed or keeps retrying (why, since when, which process). The reporting connection stays
+ * open, named after this process: status tells a process that is gone by its missing session, so
+ * a healthy mesh writes nothing while it is idle. One thread per target node: a node that stops
+ * answering holds up only its own reports, for at most the connection's bound.
  */
 final class TaskReporter implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("pgmesh.run");
-    static final Duration INTERVAL = Duration.ofSeconds(5);
+    /** How often the states are compared with what was last written. */
+    static final Duration INTERVAL = Duration.ofMillis(500);
     private static final Duration BOUND = Duration.ofSeconds(10);
     private static final String UPSERT = """
             INSERT INTO pgmesh.task_state (source_node, state, detail, since, process, reported_at)
@@ -39,6 +42,8 @@ final class TaskReporter implements AutoCloseable {
 
     private final Map<NodeConfig, List<Task>> byTarget = new LinkedHashMap<>();
     private final Map<NodeConfig, Connection> conns = new java.util.concurrent.ConcurrentHashMap<>();
+    /** What was last written to each node; a reconnect writes everything again. */
+    private final Map<NodeConfig, List<String>> written = new java.util.concurrent.ConcurrentHashMap<>();
     private final String process = process();
     private final ScheduledExecutorService pool;
 
@@ -71,18 +76,23 @@ final class TaskReporter implements AutoCloseable {
     }
 
     private void report(NodeConfig node) {
+        List<String> now = new ArrayList<>();
+        for (Task t : byTarget.get(node)) {
+            now.add(label(t.state()) + "|" + t.detail() + "|" + t.since());
+        }
+        if (now.equals(written.get(node))) {
+            return;
+        }
         Connection conn = conns.get(node);
         try {
             if (conn == null) {
-                conn = PgConnector.connect(node, "report", BOUND);
-                Sql.exec(conn, "SET synchronous_commit = off");
+                conn = PgConnector.connect(node, Names.reportPurpose(process), BOUND);
                 conns.put(node, conn);
             }
             try (PreparedStatement ps = conn.prepareStatement(UPSERT)) {
                 for (Task t : byTarget.get(node)) {
-                    TaskState state = t.state();
                     ps.setString(1, t.spec().source().name());
-                    ps.setString(2, state == null ? TaskState.CONNECTING.label() : state.label());
+                    ps.setString(2, label(t.state()));
                     ps.setString(3, t.detail());
                     ps.setTimestamp(4, Timestamp.from(t.since()));
                     ps.setString(5, process);
@@ -90,21 +100,27 @@ final class TaskReporter implements AutoCloseable {
                 }
                 ps.executeBatch();
             }
+            written.put(node, now);
         } catch (SQLException | RuntimeException e) {
             if (!SqlStates.UNDEFINED_TABLE.equals(SqlStates.of(e))) {
                 log.debug("node {}: the task states could not be written: {}", node.name(), Errors.describe(e));
             }
             closeQuietly(conn);
             conns.remove(node);
+            written.remove(node);
         }
     }
 
-    /** Writes the final states (stopped, failed) once more, for a few seconds at most, and ends. */
+    private static String label(TaskState state) {
+        return state == null ? TaskState.CONNECTING.label() : state.label();
+    }
+
+    /** Writes the final states (stopped, failed), for 2.5 s at most, and ends. */
     @Override
     public void close() {
         pool.shutdown();
         try {
-            pool.awaitTermination(1, TimeUnit.SECONDS);
+            pool.awaitTermination(500, TimeUnit.MILLISECONDS);
             List<Thread> last = new ArrayList<>();
             for (NodeConfig node : byTarget.keySet()) {
                 Thread th = new Thread(() -> report(node), "pgmesh last report " + node.name());
@@ -112,7 +128,7 @@ final class TaskReporter implements AutoCloseable {
                 th.start();
                 last.add(th);
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
             for (Thread th : last) {
                 th.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
             }

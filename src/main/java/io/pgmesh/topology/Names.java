@@ -1,6 +1,6 @@
 package io.pgmesh.topology;
 
-/** The names pgmesh gives to the objects it creates; DESIGN.md's vocabulary, in one place. */
+/** The names pgmesh gives to the objects it creates; the vocabulary of docs/ARCHITECTURE.md, in one place. */
 public final class Names {
     public static final String PUBLICATION = "pgmesh";
     public static final String CONTROL_SCHEMA = "pgmesh";
@@ -15,6 +15,14 @@ public final class Names {
 
     public static String origin(String source) {
         return PREFIX + source;
+    }
+
+    /**
+     * The purpose (application name after "pgmesh ") of the session through which a run process
+     * reports its tasks' states: while it is connected, the process is alive.
+     */
+    public static String reportPurpose(String process) {
+        return "report " + process;
     }
 
     /** The node an origin name stands for, or the origin name itself when pgmesh did not create it. */

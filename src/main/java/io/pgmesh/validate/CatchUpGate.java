@@ -35,7 +35,7 @@ final class CatchUpGate {
             try {
                 active = source.slotActive(t.slotName());
             } catch (SQLException e) {
-                throw new ValidationException("node " + source.name() + ": " + io.pgmesh.task.Errors.describe(e), e);
+                throw new ValidationException("node " + source.name() + ": " + io.pgmesh.pg.Errors.describe(e), e);
             }
             if (active.isEmpty() || !active.get()) {
                 gate.problem = "task " + t + " is not running (" + (active.isEmpty() ? "no slot " : "nobody reads slot ")
@@ -67,7 +67,7 @@ final class CatchUpGate {
         } catch (TimeoutException e) {
             problem = "replication did not catch up: " + e.getMessage();
         } catch (SQLException e) {
-            throw new ValidationException("waiting for replication to catch up: " + io.pgmesh.task.Errors.describe(e), e);
+            throw new ValidationException("waiting for replication to catch up: " + io.pgmesh.pg.Errors.describe(e), e);
         }
     }
 }

@@ -1,6 +1,6 @@
 package io.pgmesh.validate;
 
-import io.pgmesh.task.Errors;
+import io.pgmesh.pg.Errors;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

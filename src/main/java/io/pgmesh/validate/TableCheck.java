@@ -73,7 +73,7 @@ final class TableCheck {
             try {
                 return SortedMerge.merge(cursors, CANDIDATE_LIMIT);
             } catch (SQLException e) {
-                throw new ValidationException("comparing " + shape.table() + ": " + io.pgmesh.task.Errors.describe(e), e);
+                throw new ValidationException("comparing " + shape.table() + ": " + io.pgmesh.pg.Errors.describe(e), e);
             }
         } finally {
             for (NodeReader.BucketStream s : open) {

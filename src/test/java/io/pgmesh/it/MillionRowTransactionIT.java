@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Bounded memory (DESIGN.md rule 5): one source transaction of a million rows replicates through a
+ * Bounded memory (docs/ARCHITECTURE.md): one source transaction of a million rows replicates through a
  * pgmesh process with a 256 MB heap, as one target transaction, and the process lives on.
  */
 @Timeout(300)

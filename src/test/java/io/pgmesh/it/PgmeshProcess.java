@@ -28,7 +28,7 @@ import java.util.function.Predicate;
  */
 public final class PgmeshProcess implements AutoCloseable {
     public static final String MAIN = "io.pgmesh.cli.Main";
-    /** Every child gets a small fixed heap unless a test says otherwise: DESIGN.md promises bounded memory. */
+    /** Every child gets a small fixed heap unless a test says otherwise: pgmesh promises bounded memory. */
     public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx256m");
 
     private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();

@@ -1,4 +1,4 @@
-package io.pgmesh.task;
+package io.pgmesh.pg;
 
 import java.sql.SQLException;
 
