@@ -24,9 +24,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,10 +62,7 @@ public final class Applier implements AutoCloseable {
     private final ChangeGuard guard;
     private final CommitListener listener;
     private final SourceRows sourceRows;
-    private final Map<Integer, TableMapping> relations = new HashMap<>();
-    private final Map<Integer, Relation> descriptions = new HashMap<>();
-    /** Relations the target cannot take (missing table or column): each of their changes is unresolvable. */
-    private final Map<Integer, ApplyException> unmappable = new HashMap<>();
+    private final RelationCache relations = new RelationCache();
     private final Lsn startProgress;
 
     private final StrictBatch batch = new StrictBatch();
@@ -114,7 +109,7 @@ public final class Applier implements AutoCloseable {
         this.rows = new RowWriter(shapes, conflicts,
                 caps.commitTimestampOrigin() ? SqlRenderer.sameOriginGuard(originId, loadedThrough) : null);
         this.guard = new ChangeGuard(task, conn, policy.onError(), new ApplyErrorLog(conn, task.target().name()),
-                descriptions::get);
+                relations::description);
         this.startProgress = progress;
         this.appliedLsn = progress;
         this.durableLsn = progress;
@@ -214,7 +209,7 @@ public final class Applier implements AutoCloseable {
             carefulChange(m);
             return;
         }
-        if (txnStarted && m instanceof Insert i && !touchesUnmappable(m)) {
+        if (txnStarted && m instanceof Insert i && !relations.touchesUnmappable(m)) {
             TableMapping table = mapping(m);
             if (table.copyable()) {
                 copy(table, i.newTuple());
@@ -225,7 +220,7 @@ public final class Applier implements AutoCloseable {
         if (entry == null) {
             entry = batch.open(txn, txnStarted);
         }
-        if (touchesUnmappable(m)) {
+        if (relations.touchesUnmappable(m)) {
             // Fails the batch at this transaction, which is then replayed carefully, where the change meets on-error.
             endInsertRun();
             batch.add(entry, m, SqlRenderer.UNRESOLVABLE);
@@ -522,65 +517,28 @@ public final class Applier implements AutoCloseable {
     }
 
     private void relation(Relation r) throws SQLException {
-        Relation known = descriptions.get(r.relationId());
-        if (r.equals(known)) {
+        if (r.equals(relations.description(r.relationId()))) {
             // Sent again after a cache invalidation on the source, unchanged: nothing to redo, and no
             // reason to cut the batch (a transaction cut in two is dearer to replay after a conflict).
             return;
         }
-        if (known != null) {
+        if (relations.isKnown(r.relationId())) {
             sendCopy();
             send(false); // queued statements use the prepared statements about to be replaced
             shapes.invalidate(r.relationId());
         }
-        TableName table = new TableName(r.namespace(), r.name());
-        descriptions.put(r.relationId(), r);
         sender.quiesce();
-        try {
-            relations.put(r.relationId(), TableMapping.of(r, TargetCatalog.describe(conn, table)));
-            unmappable.remove(r.relationId());
-        } catch (ApplyException e) {
-            // Not yet a failure: only a change of this table is, and on-error decides about it then.
-            relations.remove(r.relationId());
-            unmappable.put(r.relationId(), e);
-        }
+        relations.describe(r, conn);
     }
 
     private TableMapping mapping(WalMessage change) {
-        return mapping(relationId(change));
-    }
-
-    private boolean touchesUnmappable(WalMessage change) {
-        if (unmappable.isEmpty()) {
-            return false;
-        }
-        if (change instanceof Truncate t) {
-            return java.util.Arrays.stream(t.relationIds()).anyMatch(unmappable::containsKey);
-        }
-        return unmappable.containsKey(relationId(change));
-    }
-
-    private static int relationId(WalMessage change) {
-        return change instanceof Insert i ? i.relationId()
-                : change instanceof Update u ? u.relationId() : ((Delete) change).relationId();
-    }
-
-    private TableMapping mapping(int relationId) {
-        ApplyException unusable = unmappable.get(relationId);
-        if (unusable != null) {
-            throw new UnresolvableChangeException(unusable.getMessage(), unusable.sqlState());
-        }
-        TableMapping m = relations.get(relationId);
-        if (m == null) {
-            throw new ApplyException("change for relation " + relationId + " arrived before its description", null);
-        }
-        return m;
+        return relations.mapping(change);
     }
 
     private String truncateSql(Truncate t) {
         List<TableName> tables = new ArrayList<>();
         for (int id : t.relationIds()) {
-            tables.add(mapping(id).table());
+            tables.add(relations.mapping(id).table());
         }
         return SqlRenderer.truncate(tables, t.restartIdentity());
     }

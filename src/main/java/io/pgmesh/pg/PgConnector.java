@@ -55,8 +55,15 @@ public final class PgConnector {
         Properties props = baseProperties(node, purpose);
         PGProperty.PREFER_QUERY_MODE.set(props, "simple");
         PGProperty.SOCKET_TIMEOUT.set(props, (int) bound.toSeconds() + 10);
-        PGProperty.OPTIONS.set(props, "-c statement_timeout=" + bound.toMillis());
-        return open(node, props);
+        Connection conn = open(node, props);
+        try (Statement st = conn.createStatement()) {
+            // A SET, not a startup option: connection poolers refuse startup options they do not know.
+            st.execute("SET statement_timeout = " + bound.toMillis());
+        } catch (SQLException e) {
+            conn.close();
+            throw e;
+        }
+        return conn;
     }
 
     private static Connection open(NodeConfig node, Properties props) throws SQLException {

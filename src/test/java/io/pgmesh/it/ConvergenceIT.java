@@ -19,7 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Same answer everywhere under a workload made of conflicts: three nodes (PostgreSQL 15 and 17
@@ -38,7 +38,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Timeout(300)
 class ConvergenceIT {
     private static final int KEYS = 12;
-    private static final Duration WRITING = Duration.ofSeconds(14);
+    /** How long the writers write; {@code -Dpgmesh.convergence.seconds=N} for a longer soak by hand. */
+    private static final Duration WRITING = Duration.ofSeconds(Long.getLong("pgmesh.convergence.seconds", 14));
     /** Each writer commits one transaction per period: about 150 per second and node. */
     private static final long PACE_NANOS = 6_500_000;
     private static final String[] TASKS = {"east->west", "east->north", "west->east", "west->north", "north->east",
@@ -55,8 +56,15 @@ class ConvergenceIT {
         cluster = PgCluster.start(List.of("15.13.0", "17.5.0", "15.13.0"), java.util.Map.of());
     }
 
+    /** Seeds 1-3, or {@code -Dpgmesh.convergence.seeds=FIRST-LAST} for a soak by hand (docs/CONVERGENCE.md). */
+    static java.util.stream.LongStream seeds() {
+        String range = System.getProperty("pgmesh.convergence.seeds", "1-3");
+        String[] ends = range.split("-");
+        return java.util.stream.LongStream.rangeClosed(Long.parseLong(ends[0].strip()), Long.parseLong(ends[ends.length - 1].strip()));
+    }
+
     @ParameterizedTest(name = "last-update-wins, seed {0}")
-    @ValueSource(longs = {1, 2, 3})
+    @MethodSource("seeds")
     void lastUpdateWinsEndsWithTheSameRowsOnEveryNode(long seed) throws Exception {
         String table = "kv_" + seed;
         cluster.sqlAll("CREATE TABLE " + table + " (id int PRIMARY KEY, val text NOT NULL, n int NOT NULL, writer text,"
@@ -96,8 +104,11 @@ class ConvergenceIT {
         PgmeshProcess running = pgmesh;
         long t0 = System.nanoTime();
         running.explainFailure(() -> cluster.awaitSettled(Duration.ofSeconds(120)));
-        System.out.printf("ConvergenceIT seed %d: %s; settled %.1f s after the writers stopped%n", seed, writers,
-                (System.nanoTime() - t0) / 1e9);
+        System.out.printf("ConvergenceIT seed %d: %s; settled %.1f s after the writers stopped; %d task retries"
+                        + " after the restart; conflicts on east: %s%n", seed, writers, (System.nanoTime() - t0) / 1e9,
+                running.output().split("retrying in", -1).length - 1,
+                cluster.queryColumn(0, "SELECT conflict_type || '=' || count(*) FROM pgmesh.conflicts WHERE table_name = 'public."
+                        + table + "' GROUP BY 1 ORDER BY 1"));
 
         String east = cluster.dump(0, table, "id");
         for (int node = 1; node < 3; node++) {
