@@ -1,6 +1,7 @@
 package io.pgmesh.apply;
 
 import io.pgmesh.pg.Ident;
+import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.TableName;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -68,13 +69,7 @@ public final class SourceRows implements AutoCloseable {
 
     @Override
     public void close() {
-        if (conn != null) {
-            try {
-                conn.close();
-            } catch (SQLException ignored) {
-                // a broken connection; the next read opens another
-            }
-            conn = null;
-        }
+        Sql.closeQuietly(conn);
+        conn = null;
     }
 }

@@ -59,13 +59,7 @@ public final class SourceWatch implements AutoCloseable {
 
     @Override
     public void close() {
-        if (conn != null) {
-            try {
-                conn.close();
-            } catch (SQLException ignored) {
-                // a probe connection; nothing depends on it
-            }
-            conn = null;
-        }
+        Sql.closeQuietly(conn);
+        conn = null;
     }
 }

@@ -34,6 +34,17 @@ public final class Sql {
         }
     }
 
+    /** Closes a connection whose state no longer matters (null is ignored). */
+    public static void closeQuietly(Connection conn) {
+        if (conn != null) {
+            try {
+                conn.close();
+            } catch (SQLException ignored) {
+                // broken or closed already; nothing depends on it
+            }
+        }
+    }
+
     public static boolean queryBool(Connection conn, String sql, Object... params) throws SQLException {
         return queryString(conn, sql, params).map(s -> s.equals("t") || s.equals("true")).orElse(false);
     }

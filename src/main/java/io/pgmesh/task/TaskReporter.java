@@ -3,6 +3,7 @@ package io.pgmesh.task;
 import io.pgmesh.pg.Errors;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.SqlStates;
 import io.pgmesh.topology.Names;
 import java.net.InetAddress;
@@ -105,7 +106,7 @@ final class TaskReporter implements AutoCloseable {
             if (!SqlStates.UNDEFINED_TABLE.equals(SqlStates.of(e))) {
                 log.debug("node {}: the task states could not be written: {}", node.name(), Errors.describe(e));
             }
-            closeQuietly(conn);
+            Sql.closeQuietly(conn);
             conns.remove(node);
             written.remove(node);
         }
@@ -136,16 +137,7 @@ final class TaskReporter implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         pool.shutdownNow();
-        conns.values().forEach(TaskReporter::closeQuietly);
+        conns.values().forEach(Sql::closeQuietly);
     }
 
-    private static void closeQuietly(Connection c) {
-        if (c != null) {
-            try {
-                c.close();
-            } catch (SQLException ignored) {
-                // a reporting connection; nothing depends on it
-            }
-        }
-    }
 }

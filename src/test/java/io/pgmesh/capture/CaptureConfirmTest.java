@@ -5,9 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.wal.WalMessage;
-import java.io.ByteArrayOutputStream;
+import io.pgmesh.wal.Wire;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Queue;
@@ -78,51 +77,15 @@ class CaptureConfirmTest {
     }
 
     private static byte[] begin() {
-        return wire('B').i64(0x2000).i64(0).i32(700).bytes();
+        return Wire.message('B').i64(0x2000).i64(0).i32(700).bytes();
     }
 
     private static byte[] insert() {
-        byte[] v = "1".getBytes(StandardCharsets.UTF_8);
-        return wire('I').i32(1).u8('N').i16(1).u8('t').i32(v.length).raw(v).bytes();
+        return Wire.message('I').i32(1).u8('N').i16(1).textColumn("1").bytes();
     }
 
     private static byte[] commit() {
-        return wire('C').u8(0).i64(0x2000).i64(COMMIT_END).i64(0).bytes();
-    }
-
-    private static Wire wire(char type) {
-        return new Wire().u8(type);
-    }
-
-    /** Big-endian pgoutput bytes. */
-    private static final class Wire {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        Wire u8(int v) {
-            out.write(v);
-            return this;
-        }
-
-        Wire i16(int v) {
-            return u8(v >>> 8).u8(v);
-        }
-
-        Wire i32(int v) {
-            return i16(v >>> 16).i16(v);
-        }
-
-        Wire i64(long v) {
-            return i32((int) (v >>> 32)).i32((int) v);
-        }
-
-        Wire raw(byte[] b) {
-            out.write(b, 0, b.length);
-            return this;
-        }
-
-        byte[] bytes() {
-            return out.toByteArray();
-        }
+        return Wire.message('C').u8(0).i64(0x2000).i64(COMMIT_END).i64(0).bytes();
     }
 
     /** A replication stream that yields the given messages, then reports the server's position as a keepalive would. */

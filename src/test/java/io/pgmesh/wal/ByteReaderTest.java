@@ -18,7 +18,7 @@ class ByteReaderTest {
 
     @Test
     void readsBigEndianIntegersWithSigns() {
-        ByteReader in = reader(new PgOutputDecoderTest.Wire().u8(0xFF).i16(-2).i32(0x8000_0000).i64(-3L)
+        ByteReader in = reader(new Wire().u8(0xFF).i16(-2).i32(0x8000_0000).i64(-3L)
                 .i16(0x7FFF).bytes());
         assertEquals(255, in.u8(), "u8 is unsigned");
         assertEquals(-2, in.i16(), "i16 is sign-extended");
@@ -33,7 +33,7 @@ class ByteReaderTest {
     @Test
     void cstringDecodesUtf8AndConsumesTheNul() {
         String s = "päivää 🌞";
-        ByteReader in = reader(new PgOutputDecoderTest.Wire().cstring(s).cstring("").u8(7).bytes());
+        ByteReader in = reader(new Wire().cstring(s).cstring("").u8(7).bytes());
         assertEquals(s, in.cstring(), "UTF-8, including a surrogate pair");
         assertEquals("", in.cstring(), "a lone NUL is the empty string");
         assertEquals(7, in.u8(), "the NULs were consumed, the next byte is intact");
@@ -41,7 +41,7 @@ class ByteReaderTest {
 
     @Test
     void cstringFromADirectBuffer() {
-        byte[] bytes = new PgOutputDecoderTest.Wire().u8(1).cstring("ñandú").bytes();
+        byte[] bytes = new Wire().u8(1).cstring("ñandú").bytes();
         ByteBuffer direct = ByteBuffer.allocateDirect(bytes.length).put(bytes).flip();
         ByteReader in = new ByteReader(direct, 'X');
         in.u8();

@@ -21,7 +21,6 @@ import io.pgmesh.wal.WalMessage.Relation;
 import io.pgmesh.wal.WalMessage.Truncate;
 import io.pgmesh.wal.WalMessage.TypeInfo;
 import io.pgmesh.wal.WalMessage.Update;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -43,66 +42,6 @@ class PgOutputDecoderTest {
     /** Computed independently of PgTime so the decoder's conversion is really checked. */
     private static final long COMMIT_MICROS = ChronoUnit.MICROS.between(PG_EPOCH, COMMIT_TIME);
     private static final String NON_ASCII = "Grüße, 世界 🚀 ÅÄÖ";
-
-    /** Test-only builder of big-endian pgoutput bytes. */
-    static final class Wire {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        static Wire message(char type) {
-            return new Wire().u8(type);
-        }
-
-        Wire u8(int v) {
-            out.write(v);
-            return this;
-        }
-
-        Wire i16(int v) {
-            return u8(v >>> 8).u8(v);
-        }
-
-        Wire i32(int v) {
-            return i16(v >>> 16).i16(v);
-        }
-
-        Wire i64(long v) {
-            return i32((int) (v >>> 32)).i32((int) v);
-        }
-
-        Wire raw(byte[] b) {
-            out.write(b, 0, b.length);
-            return this;
-        }
-
-        Wire cstring(String s) {
-            return raw(s.getBytes(StandardCharsets.UTF_8)).u8(0);
-        }
-
-        Wire nullColumn() {
-            return u8('n');
-        }
-
-        Wire toastColumn() {
-            return u8('u');
-        }
-
-        Wire textColumn(String s) {
-            byte[] b = s.getBytes(StandardCharsets.UTF_8);
-            return u8('t').i32(b.length).raw(b);
-        }
-
-        Wire binaryColumn(byte[] b) {
-            return u8('b').i32(b.length).raw(b);
-        }
-
-        byte[] bytes() {
-            return out.toByteArray();
-        }
-
-        ByteBuffer buffer() {
-            return ByteBuffer.wrap(bytes());
-        }
-    }
 
     private static WalMessage decode(Wire wire) {
         return PgOutputDecoder.decode(wire.buffer());
