@@ -140,6 +140,16 @@ final class ConflictHandler {
     }
 
     /**
+     * The change's new image as the target must write it: with the values it left out read from
+     * the source where the target cannot be sure to hold them (a mesh of three nodes or more,
+     * {@link SourceRows#everyUnchanged}); as it came otherwise, or when the source no longer has
+     * the row (the change that removed it follows).
+     */
+    TupleData whole(TableMapping m, TupleData t) throws SQLException {
+        return source.everyUnchanged() && !m.isComplete(t) ? complete(m, t).orElse(t) : t;
+    }
+
+    /**
      * {@code t} with the values it left out (unchanged TOAST) taken from the source's current row
      * by key; {@code t} itself when it is complete; empty when the source no longer has the row.
      */

@@ -50,7 +50,8 @@ final class RowWriter {
         }
     }
 
-    void update(RemoteTxn txn, TableMapping m, Update u) throws SQLException {
+    void update(RemoteTxn txn, TableMapping m, Update change) throws SQLException {
+        Update u = withWhole(m, change);
         TupleData newTuple = u.newTuple();
         int[] set = m.updatableIn(newTuple);
         if (m.fullIdentity()) {
@@ -103,6 +104,12 @@ final class RowWriter {
                 .values(u.newTuple(), m.key()).sql();
     }
 
+    /** The update with the values it left out read from the source where the target cannot be sure of them. */
+    private Update withWhole(TableMapping m, Update u) throws SQLException {
+        TupleData whole = conflicts.whole(m, u.newTuple());
+        return whole == u.newTuple() ? u : new Update(u.relationId(), u.oldKind(), u.oldTuple(), whole);
+    }
+
     /** True when an UPDATE of a keyed table moves its row to another key (pgoutput then sends the old key). */
     static boolean changesKey(TableMapping m, Update u) {
         if (m.fullIdentity() || u.oldTuple() == null) {
@@ -144,7 +151,8 @@ final class RowWriter {
      * up as an aborted transaction, not as counts.
      */
     String strict(TableMapping m, WalMessage change) throws SQLException {
-        if (change instanceof Update u) {
+        if (change instanceof Update update) {
+            Update u = withWhole(m, update);
             TupleData newTuple = u.newTuple();
             int[] set = m.updatableIn(newTuple);
             if (m.fullIdentity()) {

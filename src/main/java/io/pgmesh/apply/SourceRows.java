@@ -27,10 +27,27 @@ public final class SourceRows implements AutoCloseable {
     }
 
     private final Connector connector;
+    private final boolean everyUnchanged;
     private Connection conn;
 
-    public SourceRows(Connector connector) {
+    /**
+     * @param everyUnchanged the mesh has three nodes or more: then every unchanged TOAST value a
+     *                       change leaves out is read from the source, not only those of a change
+     *                       that wins a conflict. The source may hold a value that a third node
+     *                       wrote and this target has not seen yet, or has kept out as older than
+     *                       its own (the whole row lost to a newer version, which then left the
+     *                       value out as unchanged); a target whose row the same source wrote last
+     *                       cannot tell. With two nodes every value the source holds came from one
+     *                       of the two, and the target has it.
+     */
+    public SourceRows(Connector connector, boolean everyUnchanged) {
         this.connector = connector;
+        this.everyUnchanged = everyUnchanged;
+    }
+
+    /** True when every value a change leaves out must be read from the source (see the constructor). */
+    public boolean everyUnchanged() {
+        return everyUnchanged;
     }
 
     /**

@@ -41,15 +41,15 @@ final class StatusCommand implements Callable<Integer> {
     }
 
     private static void print(MeshStatus s, PrintWriter out) {
-        out.printf("%-22s %-10s %-7s %-14s %-14s %12s %-14s %-32s %10s%n", "TASK", "STATE", "SLOT", "SOURCE LSN",
-                "CONFIRMED", "LAG BYTES", "ORIGIN", "LAST APPLIED COMMIT", "LATENCY");
+        out.printf("%-22s %-7s %-14s %-14s %12s %-14s %-32s %10s  %s%n", "TASK", "SLOT", "SOURCE LSN", "CONFIRMED",
+                "LAG BYTES", "ORIGIN", "LAST APPLIED COMMIT", "LATENCY", "STATE");
         for (MeshStatus.TaskStatus t : s.tasks()) {
             String slot = t.slotActive() == null ? "-" : t.slotInvalidation() != null ? "invalid"
                     : t.slotActive() ? "active" : "idle";
-            out.printf("%-22s %-10s %-7s %-14s %-14s %12s %-14s %-32s %10s%n", t.task(), state(t.run()), slot,
-                    dash(t.sourceCurrentLsn()),
+            out.printf("%-22s %-7s %-14s %-14s %12s %-14s %-32s %10s  %s%n", t.task(), slot, dash(t.sourceCurrentLsn()),
                     dash(t.slotConfirmedLsn()), t.lagBytes() == null ? "-" : t.lagBytes(), dash(t.originProgress()),
-                    dash(t.lastAppliedCommitTime()), t.lastAppliedLatencyMs() == null ? "-" : t.lastAppliedLatencyMs() + " ms");
+                    dash(t.lastAppliedCommitTime()), t.lastAppliedLatencyMs() == null ? "-" : t.lastAppliedLatencyMs() + " ms",
+                    state(t.run()));
             if (t.error() != null) {
                 out.println("    ! " + t.error());
             }

@@ -47,6 +47,8 @@ public final class Task implements Runnable {
     static final Duration WATCH_BOUND = Duration.ofSeconds(5);
 
     private final TaskSpec spec;
+    /** How many nodes the mesh has: from three on, a source can hold values a third node wrote. */
+    private final int meshNodes;
     private final NodePreparer sourcePreparer;
     private final NodePreparer targetPreparer;
     private final ConflictPolicy policy;
@@ -64,9 +66,10 @@ public final class Task implements Runnable {
     /** The target session while an applier uses it: what {@link #stop} cancels. */
     private volatile Connection applying;
 
-    public Task(TaskSpec spec, NodePreparer sourcePreparer, NodePreparer targetPreparer, ConflictPolicy policy,
-                RetryPolicy retry) {
+    public Task(TaskSpec spec, int meshNodes, NodePreparer sourcePreparer, NodePreparer targetPreparer,
+                ConflictPolicy policy, RetryPolicy retry) {
         this.spec = spec;
+        this.meshNodes = meshNodes;
         this.sourcePreparer = sourcePreparer;
         this.targetPreparer = targetPreparer;
         this.policy = policy;
@@ -197,7 +200,8 @@ public final class Task implements Runnable {
                 }
                 loadedAt = MeshState.loadedAt(target, spec.source().name()).orElse(null);
                 applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics::applied, carefulTxns,
-                        new SourceRows(() -> PgConnector.connect(spec.source(), "lookup " + spec, PROBE_BOUND)));
+                        new SourceRows(() -> PgConnector.connect(spec.source(), "lookup " + spec, PROBE_BOUND),
+                                meshNodes > 2));
             } catch (Throwable e) {
                 target.close();
                 throw e;

@@ -165,6 +165,8 @@ class CliEndToEndIT {
             assertNotNull(line, "status must print a line for task " + task + "\n" + out);
             String[] cols = line.trim().split("\\s+");
             assertEquals(slotState, cols[1], "the slot of " + task + " must be " + slotState + "\n" + out);
+            assertEquals(slotState.equals("active") ? "streaming" : "stopped", cols[cols.length - 1],
+                    "the last column is the task's state as its run process reported it\n" + out);
             assertTrue(cols[4].matches("\\d+"), "the lag of " + task + " must be a number of bytes, got " + cols[4]
                     + "\n" + out);
             String slot = "pgmesh_" + t[0] + "_" + t[1];

@@ -101,30 +101,68 @@ class ConvergenceIT {
                 throw new AssertionError("seed " + seed + ": the writer on " + w.name + " failed", w.failure);
             }
         }
-        PgmeshProcess running = pgmesh;
-        long t0 = System.nanoTime();
-        running.explainFailure(() -> cluster.awaitSettled(Duration.ofSeconds(120)));
-        System.out.printf("ConvergenceIT seed %d: %s; settled %.1f s after the writers stopped; %d task retries"
-                        + " after the restart; conflicts on east: %s%n", seed, writers, (System.nanoTime() - t0) / 1e9,
-                running.output().split("retrying in", -1).length - 1,
-                cluster.queryColumn(0, "SELECT conflict_type || '=' || count(*) FROM pgmesh.conflicts WHERE table_name = 'public."
-                        + table + "' GROUP BY 1 ORDER BY 1"));
+        // An earlier seed's failure must not leave its process holding the origins of the next.
+        try (PgmeshProcess running = pgmesh) {
+            long t0 = System.nanoTime();
+            running.explainFailure(() -> cluster.awaitSettled(Duration.ofSeconds(120)));
+            System.out.printf("ConvergenceIT seed %d: %s; settled %.1f s after the writers stopped; %d task retries"
+                            + " after the restart; conflicts on east: %s%n", seed, writers, (System.nanoTime() - t0) / 1e9,
+                    running.output().split("retrying in", -1).length - 1,
+                    cluster.queryColumn(0, "SELECT conflict_type || '=' || count(*) FROM pgmesh.conflicts WHERE table_name = 'public."
+                            + table + "' GROUP BY conflict_type ORDER BY 1"));
 
-        String east = cluster.dump(0, table, "id");
-        for (int node = 1; node < 3; node++) {
-            assertEquals(east, cluster.dump(node, table, "id"), "seed " + seed + ": " + cluster.name(node)
-                    + " must hold the same rows of " + table + " as east (replay with this seed)\n" + running.tail());
+            String east = cluster.dump(0, table, "id");
+            for (int node = 1; node < 3; node++) {
+                String other = cluster.dump(node, table, "id");
+                if (!east.equals(other)) {
+                    System.out.println("ConvergenceIT seed " + seed + ": " + cluster.name(node) + " differs from east;"
+                            + " the conflicts of the keys that differ:\n" + conflictsOf(table, east, other));
+                }
+                assertEquals(east, other, "seed " + seed + ": " + cluster.name(node)
+                        + " must hold the same rows of " + table + " as east (replay with this seed)\n" + running.tail());
+            }
+            for (int node = 0; node < 3; node++) {
+                assertTrue(cluster.count(node, "SELECT count(*) FROM pgmesh.conflicts WHERE table_name = 'public." + table + "'") > 0,
+                        "seed " + seed + ": the workload must have made conflicts on " + cluster.name(node)
+                                + ", or this test proves nothing");
+            }
+            assertTrue(running.isAlive(), "seed " + seed + ": pgmesh run must still be running\n" + running.tail());
+            assertTrue(!running.output().contains("ERROR pgmesh.task"),
+                    "seed " + seed + ": no task may have stopped (a task logs its failure as ERROR)\n" + running.tail());
+            running.terminate();
+            assertEquals(0, running.waitFor(Duration.ofSeconds(30)), "pgmesh run must exit 0 on SIGTERM\n" + running.tail());
         }
-        for (int node = 0; node < 3; node++) {
-            assertTrue(cluster.count(node, "SELECT count(*) FROM pgmesh.conflicts WHERE table_name = 'public." + table + "'") > 0,
-                    "seed " + seed + ": the workload must have made conflicts on " + cluster.name(node)
-                            + ", or this test proves nothing");
+    }
+
+    /** Every node's record of the conflicts of the keys whose rows differ between two dumps: what to read when they do. */
+    private static String conflictsOf(String table, String a, String b) throws SQLException {
+        java.util.Set<String> differ = new java.util.TreeSet<>();
+        java.util.Set<String> left = new java.util.HashSet<>(List.of(a.split("\n")));
+        java.util.Set<String> right = new java.util.HashSet<>(List.of(b.split("\n")));
+        for (String row : left) {
+            if (!right.contains(row)) {
+                differ.add(row.substring(1, row.indexOf(',')));
+            }
         }
-        assertTrue(running.isAlive(), "seed " + seed + ": pgmesh run must still be running\n" + running.tail());
-        assertTrue(!running.output().contains("ERROR pgmesh.task"),
-                "seed " + seed + ": no task may have stopped (a task logs its failure as ERROR)\n" + running.tail());
-        running.terminate();
-        assertEquals(0, running.waitFor(Duration.ofSeconds(30)), "pgmesh run must exit 0 on SIGTERM\n" + running.tail());
+        for (String row : right) {
+            if (!left.contains(row) && row.indexOf(',') > 0) {
+                differ.add(row.substring(1, row.indexOf(',')));
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        for (String key : differ) {
+            for (int node = 0; node < 3; node++) {
+                out.append("key ").append(key).append(" on ").append(cluster.name(node)).append(":\n");
+                for (String line : cluster.queryColumn(node, "SELECT concat_ws(' ', id, source_node, conflict_type, resolution,"
+                        + " 'local', local_origin, local_commit_time, left(local_row->>'val', 12), left(local_row->>'doc', 12),"
+                        + " 'remote', remote_commit_time, left(remote_row->>'val', 12), left(remote_row->>'doc', 12),"
+                        + " remote_row->>'id') FROM pgmesh.conflicts WHERE table_name = 'public." + table + "'"
+                        + " AND (key_values->>'id' = '" + key + "' OR remote_row->>'id' = '" + key + "') ORDER BY id")) {
+                    out.append("  ").append(line).append('\n');
+                }
+            }
+        }
+        return out.toString();
     }
 
     private static Path meshFile(long seed, String resolution) throws Exception {

@@ -305,6 +305,15 @@ public final class PgCluster implements AutoCloseable {
         }
     }
 
+    /** As {@link #queryString}, for polling: null also when the query fails. */
+    public String queryStringOrNull(int node, String sql) {
+        try {
+            return queryString(node, sql);
+        } catch (SQLException e) {
+            return null;
+        }
+    }
+
     /** The first column of every row as text, in the query's order. */
     public List<String> queryColumn(int node, String sql) throws SQLException {
         List<String> out = new ArrayList<>();
