@@ -85,7 +85,7 @@ final class RowWriter {
      */
     private void rekey(RemoteTxn txn, TableMapping m, Update u, int[] set) throws SQLException {
         TupleData newTuple = u.newTuple();
-        if (run(rekeyCall(m, u, set)) == 1) {
+        if (run(rekeyCall(m, u, set, false)) == 1) {
             return;
         }
         deleteKey(txn, m, u.oldTuple());
@@ -97,9 +97,12 @@ final class RowWriter {
         }
     }
 
-    private String rekeyCall(TableMapping m, Update u, int[] set) throws SQLException {
-        String name = shapes.name(m.relationId() + ":UK:" + Shapes.mask(set), () -> SqlRenderer.rekey(m.table(),
-                m.names(set), m.names(m.key()), guard, m.tombstones()));
+    /** The statement that moves the row; {@code strict}: one that fails unless it moved exactly one row. */
+    private String rekeyCall(TableMapping m, Update u, int[] set, boolean strict) throws SQLException {
+        String name = shapes.name(m.relationId() + (strict ? ":SUK:" : ":UK:") + Shapes.mask(set), () -> {
+            String move = SqlRenderer.rekey(m.table(), m.names(set), m.names(m.key()), guard, m.tombstones());
+            return strict ? SqlRenderer.expectOneRow(move) : move;
+        });
         return new ExecuteCall(name).values(u.newTuple(), set).values(u.oldTuple(), m.key())
                 .values(u.newTuple(), m.key()).sql();
     }
@@ -162,10 +165,7 @@ final class RowWriter {
                 return new ExecuteCall(name).values(newTuple, set).values(u.oldTuple(), match).sql();
             }
             if (changesKey(m, u)) {
-                String name = shapes.name(m.relationId() + ":SUK:" + Shapes.mask(set), () -> SqlRenderer.expectOneRow(
-                        SqlRenderer.rekey(m.table(), m.names(set), m.names(m.key()), guard, m.tombstones())));
-                return new ExecuteCall(name).values(newTuple, set).values(u.oldTuple(), m.key())
-                        .values(newTuple, m.key()).sql();
+                return rekeyCall(m, u, set, true);
             }
             TupleData keyTuple = u.oldTuple() != null ? u.oldTuple() : newTuple;
             String name = shapes.name(m.relationId() + ":SU:" + Shapes.mask(set), () -> SqlRenderer.expectOneRow(
