@@ -2,12 +2,12 @@ package io.pgmesh.apply;
 
 import io.pgmesh.config.ConflictSettings.OnError;
 import io.pgmesh.conflict.ApplyErrorLog;
+import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.SqlStates;
-import io.pgmesh.pg.Errors;
 import io.pgmesh.topology.TaskSpec;
-import io.pgmesh.wal.WalMessage;
 import io.pgmesh.wal.WalMessage.Relation;
+import io.pgmesh.wal.WalMessage;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.function.IntFunction;

@@ -1,8 +1,8 @@
 package io.pgmesh.apply;
 
+import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.TableName;
-import io.pgmesh.pg.Errors;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.StringJoiner;

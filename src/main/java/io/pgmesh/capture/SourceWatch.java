@@ -1,8 +1,8 @@
 package io.pgmesh.capture;
 
+import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.Sql;
-import io.pgmesh.pg.Errors;
 import io.pgmesh.topology.TaskSpec;
 import java.sql.Connection;
 import java.sql.SQLException;

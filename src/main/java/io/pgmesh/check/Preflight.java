@@ -2,11 +2,11 @@ package io.pgmesh.check;
 
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.TableName;
-import io.pgmesh.pg.Errors;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;

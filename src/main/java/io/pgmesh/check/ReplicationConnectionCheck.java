@@ -1,7 +1,7 @@
 package io.pgmesh.check;
 
-import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.Errors;
+import io.pgmesh.pg.PgConnector;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;

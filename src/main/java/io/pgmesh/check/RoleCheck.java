@@ -1,8 +1,8 @@
 package io.pgmesh.check;
 
+import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.Sql;
-import io.pgmesh.pg.Errors;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

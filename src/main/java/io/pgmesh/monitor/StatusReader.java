@@ -4,11 +4,11 @@ import io.pgmesh.capture.SlotInfo;
 import io.pgmesh.capture.SlotManager;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.pg.Sql;
-import io.pgmesh.pg.Errors;
 import io.pgmesh.topology.Names;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.topology.Topology;
@@ -83,13 +83,7 @@ public final class StatusReader {
             return new MeshStatus(tasks, nodes);
         } finally {
             pool.shutdownNow();
-            for (NodeView v : views.values()) {
-                try {
-                    v.conn().close();
-                } catch (SQLException ignored) {
-                    // status is read; nothing else to do with this connection
-                }
-            }
+            views.values().forEach(v -> Sql.closeQuietly(v.conn()));
         }
     }
 
@@ -107,13 +101,7 @@ public final class StatusReader {
                     walSenders(conn)));
             views.put(node.name(), v);
         } catch (SQLException | RuntimeException e) {
-            if (conn != null) {
-                try {
-                    conn.close();
-                } catch (SQLException ignored) {
-                    // unusable anyway
-                }
-            }
+            Sql.closeQuietly(conn);
             String msg = "node " + node.name() + ": unreachable: " + Errors.describe(e);
             errors.put(node.name(), msg);
             byNode.put(node.name(), new MeshStatus.NodeStatus(node.name(), false, msg, null, List.of(), List.of()));

@@ -1,6 +1,5 @@
 package io.pgmesh.task;
 
-import io.pgmesh.pg.Errors;
 import io.pgmesh.apply.Applier;
 import io.pgmesh.apply.ApplyStoppedException;
 import io.pgmesh.apply.ReplayNeededException;
@@ -12,11 +11,12 @@ import io.pgmesh.capture.SlotLostException;
 import io.pgmesh.capture.SlotManager;
 import io.pgmesh.capture.SourceWatch;
 import io.pgmesh.conflict.ConflictPolicy;
-import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.Deadline;
+import io.pgmesh.pg.Errors;
+import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.PgConnector;
-import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.ServerCapabilities;
+import io.pgmesh.pg.Sql;
 import io.pgmesh.setup.MeshState;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.wal.WalMessage;

@@ -1,7 +1,7 @@
 package io.pgmesh.task;
 
-import io.pgmesh.pg.Errors;
 import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.SqlStates;

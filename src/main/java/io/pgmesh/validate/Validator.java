@@ -2,9 +2,9 @@ package io.pgmesh.validate;
 
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.TableName;
-import io.pgmesh.pg.Errors;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
