@@ -1,6 +1,7 @@
 package io.pgmesh.capture;
 
 import io.pgmesh.config.TableSelection;
+import io.pgmesh.pg.ReplicaIdentity;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.TableName;
 import io.pgmesh.topology.Names;
@@ -24,19 +25,9 @@ public final class PublicationManager {
     public record Result(Set<TableName> published, List<TableName> withoutReplicaIdentity) {
     }
 
-    private static final String CANDIDATES = """
-            SELECT n.nspname, c.relname,
-                   CASE c.relreplident
-                     WHEN 'f' THEN true
-                     WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
-                     WHEN 'i' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)
-                     ELSE false
-                   END AS has_identity
-              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind = 'r' AND c.relpersistence = 'p'
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgmesh')
-               AND n.nspname NOT LIKE 'pg\\_%'
-            """;
+    private static final String CANDIDATES = "SELECT n.nspname, c.relname, " + ReplicaIdentity.HAS_IDENTITY
+            + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            + " WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND " + ReplicaIdentity.IN_USER_SCHEMA;
 
     private PublicationManager() {
     }

@@ -1,6 +1,7 @@
 package io.pgmesh.check;
 
 import io.pgmesh.config.TableSelection;
+import io.pgmesh.pg.ReplicaIdentity;
 import io.pgmesh.pg.TableName;
 import java.math.BigInteger;
 import java.sql.Array;
@@ -19,19 +20,10 @@ import java.util.TreeMap;
 final class TableCatalog {
 
     /** The tables pgmesh could publish (see PublicationManager), unlogged ones included to warn about them. */
-    private static final String USER_TABLES = """
-             WHERE c.relkind = 'r' AND c.relpersistence IN ('p', 'u')
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgmesh')
-               AND n.nspname NOT LIKE 'pg\\_%'
-            """;
+    private static final String USER_TABLES = " WHERE c.relkind = 'r' AND c.relpersistence IN ('p', 'u') AND "
+            + ReplicaIdentity.IN_USER_SCHEMA;
     private static final String TABLES = """
-            SELECT n.nspname, c.relname, c.relpersistence = 'u',
-                   CASE c.relreplident
-                     WHEN 'f' THEN true
-                     WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
-                     WHEN 'i' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)
-                     ELSE false
-                   END,
+            SELECT n.nspname, c.relname, c.relpersistence = 'u', %s,
                    has_schema_privilege(n.oid, 'USAGE'),
                    ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER']) p
                           WHERE NOT has_table_privilege(c.oid, p))::text[],
@@ -42,7 +34,7 @@ final class TableCatalog {
               LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
               LEFT JOIN pg_class pc ON pc.oid = i.inhparent
               LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-            """ + USER_TABLES;
+            """.formatted(ReplicaIdentity.HAS_IDENTITY) + USER_TABLES;
     // pg_depend, not pg_get_serial_sequence: that one needs USAGE on the table's schema and would fail
     // outright for a role that lacks it, which table_privileges reports instead.
     private static final String COLUMNS = """
@@ -50,9 +42,9 @@ final class TableCatalog {
                    COALESCE(a.attnum = ANY (k.indkey), false), sq.seq, sq.identity, sq.increment_by, sq.readable
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-              LEFT JOIN pg_index k ON k.indrelid = c.oid AND k.indisprimary
+              LEFT JOIN pg_index k ON k.indrelid = c.oid AND %s
               LEFT JOIN LATERAL (
-                    SELECT format('%I.%I', sn.nspname, sc.relname) AS seq, f.deptype = 'i' AS identity,
+                    SELECT format('%%I.%%I', sn.nspname, sc.relname) AS seq, f.deptype = 'i' AS identity,
                            ps.seqincrement AS increment_by,
                            has_sequence_privilege(sc.oid, 'SELECT') AND has_schema_privilege(sn.oid, 'USAGE')
                                AS readable
@@ -71,7 +63,7 @@ final class TableCatalog {
                       JOIN pg_sequence ps ON ps.seqrelid = sc.oid
                      WHERE a.attnum = ANY (k.indkey)
                      LIMIT 1) sq ON true
-            """ + USER_TABLES + " ORDER BY n.nspname, c.relname, a.attnum";
+            """.formatted(ReplicaIdentity.isIdentityIndex("k")) + USER_TABLES + " ORDER BY n.nspname, c.relname, a.attnum";
 
     private TableCatalog() {
     }

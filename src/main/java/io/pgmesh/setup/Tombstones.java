@@ -1,6 +1,7 @@
 package io.pgmesh.setup;
 
 import io.pgmesh.pg.Ident;
+import io.pgmesh.pg.ReplicaIdentity;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.TableName;
 import java.sql.Connection;
@@ -37,13 +38,12 @@ public final class Tombstones {
             SELECT c.oid::text, array_agg(a.attname::text ORDER BY k.ord)
               FROM pg_class c
               JOIN pg_namespace n ON n.oid = c.relnamespace
-              JOIN pg_index i ON i.indrelid = c.oid
-                   AND CASE c.relreplident WHEN 'd' THEN i.indisprimary WHEN 'i' THEN i.indisreplident ELSE false END
+              JOIN pg_index i ON i.indrelid = c.oid AND %s
               CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
              WHERE n.nspname = ? AND c.relname = ?
              GROUP BY c.oid
-            """;
+            """.formatted(ReplicaIdentity.isIdentityIndex("i"));
 
     private Tombstones() {
     }

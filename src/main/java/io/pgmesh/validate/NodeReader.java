@@ -3,6 +3,7 @@ package io.pgmesh.validate;
 import io.pgmesh.capture.PublicationManager;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.ReplicaIdentity;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.TableName;
 import java.sql.Connection;
@@ -35,10 +36,10 @@ final class NodeReader implements AutoCloseable {
     private static final String COLUMNS = """
             SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attgenerated <> '',
                    COALESCE(a.attnum = ANY ((SELECT i.indkey FROM pg_index i WHERE i.indrelid = c.oid
-                       AND CASE WHEN c.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END)::int2[]), false)
+                       AND (%s OR c.relreplident = 'f' AND i.indisprimary))::int2[]), false)
               FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
              WHERE c.oid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped
-             ORDER BY a.attnum""";
+             ORDER BY a.attnum""".formatted(ReplicaIdentity.isIdentityIndex("i"));
 
     private final NodeConfig node;
     private final Connection conn;
