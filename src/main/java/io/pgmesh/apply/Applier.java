@@ -3,13 +3,13 @@ package io.pgmesh.apply;
 import io.pgmesh.conflict.ApplyErrorLog;
 import io.pgmesh.conflict.ConflictLog;
 import io.pgmesh.conflict.ConflictPolicy;
-import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.SqlStates;
 import io.pgmesh.pg.TableName;
-import io.pgmesh.progress.OriginSession;
+import io.pgmesh.progress.AppliedProgress;
+import io.pgmesh.progress.TaskProgress;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.wal.TupleData;
 import io.pgmesh.wal.WalMessage;
@@ -74,28 +74,24 @@ public final class Applier implements AutoCloseable {
     private TableMapping insertRunTable;
     private static final int INSERT_RUN_ROWS = 100;
 
-    private RemoteTxn txn;          // the source transaction being received, null between transactions
-    private boolean txnSkipped;     // already applied before a restart
-    private StrictBatch.Entry entry; // its place in the batch being built, null until its first change there
-    private boolean txnStarted;     // part of it already ran on the server in an earlier batch
-    private boolean txnCareful;     // applied statement by statement (it met a conflict in a strict batch before)
+    /** The source transaction being received, null between transactions. */
+    private ReceivedTxn current;
+    /** Transactions that met a conflict in a chunk that could not be replayed: careful when they come again. */
     private final java.util.Set<Lsn> carefulTxns;
-    private int carefulRows;        // row changes of the transaction being applied carefully
     private int openRows;           // row changes of a big transaction sent in earlier batches
     private int carefulRun;         // transactions still to apply carefully after a conflict: conflicts come in runs
     private static final int CAREFUL_RUN = 32;
-    private static final String COMMIT_STATEMENT = "pgmesh_commit";
     /**
      * A careful transaction checks deferred constraints at each statement: a violation then fails
      * the change that caused it, which on-error handles like any other, instead of the COMMIT,
      * where no single change could be named, skipped or stopped at.
      */
     private static final String BEGIN_CAREFUL = "BEGIN; SET CONSTRAINTS ALL IMMEDIATE";
-    private Lsn appliedLsn;         // end of the last transaction committed on the target (maybe not yet flushed)
-    private Lsn durableLsn;         // end of the last transaction known to be on disk
+    private final AppliedProgress progress;
+    private final BatchRecovery.Steps recovery = new Recovery();
 
-    private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy, int originId,
-                    String loadedThrough, Lsn progress, CommitListener listener, java.util.Set<Lsn> carefulTxns,
+    private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
+                    ApplySession session, CommitListener listener, java.util.Set<Lsn> carefulTxns,
                     SourceRows sourceRows) throws SQLException {
         this.task = task;
         this.sourceRows = sourceRows;
@@ -107,43 +103,22 @@ public final class Applier implements AutoCloseable {
         this.conflicts = new ConflictHandler(shapes, policy, new ConflictLog(conn, task.target().name()),
                 new OriginNames(conn, task.target().name()), caps.commitTimestampOrigin(), sourceRows);
         this.rows = new RowWriter(shapes, conflicts,
-                caps.commitTimestampOrigin() ? SqlRenderer.sameOriginGuard(originId, loadedThrough) : null);
+                caps.commitTimestampOrigin()
+                        ? SqlRenderer.sameOriginGuard(session.originId(), session.loadedThrough()) : null);
         this.guard = new ChangeGuard(task, conn, policy.onError(), new ApplyErrorLog(conn, task.target().name()),
                 relations::description);
-        this.startProgress = progress;
-        this.appliedLsn = progress;
-        this.durableLsn = progress;
+        this.startProgress = session.resumeAt();
+        this.progress = new AppliedProgress(session.resumeAt());
     }
 
     /**
-     * Sets the apply session up and binds it to the task's origin ({@link OriginSession}). Fails
-     * with SQLSTATE 55006 when another process holds the origin: PostgreSQL itself is the lease
-     * between two pgmesh processes.
+     * Sets the apply session up and binds it to the task's origin ({@link ApplySession}). Fails
+     * with SQLSTATE 55006 when another process holds the origin.
      */
     public static Applier open(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
                                CommitListener listener, java.util.Set<Lsn> carefulTxns, SourceRows sourceRows)
             throws SQLException {
-        conn.setAutoCommit(true);
-        Sql.exec(conn, "SET session_replication_role = replica");
-        // Commits need not wait for the disk: only LSNs that the origin reports flushed are confirmed.
-        Sql.exec(conn, "SET synchronous_commit = off");
-        // Every statement of the apply looks a row up by its key, as PostgreSQL's own apply worker
-        // does through the replica identity index. The planner would pick a sequential scan for
-        // a small table, which costs more with every dead version a busy small table collects.
-        Sql.exec(conn, "SET enable_seqscan = off");
-        // The prepared shapes are the same statements over and over: planning each anew for the
-        // first executions (and whenever a custom plan looks cheaper) is wasted work.
-        Sql.exec(conn, "SET plan_cache_mode = force_generic_plan");
-        // With sequential scans priced out, a statement that must scan (a table with REPLICA
-        // IDENTITY FULL and no index) looks costly enough to be JIT-compiled at every execution.
-        Sql.exec(conn, "SET jit = off");
-        Sql.exec(conn, "CREATE TEMP TABLE IF NOT EXISTS " + SqlRenderer.SINK + " ()");
-        Sql.exec(conn, "PREPARE " + COMMIT_STATEMENT + " " + SqlRenderer.commitOrigin(task.source().name()));
-        String loadedThrough = Sql.queryString(conn, "SELECT finished_at::text FROM pgmesh.initial_load"
-                + " WHERE source_node = ? AND state = 'done'", task.source().name()).orElse(null);
-        Lsn applied = OriginSession.take(conn, task.originName(), task.source().name(), () -> { });
-        int originId = Sql.queryInt(conn, "SELECT pg_replication_origin_oid(?)", task.originName());
-        return new Applier(task, conn, caps, policy, originId, loadedThrough, applied, listener, carefulTxns, sourceRows);
+        return new Applier(task, conn, caps, policy, ApplySession.open(conn, task), listener, carefulTxns, sourceRows);
     }
 
     /** Where this task stands on the target: the position to resume streaming from. */
@@ -152,12 +127,12 @@ public final class Applier implements AutoCloseable {
     }
 
     public Lsn appliedLsn() {
-        return appliedLsn;
+        return progress.applied();
     }
 
     /** True while a source transaction is being received. */
     public boolean inTransaction() {
-        return txn != null;
+        return current != null;
     }
 
     /** True when a COMMIT waits in the batch: the last applied transaction is not yet on the target. */
@@ -167,13 +142,9 @@ public final class Applier implements AutoCloseable {
 
     public void apply(WalMessage m) throws SQLException {
         if (m instanceof Begin b) {
-            txn = new RemoteTxn(task.source().name(), b.commitTime(), b.finalLsn());
             // A transaction whose commit lies before the resume position was applied before a restart.
-            txnSkipped = b.finalLsn().compareTo(startProgress) < 0;
-            entry = null;
-            txnStarted = false;
-            carefulRows = 0;
-            txnCareful = carefulTxns.contains(b.finalLsn()) || carefulRun > 0;
+            current = new ReceivedTxn(new RemoteTxn(task.source().name(), b.commitTime(), b.finalLsn()),
+                    b.finalLsn().compareTo(startProgress) < 0, carefulTxns.contains(b.finalLsn()) || carefulRun > 0);
             if (carefulRun > 0) {
                 carefulRun--;
             }
@@ -193,23 +164,24 @@ public final class Applier implements AutoCloseable {
      * commit), and cutting it would make a conflict in it cost a restart of the task.
      */
     public void flushPending() throws SQLException {
-        if (txn == null) {
+        if (current == null) {
             send(false);
         }
     }
 
     private void change(WalMessage m) throws SQLException {
-        if (txn == null) {
+        ReceivedTxn t = current;
+        if (t == null) {
             throw new IllegalStateException("row change outside a transaction from " + task.source().name());
         }
-        if (txnSkipped) {
+        if (t.skipped) {
             return;
         }
-        if (txnCareful) {
-            carefulChange(m);
+        if (t.careful) {
+            carefulChange(t, m);
             return;
         }
-        if (txnStarted && m instanceof Insert i && !relations.touchesUnmappable(m)) {
+        if (t.started && m instanceof Insert i && !relations.touchesUnmappable(m)) {
             TableMapping table = mapping(m);
             if (table.copyable()) {
                 copy(table, i.newTuple());
@@ -217,13 +189,13 @@ public final class Applier implements AutoCloseable {
             }
         }
         sendCopy();
-        if (entry == null) {
-            entry = batch.open(txn, txnStarted);
+        if (t.entry == null) {
+            t.entry = batch.open(t.txn, t.started);
         }
         if (relations.touchesUnmappable(m)) {
             // Fails the batch at this transaction, which is then replayed carefully, where the change meets on-error.
             endInsertRun();
-            batch.add(entry, m, SqlRenderer.UNRESOLVABLE);
+            batch.add(t.entry, m, SqlRenderer.UNRESOLVABLE);
         } else if (m instanceof Insert i) {
             TableMapping table = mapping(m);
             if (insertRunTable != table || insertRun.size() * (long) table.columns().length >= 30_000) {
@@ -231,13 +203,13 @@ public final class Applier implements AutoCloseable {
             }
             insertRunTable = table;
             insertRun.add(i.newTuple());
-            batch.keep(entry, m);
+            batch.keep(t.entry, m);
             if (insertRun.size() == INSERT_RUN_ROWS) {
                 endInsertRun();
             }
         } else {
             endInsertRun();
-            batch.add(entry, m, m instanceof Truncate t ? truncateSql(t) : rows.strict(mapping(m), m));
+            batch.add(t.entry, m, m instanceof Truncate tr ? truncateSql(tr) : rows.strict(mapping(m), m));
         }
         // Mid-transaction only a transaction too big for a batch is cut; others wait for their commit.
         if (batch.isFull() && (batch.entries().size() == 1 || batch.isOverfull())) {
@@ -283,6 +255,7 @@ public final class Applier implements AutoCloseable {
             if (SqlStates.isTransient(e)) {
                 throw e;
             }
+            RemoteTxn txn = current.txn;
             carefulTxns.add(txn.finalLsn());
             throw new ReplayNeededException("the transaction committed at " + txn.finalLsn() + " on " + txn.sourceNode()
                     + " met " + why + " (" + SqlRenderer.describeStrictFailure(e)
@@ -294,28 +267,26 @@ public final class Applier implements AutoCloseable {
         if (insertRun.isEmpty()) {
             return;
         }
-        batch.statement(entry, rows.strictInserts(insertRunTable, insertRun));
+        batch.statement(rows.strictInserts(insertRunTable, insertRun));
         insertRun.clear();
         insertRunTable = null;
     }
 
     private void commit(Commit c) throws SQLException {
-        if (txnCareful && txnStarted) {
-            Sql.exec(conn, commitSql(c));
-            committed(c, carefulRows);
-            carefulTxns.remove(txn.finalLsn());
-        } else if (txn != null && !txnSkipped && (entry != null || txnStarted)) {
+        ReceivedTxn t = current;
+        if (t != null && t.careful && t.started) {
+            Sql.exec(conn, TaskProgress.commit(c.endLsn(), c.commitTime()));
+            committed(c, t.carefulRows);
+            carefulTxns.remove(t.txn.finalLsn());
+        } else if (t != null && !t.skipped && (t.entry != null || t.started)) {
             sendCopy();
-            if (entry == null) {
-                entry = batch.open(txn, true);
+            if (t.entry == null) {
+                t.entry = batch.open(t.txn, true);
             }
             endInsertRun();
-            batch.commit(entry, c, commitSql(c));
+            batch.commit(t.entry, c, TaskProgress.commit(c.endLsn(), c.commitTime()));
         }
-        txn = null;
-        entry = null;
-        txnStarted = false;
-        txnCareful = false;
+        current = null;
         // The last chunk of a big transaction goes alone: its failure must not be mistaken for a later one's.
         if (batch.isFull() || batch.isContinuation()) {
             send(true);
@@ -323,17 +294,17 @@ public final class Applier implements AutoCloseable {
     }
 
     /** A change of a transaction applied carefully: checked statement by statement, conflicts resolved. */
-    private void carefulChange(WalMessage m) throws SQLException {
-        if (!txnStarted) {
+    private void carefulChange(ReceivedTxn t, WalMessage m) throws SQLException {
+        if (!t.started) {
             send(false); // what is batched comes first
             Sql.exec(conn, BEGIN_CAREFUL);
-            txnStarted = true;
+            t.started = true;
         }
-        carefulStatement(txn, m);
+        t.carefulRows++;
+        carefulStatement(t.txn, m);
     }
 
     private void carefulStatement(RemoteTxn t, WalMessage m) throws SQLException {
-        carefulRows++;
         guard.apply(t, m, () -> {
             if (m instanceof Insert i) {
                 rows.insert(t, mapping(m), i.newTuple());
@@ -345,12 +316,6 @@ public final class Applier implements AutoCloseable {
                 Sql.exec(conn, truncateSql(tr));
             }
         });
-    }
-
-    /** The statements that end an applied transaction: its progress, its origin position and time, COMMIT. */
-    private static String commitSql(Commit c) {
-        return "EXECUTE " + COMMIT_STATEMENT + "(" + Ident.literal(c.endLsn().toString()) + ", "
-                + Ident.literal(c.commitTime().toString()) + ");\nCOMMIT";
     }
 
     /**
@@ -368,8 +333,10 @@ public final class Applier implements AutoCloseable {
         boolean continuation = batch.isContinuation();
         String sql = batch.sql();
         batch.clear();
-        boolean open = entry != null;  // the transaction being received goes on in the next batch
-        entry = null;
+        boolean open = current != null && current.entry != null;  // it goes on in the next batch
+        if (current != null) {
+            current.entry = null;
+        }
         if (overlap && !open && !continuation) {
             sender.start(sent, sql);
             return;
@@ -385,7 +352,7 @@ public final class Applier implements AutoCloseable {
         }
         ran(sent);
         if (open) {
-            txnStarted = true;
+            current.started = true;
         }
     }
 
@@ -411,7 +378,9 @@ public final class Applier implements AutoCloseable {
         batch.clear();
         insertRun.clear();  // its messages are kept in their entries
         insertRunTable = null;
-        entry = null;
+        if (current != null) {
+            current.entry = null;
+        }
         recover(all, false, done.failure());
     }
 
@@ -428,51 +397,67 @@ public final class Applier implements AutoCloseable {
     }
 
     private void committed(Commit c, int rows) {
-        appliedLsn = c.endLsn();
+        progress.committed(c.endLsn());
         listener.committed(c.commitTime(), conflicts.conflicts(), rows);
     }
 
     /**
-     * A strict batch failed: every transaction before the failed one committed, the failed one
-     * rolled back, the rest never ran. The failed one is replayed carefully, the rest goes through
-     * the batch again. A failed chunk of a transaction begun in an earlier batch cannot be replayed
-     * here (the earlier chunks were not kept): that transaction is marked to be applied carefully
-     * and the task restarts, so the source sends it again.
+     * A strict batch failed ({@link BatchRecovery}). The transaction being received goes on
+     * after the recovery as it was, unless it was in the batch and its recovery left it open.
      */
     private void recover(List<StrictBatch.Entry> sent, boolean continuation, SQLException cause) throws SQLException {
-        if (continuation) {
-            // The earlier chunks of this transaction are rolled back with it and were not kept.
-            RemoteTxn t = sent.get(0).txn;
-            carefulTxns.add(t.finalLsn());
-            throw new ReplayNeededException("the transaction committed at " + t.finalLsn() + " on " + t.sourceNode()
-                    + " met a conflict or error (" + SqlRenderer.describeStrictFailure(cause)
-                    + "); it will be received again and applied statement by statement");
+        ReceivedTxn receiving = current;
+        BatchRecovery.recover(sent, continuation, cause, recovery);
+        if (current == null) {
+            current = receiving;
         }
-        Sql.exec(conn, "ROLLBACK");
-        Lsn done = Sql.queryString(conn, "SELECT last_commit_lsn FROM pgmesh.task_progress WHERE source_node = ?",
-                task.source().name()).map(Lsn::parse).orElse(Lsn.ZERO);
-        int i = 0;
-        while (i < sent.size() && sent.get(i).commit != null && sent.get(i).commit.endLsn().compareTo(done) <= 0) {
-            committed(sent.get(i).commit, sent.get(i).messages.size());
-            i++;
+    }
+
+    /** The applier's side of a batch recovery. */
+    private final class Recovery implements BatchRecovery.Steps {
+        @Override
+        public void rollback() throws SQLException {
+            Sql.exec(conn, "ROLLBACK");
         }
-        if (i == sent.size()) {
-            throw cause; // nothing failed that a replay could mend
+
+        @Override
+        public Lsn committedThrough() throws SQLException {
+            return TaskProgress.lastCommit(conn, task.source().name()).orElse(Lsn.ZERO);
         }
-        log.debug("task {}: transaction at {} met a conflict or error; replaying it statement by statement", task,
-                sent.get(i).txn.finalLsn());
-        replay(sent.get(i));
-        carefulRun = CAREFUL_RUN;
-        RemoteTxn receiving = txn;
-        boolean skipping = txnSkipped;
-        boolean receivingCareful = txnCareful;
-        for (StrictBatch.Entry e : sent.subList(i + 1, sent.size())) {
-            txn = e.txn;
-            txnSkipped = false;
-            txnStarted = false;
-            txnCareful = true;
-            entry = null;
-            carefulRows = 0;
+
+        @Override
+        public void committed(StrictBatch.Entry e) {
+            Applier.this.committed(e.commit, e.messages.size());
+        }
+
+        /**
+         * Conflicts come in runs (a backlog of one node's changes to rows another node changed
+         * too): the transactions after a conflict go carefully for a while, instead of failing
+         * one batch each.
+         */
+        @Override
+        public void replay(StrictBatch.Entry e) throws SQLException {
+            log.debug("task {}: transaction at {} met a conflict or error; replaying it statement by statement", task,
+                    e.txn.finalLsn());
+            Sql.exec(conn, BEGIN_CAREFUL);
+            for (WalMessage m : e.messages) {
+                carefulStatement(e.txn, m);
+            }
+            if (e.commit != null) {
+                Sql.exec(conn, TaskProgress.commit(e.commit.endLsn(), e.commit.commitTime()));
+                Applier.this.committed(e.commit, e.messages.size());
+            } else {
+                // The transaction being received: it stays open on the server and goes on carefully.
+                current.started = true;
+                current.careful = true;
+                current.carefulRows = e.messages.size();
+            }
+            carefulRun = CAREFUL_RUN;
+        }
+
+        @Override
+        public void reapply(StrictBatch.Entry e) throws SQLException {
+            current = new ReceivedTxn(e.txn, false, true);
             for (WalMessage m : e.messages) {
                 change(m);
             }
@@ -480,40 +465,17 @@ public final class Applier implements AutoCloseable {
                 commit(e.commit);
             }
         }
-        if (txn == null) {
-            txn = receiving;       // the transaction being received had not reached the batch yet
-            txnSkipped = skipping;
-            txnCareful = receivingCareful;
+
+        @Override
+        public void markCareful(RemoteTxn txn) {
+            carefulTxns.add(txn.finalLsn());
         }
     }
 
-    /** Applies one transaction statement by statement, resolving conflicts, then its COMMIT if it has one. */
-    private void replay(StrictBatch.Entry e) throws SQLException {
-        Sql.exec(conn, BEGIN_CAREFUL);
-        for (WalMessage m : e.messages) {
-            carefulStatement(e.txn, m);
-        }
-        if (e.commit != null) {
-            Sql.exec(conn, commitSql(e.commit));
-            committed(e.commit, e.messages.size());
-            carefulRows = 0;
-        } else {
-            txnStarted = true; // the transaction being received is open on the server and goes on
-        }
-    }
-
-    /**
-     * Asks the server which applied LSN is on disk (flushing it if needed); only this LSN may be
-     * confirmed to the source.
-     */
+    /** Only this position may be confirmed to the source ({@link AppliedProgress}). */
     public Lsn refreshDurable() throws SQLException {
         collect();
-        if (appliedLsn.equals(durableLsn)) {
-            return durableLsn;
-        }
-        Lsn flushed = OriginSession.flushedProgress(conn);
-        durableLsn = Lsn.max(durableLsn, Lsn.of(Math.min(flushed.value(), appliedLsn.value())));
-        return durableLsn;
+        return progress.refreshDurable(conn);
     }
 
     private void relation(Relation r) throws SQLException {
@@ -560,9 +522,7 @@ public final class Applier implements AutoCloseable {
         } catch (SQLException ignored) {
             // the connection is broken; the server rolls back by itself
         }
-        txn = null;
-        entry = null;
-        txnStarted = false;
+        current = null;
     }
 
     @Override

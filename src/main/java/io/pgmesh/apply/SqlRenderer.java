@@ -37,20 +37,6 @@ public final class SqlRenderer {
                 + " (pg_xact_commit_timestamp_origin(xmin)).\"timestamp\" <= " + Ident.literal(loadedThrough) + "::timestamptz))";
     }
 
-    /**
-     * The parameters ({@code $1} the source commit's end LSN, {@code $2} its time) and body of the
-     * statement that records an applied transaction: its row in {@code pgmesh.task_progress}, which
-     * commits with it, and the origin position and commit timestamp the COMMIT will carry (set in
-     * the main query, so that it happens even if the row were missing). One prepared statement,
-     * not a procedure: a SQL procedure's body is parsed and planned at every CALL, which cost more
-     * than the rest of a small transaction.
-     */
-    public static String commitOrigin(String sourceNode) {
-        return "(pg_lsn, timestamptz) AS WITH progress AS (UPDATE pgmesh.task_progress SET last_commit_lsn = $1,"
-                + " last_commit_time = $2, applied_at = clock_timestamp() WHERE source_node = " + Ident.literal(sourceNode)
-                + " RETURNING 1) SELECT pg_replication_origin_xact_setup($1, $2)";
-    }
-
     /** INSERT; with conflict columns it does nothing on a key collision, which the caller sees as 0 rows. */
     public static String insert(TableName table, List<String> columns, List<String> conflictColumns) {
         return insertRows(table, columns, 1, conflictColumns);

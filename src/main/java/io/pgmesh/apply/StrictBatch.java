@@ -63,16 +63,13 @@ final class StrictBatch {
         e.messages.add(change);
     }
 
-    void statement(Entry e, String statement) {
-        statement(statement);
-    }
-
     void commit(Entry e, Commit c, String commitStatements) {
         e.commit = c;
         statement(commitStatements);
     }
 
-    private void statement(String s) {
+    /** A statement of the transaction whose changes were kept before ({@link #keep}). */
+    void statement(String s) {
         sql.append(s).append(";\n");
         statements++;
     }

@@ -1,6 +1,7 @@
 package io.pgmesh.capture;
 
 import io.pgmesh.pg.Lsn;
+import io.pgmesh.progress.FlushPosition;
 import io.pgmesh.wal.PgOutputDecoder;
 import io.pgmesh.wal.WalMessage;
 import java.nio.ByteBuffer;

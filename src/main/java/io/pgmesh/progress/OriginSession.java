@@ -41,11 +41,9 @@ public final class OriginSession {
         beforeTake.run();
         setup(conn, origin);
         Lsn originLsn = flushedProgress(conn);
-        Lsn applied = Sql.queryString(conn, "SELECT last_commit_lsn FROM pgmesh.task_progress WHERE source_node = ?",
-                sourceNode).map(Lsn::parse).orElse(null);
+        Lsn applied = TaskProgress.lastCommit(conn, sourceNode).orElse(null);
         if (applied == null) {
-            Sql.queryString(conn, "INSERT INTO pgmesh.task_progress (source_node, last_commit_lsn) VALUES (?, ?::pg_lsn)"
-                    + " ON CONFLICT DO NOTHING RETURNING 1", sourceNode, originLsn.toString());
+            TaskProgress.start(conn, sourceNode, originLsn);
             return originLsn;
         }
         if (originLsn.compareTo(applied) > 0) {

@@ -6,7 +6,7 @@ import io.pgmesh.apply.ReplayNeededException;
 import io.pgmesh.apply.SourceRows;
 import io.pgmesh.capture.Capture;
 import io.pgmesh.capture.ChangeStream;
-import io.pgmesh.capture.FlushPosition;
+import io.pgmesh.progress.FlushPosition;
 import io.pgmesh.capture.SlotLostException;
 import io.pgmesh.capture.SlotManager;
 import io.pgmesh.capture.SourceWatch;

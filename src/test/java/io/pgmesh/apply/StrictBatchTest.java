@@ -38,7 +38,7 @@ class StrictBatchTest {
         StrictBatch.Entry second = b.open(txn(0x200), false);
         b.keep(second, insert(2));
         b.keep(second, insert(3));
-        b.statement(second, "EXECUTE i2(2, 3)");
+        b.statement("EXECUTE i2(2, 3)");
         b.commit(second, commit(0x200), "EXECUTE c; COMMIT");
 
         assertEquals("BEGIN;\nEXECUTE i(1);\nEXECUTE c; COMMIT;\nBEGIN;\nEXECUTE i2(2, 3);\nEXECUTE c; COMMIT;\n", b.sql(),

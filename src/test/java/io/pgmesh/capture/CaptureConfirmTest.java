@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgmesh.pg.Lsn;
+import io.pgmesh.progress.FlushPosition;
 import io.pgmesh.wal.WalMessage;
 import io.pgmesh.wal.Wire;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package io.pgmesh.capture;
+package io.pgmesh.progress;
 
 import io.pgmesh.pg.Lsn;
 import java.util.concurrent.atomic.AtomicLong;
@@ -37,11 +37,11 @@ public final class FlushPosition {
         allDurable = all;
     }
 
-    long processedCount() {
+    public long processedCount() {
         return processed.get();
     }
 
-    boolean allDurable() {
+    public boolean allDurable() {
         return allDurable;
     }
 

@@ -1,0 +1,55 @@
+package io.pgmesh.progress;
+
+import io.pgmesh.pg.Ident;
+import io.pgmesh.pg.Lsn;
+import io.pgmesh.pg.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * The row of {@code pgmesh.task_progress} that says, on the target, which source transaction a
+ * task applied last. It is written in the same target transaction as the data (so it is exactly
+ * as durable as the data), and it is what the applier believes after a failure: the replication
+ * origin alone can run ahead of the data (see {@link OriginSession}).
+ */
+public final class TaskProgress {
+    /** The prepared statement every applied transaction ends with. */
+    private static final String STATEMENT = "pgmesh_commit";
+
+    private TaskProgress() {
+    }
+
+    /**
+     * Prepares, in an apply session, the statement that records an applied transaction: its row,
+     * and the origin position and commit timestamp the COMMIT will carry (set in the main query,
+     * so that it happens even if the row were missing). One prepared statement, not a procedure:
+     * a SQL procedure's body is parsed and planned at every CALL, which cost more than the rest of
+     * a small transaction.
+     */
+    public static void prepare(Connection conn, String sourceNode) throws SQLException {
+        Sql.exec(conn, "PREPARE " + STATEMENT + " (pg_lsn, timestamptz) AS WITH progress AS ("
+                + "UPDATE pgmesh.task_progress SET last_commit_lsn = $1, last_commit_time = $2,"
+                + " applied_at = clock_timestamp() WHERE source_node = " + Ident.literal(sourceNode)
+                + " RETURNING 1) SELECT pg_replication_origin_xact_setup($1, $2)");
+    }
+
+    /** The statements that end an applied transaction: its progress, its origin position and time, COMMIT. */
+    public static String commit(Lsn endLsn, Instant commitTime) {
+        return "EXECUTE " + STATEMENT + "(" + Ident.literal(endLsn.toString()) + ", "
+                + Ident.literal(commitTime.toString()) + ");\nCOMMIT";
+    }
+
+    /** The end of the last transaction applied from {@code sourceNode}, if any was. */
+    public static Optional<Lsn> lastCommit(Connection conn, String sourceNode) throws SQLException {
+        return Sql.queryString(conn, "SELECT last_commit_lsn FROM pgmesh.task_progress WHERE source_node = ?",
+                sourceNode).map(Lsn::parse);
+    }
+
+    /** Starts the row of a task that never applied anything, at the origin's position. */
+    static void start(Connection conn, String sourceNode, Lsn at) throws SQLException {
+        Sql.queryString(conn, "INSERT INTO pgmesh.task_progress (source_node, last_commit_lsn) VALUES (?, ?::pg_lsn)"
+                + " ON CONFLICT DO NOTHING RETURNING 1", sourceNode, at.toString());
+    }
+}
