@@ -1,5 +1,7 @@
 package io.pgmesh.apply;
 
+import io.pgmesh.causal.Beacon;
+import io.pgmesh.causal.Seen;
 import io.pgmesh.conflict.ApplyErrorLog;
 import io.pgmesh.conflict.ConflictLog;
 import io.pgmesh.conflict.ConflictPolicy;
@@ -17,6 +19,7 @@ import io.pgmesh.wal.WalMessage.Begin;
 import io.pgmesh.wal.WalMessage.Commit;
 import io.pgmesh.wal.WalMessage.Delete;
 import io.pgmesh.wal.WalMessage.Insert;
+import io.pgmesh.wal.WalMessage.LogicalMessage;
 import io.pgmesh.wal.WalMessage.Relation;
 import io.pgmesh.wal.WalMessage.Truncate;
 import io.pgmesh.wal.WalMessage.Update;
@@ -88,6 +91,11 @@ public final class Applier implements AutoCloseable {
      */
     private static final String BEGIN_CAREFUL = "BEGIN; SET CONSTRAINTS ALL IMMEDIATE";
     private final AppliedProgress progress;
+    /** What the source had seen as of the last message received ({@link Beacon}). */
+    private Seen seen;
+    /** What the target's progress row says the source had seen. */
+    private Seen persistedSeen;
+    private final SeenTable seenTable;
     private final BatchRecovery.Steps recovery = new Recovery();
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
@@ -109,6 +117,9 @@ public final class Applier implements AutoCloseable {
                 relations::description);
         this.startProgress = session.resumeAt();
         this.progress = new AppliedProgress(session.resumeAt());
+        this.seen = session.seen();
+        this.persistedSeen = session.seen();
+        this.seenTable = new SeenTable(conn, task.target().name());
     }
 
     /**
@@ -137,13 +148,13 @@ public final class Applier implements AutoCloseable {
 
     /** True when a COMMIT waits in the batch: the last applied transaction is not yet on the target. */
     public boolean hasPendingCommit() {
-        return batch.hasCommits() || sender.inFlight();
+        return batch.hasCommits() || sender.inFlight() || !seen.equals(persistedSeen);
     }
 
     public void apply(WalMessage m) throws SQLException {
         if (m instanceof Begin b) {
             // A transaction whose commit lies before the resume position was applied before a restart.
-            current = new ReceivedTxn(new RemoteTxn(task.source().name(), b.commitTime(), b.finalLsn()),
+            current = new ReceivedTxn(new RemoteTxn(task.source().name(), b.commitTime(), b.finalLsn(), seen),
                     b.finalLsn().compareTo(startProgress) < 0, carefulTxns.contains(b.finalLsn()) || carefulRun > 0);
             if (carefulRun > 0) {
                 carefulRun--;
@@ -154,8 +165,10 @@ public final class Applier implements AutoCloseable {
             relation(r);
         } else if (m instanceof Insert || m instanceof Update || m instanceof Delete || m instanceof Truncate) {
             change(m);
+        } else if (m instanceof LogicalMessage lm) {
+            Beacon.parse(lm).ifPresent(b -> seen = seen.with(b.node(), b.through()));
         }
-        // Origin, TypeInfo and LogicalMessage carry nothing to apply.
+        // Origin and TypeInfo carry nothing to apply.
     }
 
     /**
@@ -166,6 +179,11 @@ public final class Applier implements AutoCloseable {
     public void flushPending() throws SQLException {
         if (current == null) {
             send(false);
+            if (!seen.equals(persistedSeen)) {
+                // A beacon came while the source was otherwise quiet: kept, so a restart knows it too.
+                TaskProgress.saveSeen(conn, task.source().name(), seen);
+                persistedSeen = seen;
+            }
         }
     }
 
@@ -190,7 +208,12 @@ public final class Applier implements AutoCloseable {
         }
         sendCopy();
         if (t.entry == null) {
+            boolean begins = !t.started;
             t.entry = batch.open(t.txn, t.started);
+            String seenUpdate = begins ? seenTable.update(t.txn.seen()) : null;
+            if (seenUpdate != null) {
+                batch.statement(seenUpdate);
+            }
         }
         if (relations.touchesUnmappable(m)) {
             // Fails the batch at this transaction, which is then replayed carefully, where the change meets on-error.
@@ -275,8 +298,8 @@ public final class Applier implements AutoCloseable {
     private void commit(Commit c) throws SQLException {
         ReceivedTxn t = current;
         if (t != null && t.careful && t.started) {
-            Sql.exec(conn, TaskProgress.commit(c.endLsn(), c.commitTime()));
-            committed(c, t.carefulRows);
+            Sql.exec(conn, commitSql(t.txn, c) + ";\n" + beacon(c));
+            committed(t.txn, c, t.carefulRows);
             carefulTxns.remove(t.txn.finalLsn());
         } else if (t != null && !t.skipped && (t.entry != null || t.started)) {
             sendCopy();
@@ -284,7 +307,7 @@ public final class Applier implements AutoCloseable {
                 t.entry = batch.open(t.txn, true);
             }
             endInsertRun();
-            batch.commit(t.entry, c, TaskProgress.commit(c.endLsn(), c.commitTime()));
+            batch.commit(t.entry, c, commitSql(t.txn, c));
         }
         current = null;
         // The last chunk of a big transaction goes alone: its failure must not be mistaken for a later one's.
@@ -297,11 +320,29 @@ public final class Applier implements AutoCloseable {
     private void carefulChange(ReceivedTxn t, WalMessage m) throws SQLException {
         if (!t.started) {
             send(false); // what is batched comes first
-            Sql.exec(conn, BEGIN_CAREFUL);
+            beginCareful(t.txn);
             t.started = true;
         }
         t.carefulRows++;
         carefulStatement(t.txn, m);
+    }
+
+    /** Opens a transaction applied carefully, with what its source had seen in place for the guard. */
+    private void beginCareful(RemoteTxn t) throws SQLException {
+        Sql.exec(conn, BEGIN_CAREFUL);
+        String seenUpdate = seenTable.update(t.seen());
+        if (seenUpdate != null) {
+            Sql.exec(conn, seenUpdate);
+        }
+    }
+
+    private static String commitSql(RemoteTxn t, Commit c) {
+        return TaskProgress.commit(c.endLsn(), c.commitTime(), t.seen());
+    }
+
+    /** The statements that tell the other nodes, through this node's WAL, that {@code c} is applied here. */
+    private String beacon(Commit c) {
+        return Beacon.emitSql(task.originName(), task.source().name(), c.commitTime());
     }
 
     private void carefulStatement(RemoteTxn t, WalMessage m) throws SQLException {
@@ -332,6 +373,10 @@ public final class Applier implements AutoCloseable {
         List<StrictBatch.Entry> sent = new ArrayList<>(batch.entries());
         boolean continuation = batch.isContinuation();
         String sql = batch.sql();
+        Commit last = lastCommit(sent);
+        if (last != null) {
+            sql += beacon(last);
+        }
         batch.clear();
         boolean open = current != null && current.entry != null;  // it goes on in the next batch
         if (current != null) {
@@ -384,11 +429,20 @@ public final class Applier implements AutoCloseable {
         recover(all, false, done.failure());
     }
 
+    private static Commit lastCommit(List<StrictBatch.Entry> entries) {
+        for (int i = entries.size() - 1; i >= 0; i--) {
+            if (entries.get(i).commit != null) {
+                return entries.get(i).commit;
+            }
+        }
+        return null;
+    }
+
     /** Every statement of a batch ran: its transactions are committed, a big one's chunk is in. */
     private void ran(List<StrictBatch.Entry> sent) {
         for (StrictBatch.Entry e : sent) {
             if (e.commit != null) {
-                committed(e.commit, openRows + e.messages.size());
+                committed(e.txn, e.commit, openRows + e.messages.size());
                 openRows = 0;
             } else {
                 openRows += e.messages.size();  // a big transaction: its rows count when it commits
@@ -396,8 +450,9 @@ public final class Applier implements AutoCloseable {
         }
     }
 
-    private void committed(Commit c, int rows) {
+    private void committed(RemoteTxn t, Commit c, int rows) {
         progress.committed(c.endLsn());
+        persistedSeen = t.seen();
         listener.committed(c.commitTime(), conflicts.conflicts(), rows);
     }
 
@@ -406,6 +461,7 @@ public final class Applier implements AutoCloseable {
      * after the recovery as it was, unless it was in the batch and its recovery left it open.
      */
     private void recover(List<StrictBatch.Entry> sent, boolean continuation, SQLException cause) throws SQLException {
+        seenTable.unknown();
         ReceivedTxn receiving = current;
         BatchRecovery.recover(sent, continuation, cause, recovery);
         if (current == null) {
@@ -427,7 +483,7 @@ public final class Applier implements AutoCloseable {
 
         @Override
         public void committed(StrictBatch.Entry e) {
-            Applier.this.committed(e.commit, e.messages.size());
+            Applier.this.committed(e.txn, e.commit, e.messages.size());
         }
 
         /**
@@ -439,13 +495,13 @@ public final class Applier implements AutoCloseable {
         public void replay(StrictBatch.Entry e) throws SQLException {
             log.debug("task {}: transaction at {} met a conflict or error; replaying it statement by statement", task,
                     e.txn.finalLsn());
-            Sql.exec(conn, BEGIN_CAREFUL);
+            beginCareful(e.txn);
             for (WalMessage m : e.messages) {
                 carefulStatement(e.txn, m);
             }
             if (e.commit != null) {
-                Sql.exec(conn, TaskProgress.commit(e.commit.endLsn(), e.commit.commitTime()));
-                Applier.this.committed(e.commit, e.messages.size());
+                Sql.exec(conn, commitSql(e.txn, e.commit) + ";\n" + beacon(e.commit));
+                Applier.this.committed(e.txn, e.commit, e.messages.size());
             } else {
                 // The transaction being received: it stays open on the server and goes on carefully.
                 current.started = true;
@@ -512,6 +568,7 @@ public final class Applier implements AutoCloseable {
 
     /** Abandons whatever was not committed: the source sends it again after a restart. */
     public void abort() {
+        seenTable.unknown();
         sender.abandon();
         batch.clear();
         copyRun.clear();

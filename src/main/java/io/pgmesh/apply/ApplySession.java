@@ -1,12 +1,16 @@
 package io.pgmesh.apply;
 
+import io.pgmesh.causal.Seen;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.progress.OriginSession;
 import io.pgmesh.progress.TaskProgress;
+import io.pgmesh.topology.Names;
 import io.pgmesh.topology.TaskSpec;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 
 /**
  * A target session set up to apply one task: the settings every apply statement relies on, the
@@ -15,8 +19,9 @@ import java.sql.SQLException;
  * @param resumeAt end of the last source transaction applied, on disk: streaming starts here
  * @param originId the origin's id, which the same-origin guard compares rows' origins with
  * @param loadedThrough when the initial load from this task's source finished, null if it never ran
+ * @param seen what the source had seen as of the last transaction applied from it
  */
-record ApplySession(Lsn resumeAt, int originId, String loadedThrough) {
+record ApplySession(Lsn resumeAt, int originId, String loadedThrough, Seen seen) {
 
     /**
      * Fails with SQLSTATE 55006 when another process holds the origin: PostgreSQL itself is the
@@ -38,11 +43,28 @@ record ApplySession(Lsn resumeAt, int originId, String loadedThrough) {
         // IDENTITY FULL and no index) looks costly enough to be JIT-compiled at every execution.
         Sql.exec(conn, "SET jit = off");
         Sql.exec(conn, "CREATE TEMP TABLE IF NOT EXISTS " + SqlRenderer.SINK + " ()");
+        SeenTable.create(conn);
         TaskProgress.prepare(conn, task.source().name());
         String loadedThrough = Sql.queryString(conn, "SELECT finished_at::text FROM pgmesh.initial_load"
                 + " WHERE source_node = ? AND state = 'done'", task.source().name()).orElse(null);
         Lsn resumeAt = OriginSession.take(conn, task.originName(), task.source().name(), () -> { });
         int originId = Sql.queryInt(conn, "SELECT pg_replication_origin_oid(?)", task.originName());
-        return new ApplySession(resumeAt, originId, loadedThrough);
+        return new ApplySession(resumeAt, originId, loadedThrough, seen(conn, task));
+    }
+
+    /**
+     * The source has seen every version this target committed before its stream toward the
+     * source began: those rows reached the source by other means (the same seed, a restored
+     * backup, the initial load), never through pgmesh. The time is the target's own, recorded
+     * before the slot was created ({@code pgmesh.slot_start}), and so at or before the slot's
+     * consistent point.
+     */
+    private static Seen seen(Connection conn, TaskSpec task) throws SQLException {
+        Seen recorded = TaskProgress.lastSeen(conn, task.source().name());
+        return Sql.queryString(conn, "SELECT (extract(epoch FROM started_at) * 1000000)::bigint"
+                        + " FROM pgmesh.slot_start WHERE slot_name = ?", Names.slot(task.target().name(), task.source().name()))
+                .map(micros -> recorded.with(task.target().name(),
+                        Instant.EPOCH.plus(Long.parseLong(micros), ChronoUnit.MICROS)))
+                .orElse(recorded);
     }
 }

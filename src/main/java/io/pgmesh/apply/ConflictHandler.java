@@ -21,6 +21,9 @@ import java.util.Optional;
  * it locks and reads the local version (the row, or the tombstone of the delete that removed it),
  * names the conflict, asks the table's resolver, applies the decision and logs it. A decision of
  * {@link Resolution#ERROR} is thrown as an {@link UnresolvableChangeException}.
+ *
+ * <p>A change whose source had seen the local version ({@link RemoteTxn#seen}) is no conflict:
+ * it was made after that version, so it applies, whatever the clocks say, and nothing is logged.
  */
 final class ConflictHandler {
 
@@ -221,6 +224,9 @@ final class ConflictHandler {
     }
 
     private Resolution decide(ConflictType type, RemoteTxn txn, TableMapping m, LocalVersion local) {
+        if (causallyLater(txn, local)) {
+            return Resolution.APPLY_REMOTE;
+        }
         Conflict c = conflict(type, txn, m, local);
         Resolution r = policy.resolverFor(m.table()).resolve(c);
         if (r == Resolution.ERROR) {
@@ -236,8 +242,16 @@ final class ConflictHandler {
                 local == null ? null : local.node(), local == null ? null : local.commitTime());
     }
 
+    /** True when the change's source had applied the local version before it made the change. */
+    private static boolean causallyLater(RemoteTxn txn, LocalVersion local) {
+        return local != null && txn.seen().saw(local.node(), local.commitTime());
+    }
+
     private void record(ConflictType type, Resolution r, RemoteTxn txn, TableMapping m, LocalVersion local,
                         TupleData keyTuple, TupleData remote, int[] remoteIdx) throws SQLException {
+        if (causallyLater(txn, local)) {
+            return;
+        }
         log.record(new ConflictLog.Entry(conflict(type, txn, m, local), r, RowImage.of(m, keyTuple, m.key()),
                 local == null ? null : local.imageJson(), RowImage.of(m, remote, remoteIdx), txn.finalLsn()));
         conflicts++;

@@ -19,9 +19,11 @@ public final class SqlRenderer {
     }
 
     /**
-     * True when the row's current version was written by {@code originId} (or its history is
-     * unknown, or it was written earlier in this very transaction): then a change from that origin
-     * applies without a conflict check.
+     * True when the source of a change knew the row's current version when it made the change:
+     * the version is its own ({@code originId}; also when the version's history is unknown, or it
+     * was written earlier in this very transaction), or one it had applied (its origin and commit
+     * time within what the source had seen, {@link SeenTable}). Such a change is causally later
+     * and applies without a conflict check.
      *
      * <p>{@code loadedThrough} is when an initial load from this origin's node finished on the
      * target, or null. Local rows committed by then were copied from that node inside the load's
@@ -29,12 +31,15 @@ public final class SqlRenderer {
      * timestamps (which are the load's, later than the changes it races with) say.
      */
     public static String sameOriginGuard(int originId, String loadedThrough) {
-        String guard = "COALESCE((pg_xact_commit_timestamp_origin(xmin)).roident, " + originId + ") = " + originId;
-        if (loadedThrough == null) {
-            return guard;
+        String v = "pg_xact_commit_timestamp_origin(xmin)";
+        StringBuilder guard = new StringBuilder("(COALESCE((").append(v).append(").roident, ").append(originId)
+                .append(") = ").append(originId);
+        if (loadedThrough != null) {
+            guard.append(" OR ((").append(v).append(").roident = 0 AND (").append(v).append(").\"timestamp\" <= ")
+                    .append(Ident.literal(loadedThrough)).append("::timestamptz)");
         }
-        return "(" + guard + " OR ((pg_xact_commit_timestamp_origin(xmin)).roident = 0 AND"
-                + " (pg_xact_commit_timestamp_origin(xmin)).\"timestamp\" <= " + Ident.literal(loadedThrough) + "::timestamptz))";
+        return guard.append(" OR EXISTS (SELECT FROM pg_temp.").append(SeenTable.TABLE).append(" s WHERE s.roident = (")
+                .append(v).append(").roident AND s.through >= (").append(v).append(").\"timestamp\"))").toString();
     }
 
     /** INSERT; with conflict columns it does nothing on a key collision, which the caller sees as 0 rows. */

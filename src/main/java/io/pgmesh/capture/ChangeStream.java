@@ -30,6 +30,8 @@ public final class ChangeStream implements AutoCloseable {
                 .withStartPosition(LogSequenceNumber.valueOf(start.value()))
                 .withSlotOption("proto_version", "1")
                 .withSlotOption("publication_names", Names.PUBLICATION)
+                // What the source has applied from the others travels as logical messages (causal.Beacon).
+                .withSlotOption("messages", "true")
                 .withStatusInterval(1, TimeUnit.SECONDS)
                 // pgjdbc would otherwise confirm a keepalive's position on its own whenever the
                 // last message's start lies below what we confirmed; a change of a transaction

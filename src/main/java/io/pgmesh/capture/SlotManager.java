@@ -78,9 +78,22 @@ public final class SlotManager {
                     + " although " + task.target().name() + " was loaded from it with changes to follow from "
                     + loadedAt + "; " + resyncAdvice(task));
         }
+        recordStart(source, task.slotName());
         Sql.queryString(source, "SELECT lsn FROM pg_create_logical_replication_slot(?, 'pgoutput')", task.slotName());
         return find(source, caps, task.slotName())
                 .orElseThrow(() -> new SQLException("slot " + task.slotName() + " vanished right after it was created"));
+    }
+
+    /**
+     * Records on the source when its slot toward a target is about to be created: every version
+     * the source committed before then reached the target by other means than this slot (a seed,
+     * the initial load), so the target has seen it. Taken before the slot, so it lies at or before
+     * the slot's consistent point. Causal conflict detection reads it on this node as the floor of
+     * what the target has seen of it.
+     */
+    public static void recordStart(Connection source, String slotName) throws SQLException {
+        Sql.queryString(source, "INSERT INTO pgmesh.slot_start (slot_name, started_at) VALUES (?, clock_timestamp())"
+                + " ON CONFLICT (slot_name) DO UPDATE SET started_at = EXCLUDED.started_at RETURNING 1", slotName);
     }
 
     static String resyncAdvice(TaskSpec task) {

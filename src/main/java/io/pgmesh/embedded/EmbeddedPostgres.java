@@ -82,6 +82,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
     private final Path relocatedRoot;  // non-null when the data lives outside workDir (root only)
     private final boolean ownsWorkDir; // created by start(): the shutdown hook may delete it
     private final Map<String, String> settings;
+    /** Extra environment of the server's processes (a test's libfaketime, for example). */
+    private final Map<String, String> environment = new java.util.concurrent.ConcurrentHashMap<>();
     private final boolean unixSocket;
 
     private int port;
@@ -463,6 +465,20 @@ public final class EmbeddedPostgres implements AutoCloseable {
         }
     }
 
+    /**
+     * Restarts the server with {@code env} added to its processes' environment, as with
+     * {@link #restart()}: for tests that run a node under a preloaded library, such as a skewed
+     * clock (libfaketime).
+     */
+    public synchronized void restartWithEnvironment(Map<String, String> env) throws IOException {
+        if (isRunning()) {
+            stop();
+        }
+        environment.clear();
+        environment.putAll(env);
+        restart();
+    }
+
     private void stopWithMode(String mode) throws IOException {
         if (!running && readPostmasterPid().isEmpty()) {
             return;
@@ -623,6 +639,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
             env.keySet().removeIf(k -> k.startsWith("PG"));
             env.put("LC_ALL", "C");
             env.put("LANG", "C");
+            env.putAll(environment);
             if (OsUser.isRoot()) {
                 env.put("HOME", socketDir.toString());
             }

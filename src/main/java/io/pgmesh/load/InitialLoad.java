@@ -1,6 +1,7 @@
 package io.pgmesh.load;
 
 import io.pgmesh.capture.PublicationManager;
+import io.pgmesh.capture.SlotManager;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.config.TableSelection;
 import io.pgmesh.pg.Lsn;
@@ -75,6 +76,7 @@ public final class InitialLoad {
             List<TableName> tables = new ArrayList<>(PublicationManager.published(planner));
             List<TableName> missing = missingOn(targetConn, tables);
             recordStart(targetConn, missing, tables);
+            SlotManager.recordStart(planner, slot);
             SnapshotSlot snapshot = SnapshotSlot.create(source, slot);
             List<Worker> workers = new ArrayList<>();
             List<TableDefinition> definitions = new ArrayList<>();

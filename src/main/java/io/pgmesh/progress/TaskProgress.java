@@ -1,5 +1,6 @@
 package io.pgmesh.progress;
 
+import io.pgmesh.causal.Seen;
 import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.Sql;
@@ -29,16 +30,34 @@ public final class TaskProgress {
      * a small transaction.
      */
     public static void prepare(Connection conn, String sourceNode) throws SQLException {
-        Sql.exec(conn, "PREPARE " + STATEMENT + " (pg_lsn, timestamptz) AS WITH progress AS ("
+        Sql.exec(conn, "PREPARE " + STATEMENT + " (pg_lsn, timestamptz, text) AS WITH progress AS ("
                 + "UPDATE pgmesh.task_progress SET last_commit_lsn = $1, last_commit_time = $2,"
-                + " applied_at = clock_timestamp() WHERE source_node = " + Ident.literal(sourceNode)
+                + " applied_at = clock_timestamp(), seen = $3 WHERE source_node = " + Ident.literal(sourceNode)
                 + " RETURNING 1) SELECT pg_replication_origin_xact_setup($1, $2)");
     }
 
-    /** The statements that end an applied transaction: its progress, its origin position and time, COMMIT. */
-    public static String commit(Lsn endLsn, Instant commitTime) {
+    /**
+     * The statements that end an applied transaction: its progress, its origin position and time,
+     * what its source had seen when it made it (so a restarted task knows it again), COMMIT.
+     */
+    public static String commit(Lsn endLsn, Instant commitTime, Seen seen) {
         return "EXECUTE " + STATEMENT + "(" + Ident.literal(endLsn.toString()) + ", "
-                + Ident.literal(commitTime.toString()) + ");\nCOMMIT";
+                + Ident.literal(commitTime.toString()) + ", " + Ident.literal(seen.encode()) + ");\nCOMMIT";
+    }
+
+    /** What the source had seen as of the last transaction applied from it, as recorded with it. */
+    public static Seen lastSeen(Connection conn, String sourceNode) throws SQLException {
+        return Seen.parse(Sql.queryString(conn, "SELECT seen FROM pgmesh.task_progress WHERE source_node = ?",
+                sourceNode).orElse(null));
+    }
+
+    /**
+     * Records what the source had seen without a transaction of its own to carry it (a beacon
+     * arrived while the source was otherwise quiet).
+     */
+    public static void saveSeen(Connection conn, String sourceNode, Seen seen) throws SQLException {
+        Sql.queryString(conn, "UPDATE pgmesh.task_progress SET seen = ? WHERE source_node = ? RETURNING 1",
+                seen.encode(), sourceNode);
     }
 
     /** The end of the last transaction applied from {@code sourceNode}, if any was. */

@@ -74,6 +74,11 @@ public final class ControlSchema {
                 last_commit_time timestamptz,
                 applied_at timestamptz
             );
+            ALTER TABLE pgmesh.task_progress ADD COLUMN IF NOT EXISTS seen text;
+            CREATE TABLE IF NOT EXISTS pgmesh.slot_start (
+                slot_name text PRIMARY KEY,
+                started_at timestamptz NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS pgmesh.task_state (
                 source_node text PRIMARY KEY,
                 state text NOT NULL,
@@ -163,7 +168,10 @@ public final class ControlSchema {
                 + " AND to_regprocedure('pgmesh.uuid_v7()') IS NOT NULL"
                 + " AND to_regprocedure('pgmesh.id_block(text, bigint)') IS NOT NULL"
                 + " AND to_regclass('pgmesh.apply_errors') IS NOT NULL"
-                + " AND to_regclass('pgmesh.task_state') IS NOT NULL")) {
+                + " AND to_regclass('pgmesh.task_state') IS NOT NULL"
+                + " AND to_regclass('pgmesh.slot_start') IS NOT NULL"
+                + " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pgmesh.task_progress')"
+                + " AND attname = 'seen')")) {
             Sql.exec(conn, DDL);
             return true;
         }

@@ -279,8 +279,10 @@ public final class Task implements Runnable {
                 watch.quiet(capture.lastMessageNanos());
                 continue;
             }
-            if (m instanceof WalMessage.Commit) {
-                flush.committed(); // before the Commit counts as processed: capture must not confirm past it
+            if (m instanceof WalMessage.Commit || m instanceof WalMessage.LogicalMessage) {
+                // Before it counts as processed: capture must not confirm past it until it is on disk
+                // (a commit's data, a beacon's knowledge).
+                flush.committed();
             }
             applier.apply(m);
             flush.processed();

@@ -45,10 +45,13 @@ class SqlRendererTest {
     }
 
     @Test
-    void guardComparesTheRowsOriginWithTheTasksOrigin() {
-        assertEquals("COALESCE((pg_xact_commit_timestamp_origin(xmin)).roident, 3) = 3", SqlRenderer.sameOriginGuard(3, null));
+    void guardPassesTheSourcesOwnVersionsTheLoadsRowsAndVersionsTheSourceHadSeen() {
+        String seen = " OR EXISTS (SELECT FROM pg_temp.pgmesh_seen s WHERE s.roident = (pg_xact_commit_timestamp_origin(xmin)).roident"
+                + " AND s.through >= (pg_xact_commit_timestamp_origin(xmin)).\"timestamp\"))";
+        assertEquals("(COALESCE((pg_xact_commit_timestamp_origin(xmin)).roident, 3) = 3" + seen,
+                SqlRenderer.sameOriginGuard(3, null));
         assertEquals("(COALESCE((pg_xact_commit_timestamp_origin(xmin)).roident, 3) = 3 OR ((pg_xact_commit_timestamp_origin(xmin)).roident = 0"
-                + " AND (pg_xact_commit_timestamp_origin(xmin)).\"timestamp\" <= '2026-11-26 10:00:00+00'::timestamptz))",
+                + " AND (pg_xact_commit_timestamp_origin(xmin)).\"timestamp\" <= '2026-11-26 10:00:00+00'::timestamptz)" + seen,
                 SqlRenderer.sameOriginGuard(3, "2026-11-26 10:00:00+00"), "rows of the initial load count as the source's");
     }
 

@@ -1,0 +1,157 @@
+package io.pgmesh.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgmesh.config.ConflictSettings;
+import io.pgmesh.config.ConflictSettings.Rule;
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.task.MeshRunner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A conflict means concurrent. A change made after its node had applied the local version is
+ * causally later: it applies without a conflict and whatever the clocks say. Changes made while
+ * the nodes could not see each other are still conflicts, resolved as before.
+ */
+@Timeout(300)
+class CausalConflictIT {
+    private static final int ROUNDS = 10;
+    private static final Path FAKETIME = Path.of("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1");
+
+    @Test
+    void alternatingWritersOnTwoNodesMakeNoConflicts() throws Exception {
+        try (PgCluster cluster = PgCluster.start(2)) {
+            alternate(cluster, cluster.config());
+        }
+    }
+
+    @Test
+    void alternatingWritersOnThreeNodesMakeNoConflicts() throws Exception {
+        try (PgCluster cluster = PgCluster.start(List.of("15.13.0", "17.5.0", "15.13.0"), Map.of())) {
+            alternate(cluster, cluster.config());
+        }
+    }
+
+    /**
+     * West's clock runs 5 s behind. Each update is made after its node had the other's, so each
+     * must survive: with last-update-wins by clock alone east kept its own version of the
+     * counter, west kept west's, and they stayed different forever.
+     */
+    @Test
+    void causallyOrderedUpdatesSurviveAClockFiveSecondsBehind() throws Exception {
+        if (!Files.exists(FAKETIME)) {
+            throw new IllegalStateException("libfaketime is needed for this test and is not installed at " + FAKETIME
+                    + ": install the Debian package libfaketime (.ci/run does)");
+        }
+        try (PgCluster cluster = PgCluster.start(2)) {
+            cluster.server(1).restartWithEnvironment(Map.of("LD_PRELOAD", FAKETIME.toString(), "FAKETIME", "-5s",
+                    "DONT_FAKE_MONOTONIC", "1"));
+            long skewMs = Math.round(1000 * (Double.parseDouble(cluster.queryString(0,
+                    "SELECT extract(epoch FROM clock_timestamp())")) - Double.parseDouble(cluster.queryString(1,
+                    "SELECT extract(epoch FROM clock_timestamp())"))));
+            assertTrue(skewMs > 4000, "west's clock must run about 5 s behind east's, is " + skewMs + " ms");
+            alternate(cluster, cluster.config());
+        }
+    }
+
+    /** With causal detection first-update-wins decides only concurrent versions, so it converges too. */
+    @Test
+    void firstUpdateWinsConvergesForAlternatingWriters() throws Exception {
+        try (PgCluster cluster = PgCluster.start(2)) {
+            alternate(cluster, cluster.config().withConflicts(new ConflictSettings(Rule.FIRST_UPDATE_WINS, Map.of(),
+                    ConflictSettings.OnError.STOP)));
+        }
+    }
+
+    /** Updates made while replication was stopped are concurrent: still conflicts, resolved and converged. */
+    @Test
+    void concurrentUpdatesAreStillConflicts() throws Exception {
+        try (PgCluster cluster = PgCluster.start(2)) {
+            cluster.sqlAll("CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL, by text)");
+            MeshRunner runner = cluster.startMesh();
+            cluster.sql(0, "INSERT INTO counter VALUES (1, 0, 'east')");
+            cluster.awaitSettled(Duration.ofSeconds(30));
+            runner.close();
+            cluster.sql(0, "UPDATE counter SET n = 100, by = 'east' WHERE id = 1");
+            cluster.sql(1, "UPDATE counter SET n = 200, by = 'west' WHERE id = 1");
+            cluster.startMesh();
+            cluster.awaitSettled(Duration.ofSeconds(30));
+            assertEquals(cluster.dump(0, "counter", "id"), cluster.dump(1, "counter", "id"), "the nodes converge");
+            assertEquals("200", cluster.queryString(0, "SELECT n FROM counter"), "the later update wins");
+            for (int n = 0; n < 2; n++) {
+                assertEquals(List.of("update_differs"), cluster.queryColumn(n,
+                        "SELECT conflict_type FROM pgmesh.conflicts"), "on " + cluster.name(n) + " it is a conflict");
+            }
+        }
+    }
+
+    /**
+     * Nodes that start with the same rows (a restored backup, a DMS full load): a backlog of one
+     * node's updates to those rows was made after the other node's versions, not concurrently.
+     */
+    @Test
+    void aBacklogOnNodesSeededIdenticallyDrainsWithoutConflicts() throws Exception {
+        try (PgCluster cluster = PgCluster.start(2)) {
+            cluster.sqlAll("CREATE TABLE account (id int PRIMARY KEY, balance int NOT NULL, note text)");
+            cluster.sqlAll("INSERT INTO account SELECT g, 0, 'seed' FROM generate_series(1, 2000) g");
+            MeshRunner runner = cluster.startMesh();
+            runner.close();
+            cluster.sql(1, "UPDATE account SET balance = balance + id WHERE id % 2 = 0");
+            cluster.sql(1, "UPDATE account SET balance = balance + 1, note = 'again' WHERE id % 3 = 0");
+            cluster.sql(1, "DELETE FROM account WHERE id % 10 = 0");
+            cluster.sql(0, "UPDATE account SET note = 'east' WHERE id = 1");
+            cluster.startMesh();
+            cluster.awaitSettled(Duration.ofSeconds(60));
+            assertEquals(cluster.dump(0, "account", "id"), cluster.dump(1, "account", "id"), "the nodes converge");
+            assertEquals(1800, cluster.count(0, "SELECT count(*) FROM account"));
+            for (int n = 0; n < 2; n++) {
+                assertEquals(0, cluster.count(n, "SELECT count(*) FROM pgmesh.conflicts"),
+                        "no conflict on " + cluster.name(n) + ": " + cluster.queryColumn(n,
+                                "SELECT conflict_type || ' ' || key_values::text FROM pgmesh.conflicts LIMIT 5"));
+            }
+        }
+    }
+
+    /**
+     * Each node in turn increments the counter once it has the previous increment: {@code ROUNDS}
+     * updates, none concurrent. Every node ends with all of them, and none is logged as a conflict.
+     */
+    private static void alternate(PgCluster cluster, MeshConfig config) throws Exception {
+        cluster.sqlAll("CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL, by text)");
+        cluster.startMesh(config);
+        cluster.sql(0, "INSERT INTO counter VALUES (1, 0, 'east')");
+        awaitValue(cluster, 0);
+        for (int i = 1; i <= ROUNDS; i++) {
+            int node = i % cluster.size();
+            cluster.sql(node, "UPDATE counter SET n = n + 1, by = '" + cluster.name(node) + "' WHERE id = 1");
+            awaitValue(cluster, i);
+        }
+        cluster.awaitSettled(Duration.ofSeconds(30));
+        for (int n = 0; n < cluster.size(); n++) {
+            assertEquals(String.valueOf(ROUNDS), cluster.queryString(n, "SELECT n FROM counter"),
+                    "every increment survives on " + cluster.name(n));
+            assertEquals(List.of(), cluster.queryColumn(n,
+                    "SELECT conflict_type || ' ' || resolution FROM pgmesh.conflicts"),
+                    "alternating writers are not concurrent: no conflict on " + cluster.name(n));
+        }
+    }
+
+    /** Waits until every node's counter reads {@code n}: the next writer has seen the last update. */
+    private static void awaitValue(PgCluster cluster, int n) throws InterruptedException {
+        PgCluster.await(Duration.ofSeconds(30), "every node to have counter " + n, () -> {
+            for (int i = 0; i < cluster.size(); i++) {
+                if (!String.valueOf(n).equals(cluster.queryStringOrNull(i, "SELECT n FROM counter"))) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+}
