@@ -2,6 +2,7 @@ package io.pgmesh.apply;
 
 import io.pgmesh.causal.Beacon;
 import io.pgmesh.causal.Seen;
+import io.pgmesh.causal.SeenHistory;
 import io.pgmesh.conflict.ApplyErrorLog;
 import io.pgmesh.conflict.ConflictLog;
 import io.pgmesh.conflict.ConflictPolicy;
@@ -96,11 +97,14 @@ public final class Applier implements AutoCloseable {
     /** What the target's progress row says the source had seen. */
     private Seen persistedSeen;
     private final SeenTable seenTable;
+    private final int meshNodes;
+    private long lastPrune = System.nanoTime();
+    private static final long PRUNE_NANOS = 10_000_000_000L;
     private final BatchRecovery.Steps recovery = new Recovery();
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
                     ApplySession session, CommitListener listener, java.util.Set<Lsn> carefulTxns,
-                    SourceRows sourceRows) throws SQLException {
+                    SourceRows sourceRows, int meshNodes) throws SQLException {
         this.task = task;
         this.sourceRows = sourceRows;
         this.carefulTxns = carefulTxns;
@@ -119,7 +123,8 @@ public final class Applier implements AutoCloseable {
         this.progress = new AppliedProgress(session.resumeAt());
         this.seen = session.seen();
         this.persistedSeen = session.seen();
-        this.seenTable = new SeenTable(conn, task.target().name());
+        this.meshNodes = meshNodes;
+        this.seenTable = new SeenTable(conn, task.target().name(), meshNodes > 2);
     }
 
     /**
@@ -127,9 +132,10 @@ public final class Applier implements AutoCloseable {
      * with SQLSTATE 55006 when another process holds the origin.
      */
     public static Applier open(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
-                               CommitListener listener, java.util.Set<Lsn> carefulTxns, SourceRows sourceRows)
-            throws SQLException {
-        return new Applier(task, conn, caps, policy, ApplySession.open(conn, task), listener, carefulTxns, sourceRows);
+                               CommitListener listener, java.util.Set<Lsn> carefulTxns, SourceRows sourceRows,
+                               int meshNodes) throws SQLException {
+        return new Applier(task, conn, caps, policy, ApplySession.open(conn, task), listener, carefulTxns, sourceRows,
+                meshNodes);
     }
 
     /** Where this task stands on the target: the position to resume streaming from. */
@@ -210,7 +216,7 @@ public final class Applier implements AutoCloseable {
         if (t.entry == null) {
             boolean begins = !t.started;
             t.entry = batch.open(t.txn, t.started);
-            String seenUpdate = begins ? seenTable.update(t.txn.seen()) : null;
+            String seenUpdate = begins ? seenTable.update(t.txn) : null;
             if (seenUpdate != null) {
                 batch.statement(seenUpdate);
             }
@@ -298,7 +304,7 @@ public final class Applier implements AutoCloseable {
     private void commit(Commit c) throws SQLException {
         ReceivedTxn t = current;
         if (t != null && t.careful && t.started) {
-            Sql.exec(conn, commitSql(t.txn, c) + ";\n" + beacon(c));
+            Sql.exec(conn, commitSql(t.txn, c));
             committed(t.txn, c, t.carefulRows);
             carefulTxns.remove(t.txn.finalLsn());
         } else if (t != null && !t.skipped && (t.entry != null || t.started)) {
@@ -330,19 +336,15 @@ public final class Applier implements AutoCloseable {
     /** Opens a transaction applied carefully, with what its source had seen in place for the guard. */
     private void beginCareful(RemoteTxn t) throws SQLException {
         Sql.exec(conn, BEGIN_CAREFUL);
-        String seenUpdate = seenTable.update(t.seen());
+        String seenUpdate = seenTable.update(t);
         if (seenUpdate != null) {
             Sql.exec(conn, seenUpdate);
         }
     }
 
+    /** The statements that end an applied transaction, its beacon to the other nodes included. */
     private static String commitSql(RemoteTxn t, Commit c) {
-        return TaskProgress.commit(c.endLsn(), c.commitTime(), t.seen());
-    }
-
-    /** The statements that tell the other nodes, through this node's WAL, that {@code c} is applied here. */
-    private String beacon(Commit c) {
-        return Beacon.emitSql(task.originName(), task.source().name(), c.commitTime());
+        return TaskProgress.commit(t.sourceNode(), c.endLsn(), c.commitTime(), t.seen());
     }
 
     private void carefulStatement(RemoteTxn t, WalMessage m) throws SQLException {
@@ -373,10 +375,6 @@ public final class Applier implements AutoCloseable {
         List<StrictBatch.Entry> sent = new ArrayList<>(batch.entries());
         boolean continuation = batch.isContinuation();
         String sql = batch.sql();
-        Commit last = lastCommit(sent);
-        if (last != null) {
-            sql += beacon(last);
-        }
         batch.clear();
         boolean open = current != null && current.entry != null;  // it goes on in the next batch
         if (current != null) {
@@ -427,15 +425,6 @@ public final class Applier implements AutoCloseable {
             current.entry = null;
         }
         recover(all, false, done.failure());
-    }
-
-    private static Commit lastCommit(List<StrictBatch.Entry> entries) {
-        for (int i = entries.size() - 1; i >= 0; i--) {
-            if (entries.get(i).commit != null) {
-                return entries.get(i).commit;
-            }
-        }
-        return null;
     }
 
     /** Every statement of a batch ran: its transactions are committed, a big one's chunk is in. */
@@ -500,7 +489,7 @@ public final class Applier implements AutoCloseable {
                 carefulStatement(e.txn, m);
             }
             if (e.commit != null) {
-                Sql.exec(conn, commitSql(e.txn, e.commit) + ";\n" + beacon(e.commit));
+                Sql.exec(conn, commitSql(e.txn, e.commit));
                 Applier.this.committed(e.txn, e.commit, e.messages.size());
             } else {
                 // The transaction being received: it stays open on the server and goes on carefully.
@@ -531,6 +520,10 @@ public final class Applier implements AutoCloseable {
     /** Only this position may be confirmed to the source ({@link AppliedProgress}). */
     public Lsn refreshDurable() throws SQLException {
         collect();
+        if (meshNodes > 2 && System.nanoTime() - lastPrune > PRUNE_NANOS && current == null) {
+            SeenHistory.prune(conn, task.source().name(), meshNodes - 2);
+            lastPrune = System.nanoTime();
+        }
         return progress.refreshDurable(conn);
     }
 

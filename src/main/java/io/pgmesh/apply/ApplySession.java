@@ -44,7 +44,7 @@ record ApplySession(Lsn resumeAt, int originId, String loadedThrough, Seen seen)
         Sql.exec(conn, "SET jit = off");
         Sql.exec(conn, "CREATE TEMP TABLE IF NOT EXISTS " + SqlRenderer.SINK + " ()");
         SeenTable.create(conn);
-        TaskProgress.prepare(conn, task.source().name());
+        TaskProgress.prepare(conn, task.source().name(), task.originName());
         String loadedThrough = Sql.queryString(conn, "SELECT finished_at::text FROM pgmesh.initial_load"
                 + " WHERE source_node = ? AND state = 'done'", task.source().name()).orElse(null);
         Lsn resumeAt = OriginSession.take(conn, task.originName(), task.source().name(), () -> { });

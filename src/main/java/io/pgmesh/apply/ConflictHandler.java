@@ -1,5 +1,6 @@
 package io.pgmesh.apply;
 
+import io.pgmesh.causal.SeenHistory;
 import io.pgmesh.conflict.Conflict;
 import io.pgmesh.conflict.ConflictLog;
 import io.pgmesh.conflict.ConflictPolicy;
@@ -22,13 +23,27 @@ import java.util.Optional;
  * names the conflict, asks the table's resolver, applies the decision and logs it. A decision of
  * {@link Resolution#ERROR} is thrown as an {@link UnresolvableChangeException}.
  *
- * <p>A change whose source had seen the local version ({@link RemoteTxn#seen}) is no conflict:
- * it was made after that version, so it applies, whatever the clocks say, and nothing is logged.
+ * <p>Only concurrent versions are a conflict. A change whose source had seen the local version
+ * ({@link RemoteTxn#seen}) was made after it and applies; a local version whose node had seen
+ * the change before writing it stays. Either way, whatever the clocks say, and nothing is logged.
  */
 final class ConflictHandler {
 
-    /** The local version a remote change collided with: a row (with its image) or a tombstone (image null). */
-    private record LocalVersion(String imageJson, Instant commitTime, String node) {
+    /**
+     * The local version a remote change collided with: a row (with its image) or a tombstone
+     * (image null), and how it stands to the change.
+     */
+    private record LocalVersion(String imageJson, Instant commitTime, String node, Order order) {
+    }
+
+    /** How a local version and a remote change are ordered. Only concurrent ones are a conflict. */
+    private enum Order {
+        /** Neither node had seen the other's version: the table's rule decides. */
+        CONCURRENT,
+        /** The change's node had seen the local version when it made the change: it applies. */
+        REMOTE_LATER,
+        /** The local version's node had seen the change before it wrote the local version: it stays. */
+        LOCAL_LATER
     }
 
     private final PreparedShapes shapes;
@@ -70,7 +85,7 @@ final class ConflictHandler {
 
     /** One weighing of a remote INSERT; false when the application took the key between look-up and write. */
     private boolean tryInsert(RemoteTxn txn, TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
-        Optional<LocalVersion> local = lockLocalRow(m, row);
+        Optional<LocalVersion> local = lockLocalRow(txn, m, row);
         if (local.isPresent()) {
             Resolution r = decide(ConflictType.INSERT_EXISTS, txn, m, local.get());
             if (r == Resolution.APPLY_REMOTE) {
@@ -79,7 +94,7 @@ final class ConflictHandler {
             record(ConflictType.INSERT_EXISTS, r, txn, m, local.get(), row, row, writeIdx);
             return true;
         }
-        Optional<LocalVersion> tomb = tombstone(m, row);
+        Optional<LocalVersion> tomb = tombstone(txn, m, row);
         Resolution r = tomb.isEmpty() ? Resolution.APPLY_REMOTE : decide(ConflictType.INSERT_DELETED, txn, m, tomb.get());
         if (r == Resolution.APPLY_REMOTE && !insertIfAbsent(m, row, writeIdx)) {
             return false;
@@ -107,7 +122,7 @@ final class ConflictHandler {
 
     private boolean tryUpdate(RemoteTxn txn, TableMapping m, TupleData keyTuple, TupleData newTuple, int[] setIdx)
             throws SQLException {
-        Optional<LocalVersion> local = lockLocalRow(m, keyTuple);
+        Optional<LocalVersion> local = lockLocalRow(txn, m, keyTuple);
         if (local.isPresent()) {
             Resolution r = decide(ConflictType.UPDATE_DIFFERS, txn, m, local.get());
             if (r == Resolution.APPLY_REMOTE) {
@@ -116,7 +131,7 @@ final class ConflictHandler {
             record(ConflictType.UPDATE_DIFFERS, r, txn, m, local.get(), keyTuple, newTuple, setIdx);
             return true;
         }
-        LocalVersion tomb = tombstone(m, keyTuple).orElse(null);
+        LocalVersion tomb = tombstone(txn, m, keyTuple).orElse(null);
         Resolution r = decide(ConflictType.UPDATE_MISSING, txn, m, tomb);
         if (r == Resolution.APPLY_REMOTE) {
             // The node that made this update has the row: writing it whole is how this node gets there too.
@@ -200,7 +215,7 @@ final class ConflictHandler {
 
     /** A remote DELETE touched no row. */
     void deleteNotApplied(RemoteTxn txn, TableMapping m, TupleData keyTuple) throws SQLException {
-        Optional<LocalVersion> local = lockLocalRow(m, keyTuple);
+        Optional<LocalVersion> local = lockLocalRow(txn, m, keyTuple);
         if (local.isPresent()) {
             Resolution r = decide(ConflictType.DELETE_DIFFERS, txn, m, local.get());
             if (r == Resolution.APPLY_REMOTE) {
@@ -212,7 +227,7 @@ final class ConflictHandler {
             record(ConflictType.DELETE_DIFFERS, r, txn, m, local.get(), keyTuple, keyTuple, m.key());
             return;
         }
-        LocalVersion tomb = tombstone(m, keyTuple).orElse(null);
+        LocalVersion tomb = tombstone(txn, m, keyTuple).orElse(null);
         Resolution r = decide(ConflictType.DELETE_MISSING, txn, m, tomb);
         if (r == Resolution.APPLY_REMOTE && m.tombstones() != null) {
             // Nothing to delete, but the delete is still the newest version: an older change arriving later must see it.
@@ -223,9 +238,35 @@ final class ConflictHandler {
         record(ConflictType.DELETE_MISSING, r, txn, m, tomb, keyTuple, keyTuple, m.key());
     }
 
+    /**
+     * The local version, ordered against the change. The change's own knowledge says whether its
+     * node had seen the version; what the version's node had seen when it wrote it (in a mesh of
+     * three nodes or more, {@link SeenHistory}) says whether it was made after the change.
+     */
+    private LocalVersion version(RemoteTxn txn, String image, Timestamp ts, long roident) throws SQLException {
+        if (ts == null) {
+            return new LocalVersion(image, null, null, Order.CONCURRENT);
+        }
+        Instant time = ts.toInstant();
+        String node = origins.nodeOf(roident);
+        Order order = Order.CONCURRENT;
+        if (txn.seen().saw(node, time)) {
+            order = Order.REMOTE_LATER;
+        } else if (!node.equals(txn.sourceNode()) && !node.equals(origins.nodeOf(0)) && meshOfThreeOrMore()
+                && SeenHistory.at(shapes.connection(), node, time).saw(txn.sourceNode(), txn.commitTime())) {
+            order = Order.LOCAL_LATER;
+        }
+        return new LocalVersion(image, time, node, order);
+    }
+
+    /** Only a mesh of three nodes or more has versions of a third node, and keeps their history. */
+    private boolean meshOfThreeOrMore() {
+        return source.everyUnchanged();
+    }
+
     private Resolution decide(ConflictType type, RemoteTxn txn, TableMapping m, LocalVersion local) {
-        if (causallyLater(txn, local)) {
-            return Resolution.APPLY_REMOTE;
+        if (local != null && local.order() != Order.CONCURRENT) {
+            return local.order() == Order.REMOTE_LATER ? Resolution.APPLY_REMOTE : Resolution.KEEP_LOCAL;
         }
         Conflict c = conflict(type, txn, m, local);
         Resolution r = policy.resolverFor(m.table()).resolve(c);
@@ -242,15 +283,10 @@ final class ConflictHandler {
                 local == null ? null : local.node(), local == null ? null : local.commitTime());
     }
 
-    /** True when the change's source had applied the local version before it made the change. */
-    private static boolean causallyLater(RemoteTxn txn, LocalVersion local) {
-        return local != null && txn.seen().saw(local.node(), local.commitTime());
-    }
-
     private void record(ConflictType type, Resolution r, RemoteTxn txn, TableMapping m, LocalVersion local,
                         TupleData keyTuple, TupleData remote, int[] remoteIdx) throws SQLException {
-        if (causallyLater(txn, local)) {
-            return;
+        if (local != null && local.order() != Order.CONCURRENT) {
+            return; // not concurrent: no conflict
         }
         log.record(new ConflictLog.Entry(conflict(type, txn, m, local), r, RowImage.of(m, keyTuple, m.key()),
                 local == null ? null : local.imageJson(), RowImage.of(m, remote, remoteIdx), txn.finalLsn()));
@@ -295,7 +331,7 @@ final class ConflictHandler {
         }
     }
 
-    private Optional<LocalVersion> lockLocalRow(TableMapping m, TupleData keyTuple) throws SQLException {
+    private Optional<LocalVersion> lockLocalRow(RemoteTxn txn, TableMapping m, TupleData keyTuple) throws SQLException {
         String name = shapes.name(m.relationId() + ":S-local",
                 () -> SqlRenderer.selectLocalRow(m.table(), m.names(m.key()), knowsOrigins));
         try (Statement st = shapes.connection().createStatement();
@@ -304,13 +340,12 @@ final class ConflictHandler {
                 return Optional.empty();
             }
             Timestamp ts = rs.getTimestamp(2);
-            return Optional.of(new LocalVersion(rs.getString(1), ts == null ? null : ts.toInstant(),
-                    ts == null ? null : origins.nodeOf(rs.getLong(3))));
+            return Optional.of(version(txn, rs.getString(1), ts, ts == null ? 0 : rs.getLong(3)));
         }
     }
 
     /** The delete that removed the key here, if this table keeps tombstones and one is on record. */
-    private Optional<LocalVersion> tombstone(TableMapping m, TupleData keyTuple) throws SQLException {
+    private Optional<LocalVersion> tombstone(RemoteTxn txn, TableMapping m, TupleData keyTuple) throws SQLException {
         if (m.tombstones() == null) {
             return Optional.empty();
         }
@@ -322,8 +357,7 @@ final class ConflictHandler {
                 return Optional.empty();
             }
             Timestamp ts = rs.getTimestamp(1);
-            return Optional.of(new LocalVersion(null, ts == null ? null : ts.toInstant(),
-                    ts == null ? null : origins.nodeOf(rs.getLong(2))));
+            return Optional.of(version(txn, null, ts, ts == null ? 0 : rs.getLong(2)));
         }
     }
 }

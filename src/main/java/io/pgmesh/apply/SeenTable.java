@@ -1,6 +1,7 @@
 package io.pgmesh.apply;
 
 import io.pgmesh.causal.Seen;
+import io.pgmesh.causal.SeenHistory;
 import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.topology.Names;
@@ -17,6 +18,9 @@ import java.util.StringJoiner;
  * seen is changed like a row the source wrote itself, in the strict batch, with no conflict.
  * Keyed by the target's replication origin ids, which is what a row's commit record carries.
  *
+ * <p>In a mesh of three nodes or more it also keeps the source's knowledge over time
+ * ({@link SeenHistory}), for the conflicts of other tasks into the same target.
+ *
  * <p>Written inside the transaction it serves, so a rolled-back transaction takes its write with
  * it; after a failure the server's copy is unknown and is written whole again.
  */
@@ -25,12 +29,15 @@ final class SeenTable {
 
     private final Connection conn;
     private final String localNode;
+    private final boolean history;
     private final Map<String, Long> roidents = new HashMap<>();
     private Seen onServer;
+    private Seen recorded;
 
-    SeenTable(Connection conn, String localNode) {
+    SeenTable(Connection conn, String localNode, boolean history) {
         this.conn = conn;
         this.localNode = localNode;
+        this.history = history;
     }
 
     static void create(Connection conn) throws SQLException {
@@ -38,8 +45,22 @@ final class SeenTable {
                 + " (roident oid PRIMARY KEY, through timestamptz NOT NULL)");
     }
 
-    /** The statement that brings the server's copy to {@code seen}, or null when it holds it already. */
-    String update(Seen seen) throws SQLException {
+    /**
+     * The statements that bring the server's copy to what {@code txn}'s source had seen, to run
+     * first in that transaction, or null when it holds it already.
+     */
+    String update(RemoteTxn txn) throws SQLException {
+        Seen seen = txn.seen();
+        String record = null;
+        if (history && !seen.equals(recorded) && !seen.equals(Seen.NONE)) {
+            record = SeenHistory.recordSql(txn.sourceNode(), txn.commitTime(), seen);
+            recorded = seen;
+        }
+        String copy = copy(seen);
+        return copy == null ? record : record == null ? copy : copy + ";\n" + record;
+    }
+
+    private String copy(Seen seen) throws SQLException {
         if (seen.equals(onServer)) {
             return null;
         }
@@ -61,6 +82,7 @@ final class SeenTable {
     /** The server's copy may have rolled back: write it whole next time. */
     void unknown() {
         onServer = null;
+        recorded = null;
     }
 
     /** The target's origin id for versions written by {@code node}; 0 for its own; null while it has none. */

@@ -8,16 +8,19 @@ import java.time.format.DateTimeParseException;
 import java.util.Optional;
 
 /**
- * The message by which a node tells the others what it has applied: after an apply session
- * commits transactions of {@code source}, it writes into its own node's WAL "applied
- * {@code source} through commit time t", as a non-transactional logical message. It travels in
- * that node's change stream in WAL order, so every change the node's applications commit after
- * it was made after those transactions were visible there.
+ * The message by which a node tells the others what it has applied: each transaction an apply
+ * session applies from {@code source} writes into its own node's WAL "applied {@code source}
+ * through commit time t", as a non-transactional logical message. It travels in that node's
+ * change stream in WAL order, so every change the node's applications commit after it was made
+ * with those rows in place.
  *
- * <p>It is written after the COMMIT, never before: it must never claim what might still roll
- * back. A local transaction that saw the applied rows and committed in the microseconds between
- * the COMMIT and the message is judged without that knowledge; at worst that is a conflict
- * resolved by the table's rule, as every change was before.
+ * <p>It is written just before the transaction's COMMIT, as the transaction's last statement,
+ * because a local transaction waiting for one of its row locks commits right after that COMMIT:
+ * written after the COMMIT, the message would often come too late, and that transaction would
+ * look concurrent with the version it overwrote, which first-update-wins then decides against
+ * it on every other node. The price: if the COMMIT itself fails (a deferred constraint trigger,
+ * a crash between the two records), the message claims a transaction that is applied only
+ * later, when the task retries.
  *
  * <p>The apply session's origin is released around the message: a message written under an
  * origin carries it, and the source's server (origin = none) or pgmesh's own loopback filter
@@ -34,12 +37,21 @@ public final class Beacon {
     private Beacon() {
     }
 
-    /** The statements that write the beacon from an apply session bound to {@code origin}. */
-    public static String emitSql(String origin, String sourceNode, Instant through) {
-        return "SELECT pg_replication_origin_session_reset();\n"
-                + "SELECT pg_logical_emit_message(false, " + Ident.literal(PREFIX) + ", "
-                + Ident.literal(KIND + " " + sourceNode + " " + through) + ");\n"
-                + "SELECT pg_replication_origin_session_setup(" + Ident.literal(origin) + ")";
+    /** What the beacon of a transaction of {@code sourceNode} committed at {@code through} says. */
+    public static String content(String sourceNode, Instant through) {
+        return KIND + " " + sourceNode + " " + through;
+    }
+
+    /**
+     * A row source for a query of an apply session bound to {@code origin}: it releases the
+     * origin, writes the message {@code contentParam} (a parameter of the statement) and takes the
+     * origin back, in that order, before the query's own select list is computed (subqueries
+     * with volatile functions are not merged into the query that reads them).
+     */
+    public static String emitting(String origin, String contentParam) {
+        return "(SELECT pg_replication_origin_session_setup(" + Ident.literal(origin) + ")"
+                + " FROM (SELECT pg_logical_emit_message(false, " + Ident.literal(PREFIX) + ", " + contentParam + ")"
+                + " FROM (SELECT pg_replication_origin_session_reset()) released) emitted) beacon";
     }
 
     /** The beacon a message carries, if it is one. */

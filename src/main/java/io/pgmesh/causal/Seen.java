@@ -1,10 +1,14 @@
 package io.pgmesh.causal;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.Map;
-import java.util.StringJoiner;
 import java.util.TreeMap;
 
 /**
@@ -18,6 +22,7 @@ import java.util.TreeMap;
  */
 public final class Seen {
     public static final Seen NONE = new Seen(Map.of());
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Map<String, Instant> through;
 
@@ -55,28 +60,34 @@ public final class Seen {
         return through;
     }
 
-    /** {@code node=time;node=time}: node names never hold {@code =} or {@code ;}. */
+    /** A JSON object, node name to time, as {@code pgmesh.task_progress.seen} and the history keep it. */
     public String encode() {
-        StringJoiner j = new StringJoiner(";");
-        through.forEach((node, time) -> j.add(node + "=" + time));
-        return j.toString();
+        ObjectNode o = JSON.createObjectNode();
+        through.forEach((node, time) -> o.put(node, time.toString()));
+        return o.toString();
     }
 
-    /** The inverse of {@link #encode}; what it cannot read is left out (it only ever costs a false conflict). */
-    public static Seen parse(String text) {
+    /**
+     * The inverse of {@link #encode}; what it cannot read is left out. Knowledge it cannot read is
+     * knowledge it does not have: at worst a change counts as concurrent and goes to the table's rule.
+     */
+    public static Seen parse(String json) {
         Seen s = NONE;
-        if (text == null || text.isEmpty()) {
+        if (json == null || json.isBlank()) {
             return s;
         }
-        for (String part : text.split(";")) {
-            int eq = part.indexOf('=');
-            if (eq > 0) {
+        try {
+            JsonNode o = JSON.readTree(json);
+            for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
                 try {
-                    s = s.with(part.substring(0, eq), Instant.parse(part.substring(eq + 1)));
+                    s = s.with(e.getKey(), Instant.parse(e.getValue().asText()));
                 } catch (DateTimeParseException ignored) {
-                    // knowledge it cannot read is knowledge it does not have
+                    // left out, see above
                 }
             }
+        } catch (JsonProcessingException ignored) {
+            // left out, see above
         }
         return s;
     }

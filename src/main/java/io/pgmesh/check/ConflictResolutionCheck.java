@@ -8,8 +8,8 @@ import java.util.Map;
 
 /**
  * Resolutions that can leave nodes different: keep-local and apply-remote decide by the order in
- * which a node sees two changes, and first-update-wins cannot tell an update made after seeing
- * another node's version from a concurrent one. Read from the mesh file alone.
+ * which a node sees two changes; first-update-wins is not transitive once a node changes a row
+ * again before another node's concurrent change arrives. Read from the mesh file alone.
  */
 final class ConflictResolutionCheck {
 
@@ -39,9 +39,10 @@ final class ConflictResolutionCheck {
                     + " version and drops the other's, so the nodes stay different until the row is written again";
             case APPLY_REMOTE -> "when two nodes change the same row at about the same time, each applies the other's"
                     + " version over its own, so the nodes swap values and stay different";
-            default -> "pgmesh cannot tell an update made after seeing another node's version of a row from a"
-                    + " concurrent one, so such an update is dropped on the node whose version is older: the nodes"
-                    + " stay different until the row is written again";
+            default -> "changes made after seeing another node's version apply, but when a node changes a row"
+                    + " again before another node's concurrent change of it arrives, that node compares the"
+                    + " older remote change with its newer version and keeps the remote one, while the other"
+                    + " nodes keep its newer version: the nodes stay different until the row is written again";
         };
         return Finding.warning(null, "conflict_resolution", key + " is " + rule.label() + " for " + what
                         + ": nodes can end with different rows", why,

@@ -2,6 +2,7 @@ package io.pgmesh.check;
 
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.ClockOffset;
 import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.ServerCapabilities;
@@ -9,7 +10,9 @@ import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -35,8 +38,11 @@ public final class Preflight {
     private Preflight() {
     }
 
-    /** What one node's checks found, and its replicated tables as read (null when they could not be read). */
-    private record NodeResult(List<Finding> findings, Map<TableName, TableInfo> tables) {
+    /**
+     * What one node's checks found, its replicated tables as read and its clock (each null when
+     * it could not be read).
+     */
+    private record NodeResult(List<Finding> findings, Map<TableName, TableInfo> tables, ClockOffset clock) {
     }
 
     /**
@@ -45,7 +51,13 @@ public final class Preflight {
      * others, and the time a check takes stays that of the slowest node.
      */
     public static List<Finding> run(MeshConfig config) {
+        return run(config, ClockSkewCheck.DEFAULT_BOUND);
+    }
+
+    /** As {@link #run(MeshConfig)}, warning when two nodes' clocks differ by more than {@code maxClockSkew}. */
+    public static List<Finding> run(MeshConfig config, Duration maxClockSkew) {
         List<Finding> findings = new ArrayList<>();
+        Map<String, ClockOffset> clocks = new LinkedHashMap<>();
         MeshTables tables = new MeshTables(config);
         ExecutorService pool = Executors.newFixedThreadPool(config.nodes().size(), r -> {
             Thread t = new Thread(r, "check");
@@ -63,6 +75,9 @@ public final class Preflight {
                 if (r.tables() != null) {
                     tables.put(config.nodes().get(i).name(), r.tables());
                 }
+                if (r.clock() != null) {
+                    clocks.put(config.nodes().get(i).name(), r.clock());
+                }
             }
         } finally {
             pool.shutdownNow();
@@ -72,6 +87,7 @@ public final class Preflight {
         findings.addAll(UnreplicableTableCheck.check(tables));
         findings.addAll(SequenceOverlapCheck.check(tables));
         findings.addAll(ConflictResolutionCheck.check(config.conflicts()));
+        findings.addAll(ClockSkewCheck.check(clocks, maxClockSkew));
         return List.copyOf(findings);
     }
 
@@ -93,13 +109,18 @@ public final class Preflight {
             conn = PgConnector.connect(node, "check");
         } catch (SQLException e) {
             findings.add(unreachable(node, e));
-            return new NodeResult(findings, null);
+            return new NodeResult(findings, null, null);
         }
         AtomicReference<Map<TableName, TableInfo>> read = new AtomicReference<>();
+        AtomicReference<ClockOffset> clock = new AtomicReference<>();
         try (conn) {
             // Belt and braces: whatever a check runs, this session cannot write.
             Sql.exec(conn, "SET default_transaction_read_only = on");
             CheckedNode n = new CheckedNode(config, node, conn, ServerCapabilities.of(conn));
+            run(n, "clock", c -> {
+                clock.set(ClockOffset.measure(c.conn()));
+                return List.of();
+            }, findings);
             run(n, "server settings", ServerSettingsCheck::check, findings);
             run(n, "capacity", CapacityCheck::check, findings);
             run(n, "role", RoleCheck::check, findings);
@@ -112,7 +133,7 @@ public final class Preflight {
         } catch (SQLException e) {
             findings.add(checkFailed(node, "connection", e));
         }
-        return new NodeResult(findings, read.get());
+        return new NodeResult(findings, read.get(), clock.get());
     }
 
     private static void run(CheckedNode n, String what, NodeCheck check, List<Finding> findings) {

@@ -6,6 +6,7 @@ import io.pgmesh.check.Finding;
 import io.pgmesh.check.FindingReport;
 import io.pgmesh.check.Preflight;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -23,12 +24,20 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the findings as a JSON list")
     boolean json;
 
+    @Option(names = "--max-clock-skew", paramLabel = "MS", defaultValue = "500",
+            description = "warn when two nodes' clocks differ by more than this many milliseconds (default: ${DEFAULT-VALUE})")
+    long maxClockSkewMs;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        List<Finding> findings = Preflight.run(config.load());
+        if (maxClockSkewMs < 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--max-clock-skew must be 0 or more milliseconds, got " + maxClockSkewMs);
+        }
+        List<Finding> findings = Preflight.run(config.load(), Duration.ofMillis(maxClockSkewMs));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(findings));

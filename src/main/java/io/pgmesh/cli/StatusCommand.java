@@ -59,6 +59,7 @@ final class StatusCommand implements Callable<Integer> {
             }
         }
         out.println();
+        clockLine(s.clockSkew(), out);
         for (MeshStatus.NodeStatus n : s.nodes()) {
             if (!n.reachable()) {
                 out.println(n.error());
@@ -74,6 +75,24 @@ final class StatusCommand implements Callable<Integer> {
                 out.printf("  wal sender %-30s %-10s sent %-14s flushed %s%n", w.applicationName(), w.state(),
                         dash(w.sentLsn()), dash(w.flushLsn()));
             }
+        }
+    }
+
+    /**
+     * The nodes' clocks: concurrent conflicts are decided by commit time, so a wide skew tilts
+     * them toward the node that runs ahead (the same bound as {@code check}'s).
+     */
+    private static void clockLine(MeshStatus.ClockSkew skew, PrintWriter out) {
+        if (skew == null) {
+            return;
+        }
+        String line = "clock skew " + skew.skewMs() + " ms (" + skew.ahead() + " ahead of " + skew.behind()
+                + ", measured to within " + skew.uncertaintyMs() + " ms)";
+        if (skew.skewMs() - skew.uncertaintyMs() > 500) {
+            out.println("! " + line + ": concurrent conflicts favour " + skew.ahead()
+                    + "; synchronise the nodes' clocks (chrony or ntpd against one source)");
+        } else {
+            out.println(line);
         }
     }
 

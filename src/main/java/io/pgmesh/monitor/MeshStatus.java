@@ -2,8 +2,15 @@ package io.pgmesh.monitor;
 
 import java.util.List;
 
-/** What `pgmesh status` reports: per task and per node. Fields are null when a node could not be read. */
-public record MeshStatus(List<TaskStatus> tasks, List<NodeStatus> nodes) {
+/**
+ * What `pgmesh status` reports: per task and per node, and the widest difference between two
+ * nodes' clocks. Fields are null when a node could not be read.
+ */
+public record MeshStatus(List<TaskStatus> tasks, List<NodeStatus> nodes, ClockSkew clockSkew) {
+
+    /** Two nodes whose clocks differ most: {@code ahead}'s runs {@code skewMs} ahead, give or take {@code uncertaintyMs}. */
+    public record ClockSkew(String ahead, String behind, long skewMs, long uncertaintyMs) {
+    }
 
     public record TaskStatus(String task, String source, String target, String slot, Boolean slotActive,
                              String slotInvalidation, String sourceCurrentLsn, String slotConfirmedLsn,
@@ -29,8 +36,12 @@ public record MeshStatus(List<TaskStatus> tasks, List<NodeStatus> nodes) {
         }
     }
 
+    /**
+     * @param clockOffsetMs the node's clock minus the clock of the machine that ran status; only
+     *                      differences between nodes mean something ({@link #clockSkew})
+     */
     public record NodeStatus(String node, boolean reachable, String error, Integer serverVersion,
-                             List<SlotStatus> slots, List<WalSender> walSenders) {
+                             List<SlotStatus> slots, List<WalSender> walSenders, Long clockOffsetMs) {
     }
 
     public record SlotStatus(String slot, boolean active, String confirmedLsn, long retainedWalBytes,

@@ -4,6 +4,7 @@ import io.pgmesh.capture.SlotInfo;
 import io.pgmesh.capture.SlotManager;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.ClockOffset;
 import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.PgConnector;
@@ -34,7 +35,8 @@ import java.util.Optional;
 public final class StatusReader {
 
     /** What one node told us, read once and shared by every task that touches it. */
-    private record NodeView(Connection conn, ServerCapabilities caps, List<SlotInfo> slots, Lsn currentLsn) {
+    private record NodeView(Connection conn, ServerCapabilities caps, List<SlotInfo> slots, Lsn currentLsn,
+                            ClockOffset clock) {
     }
 
     /** How long one node may take to answer all of status's questions. */
@@ -80,7 +82,16 @@ public final class StatusReader {
             for (TaskSpec t : Topology.mesh(config)) {
                 tasks.add(task(t, views.get(t.source().name()), views.get(t.target().name()), errors));
             }
-            return new MeshStatus(tasks, nodes);
+            Map<String, ClockOffset> clocks = new java.util.LinkedHashMap<>();
+            for (NodeConfig node : config.nodes()) {
+                NodeView v = views.get(node.name());
+                if (v != null) {
+                    clocks.put(node.name(), v.clock());
+                }
+            }
+            MeshStatus.ClockSkew skew = ClockOffset.widest(clocks).map(s -> new MeshStatus.ClockSkew(s.ahead(),
+                    s.behind(), s.skew().toMillis(), s.uncertainty().toMillis())).orElse(null);
+            return new MeshStatus(tasks, nodes, skew);
         } finally {
             pool.shutdownNow();
             views.values().forEach(v -> Sql.closeQuietly(v.conn()));
@@ -94,17 +105,19 @@ public final class StatusReader {
             conn = PgConnector.connect(node, "status", NODE_BOUND);
             ServerCapabilities caps = ServerCapabilities.of(conn);
             NodeView v = new NodeView(conn, caps, SlotManager.pgmeshSlots(conn, caps),
-                    Lsn.parse(Sql.queryString(conn, "SELECT pg_current_wal_lsn()").orElseThrow()));
+                    Lsn.parse(Sql.queryString(conn, "SELECT pg_current_wal_lsn()").orElseThrow()),
+                    ClockOffset.measure(conn));
             byNode.put(node.name(), new MeshStatus.NodeStatus(node.name(), true, null, caps.versionNum(),
                     v.slots().stream().map(s -> new MeshStatus.SlotStatus(s.name(), s.active(),
                             s.confirmedFlushLsn().toString(), s.retainedBytes(), s.invalidation())).toList(),
-                    walSenders(conn)));
+                    walSenders(conn), v.clock().offset().toMillis()));
             views.put(node.name(), v);
         } catch (SQLException | RuntimeException e) {
             Sql.closeQuietly(conn);
             String msg = "node " + node.name() + ": unreachable: " + Errors.describe(e);
             errors.put(node.name(), msg);
-            byNode.put(node.name(), new MeshStatus.NodeStatus(node.name(), false, msg, null, List.of(), List.of()));
+            byNode.put(node.name(), new MeshStatus.NodeStatus(node.name(), false, msg, null, List.of(), List.of(),
+                    null));
         }
     }
 

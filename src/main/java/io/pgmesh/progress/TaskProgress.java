@@ -1,5 +1,6 @@
 package io.pgmesh.progress;
 
+import io.pgmesh.causal.Beacon;
 import io.pgmesh.causal.Seen;
 import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.Lsn;
@@ -23,31 +24,33 @@ public final class TaskProgress {
     }
 
     /**
-     * Prepares, in an apply session, the statement that records an applied transaction: its row,
-     * and the origin position and commit timestamp the COMMIT will carry (set in the main query,
-     * so that it happens even if the row were missing). One prepared statement, not a procedure:
-     * a SQL procedure's body is parsed and planned at every CALL, which cost more than the rest of
-     * a small transaction.
+     * Prepares, in an apply session bound to {@code origin}, the statement that ends an applied
+     * transaction: its row, the beacon that tells the other nodes it is applied here
+     * ({@link Beacon}), and the origin position and commit timestamp the COMMIT will carry (set in
+     * the main query, so that it happens even if the row were missing). One prepared statement,
+     * not a procedure: a SQL procedure's body is parsed and planned at every CALL, which cost more
+     * than the rest of a small transaction.
      */
-    public static void prepare(Connection conn, String sourceNode) throws SQLException {
-        Sql.exec(conn, "PREPARE " + STATEMENT + " (pg_lsn, timestamptz, text) AS WITH progress AS ("
+    public static void prepare(Connection conn, String sourceNode, String origin) throws SQLException {
+        Sql.exec(conn, "PREPARE " + STATEMENT + " (pg_lsn, timestamptz, jsonb, text) AS WITH progress AS ("
                 + "UPDATE pgmesh.task_progress SET last_commit_lsn = $1, last_commit_time = $2,"
                 + " applied_at = clock_timestamp(), seen = $3 WHERE source_node = " + Ident.literal(sourceNode)
-                + " RETURNING 1) SELECT pg_replication_origin_xact_setup($1, $2)");
+                + " RETURNING 1) SELECT pg_replication_origin_xact_setup($1, $2) FROM " + Beacon.emitting(origin, "$4"));
     }
 
     /**
      * The statements that end an applied transaction: its progress, its origin position and time,
      * what its source had seen when it made it (so a restarted task knows it again), COMMIT.
      */
-    public static String commit(Lsn endLsn, Instant commitTime, Seen seen) {
+    public static String commit(String sourceNode, Lsn endLsn, Instant commitTime, Seen seen) {
         return "EXECUTE " + STATEMENT + "(" + Ident.literal(endLsn.toString()) + ", "
-                + Ident.literal(commitTime.toString()) + ", " + Ident.literal(seen.encode()) + ");\nCOMMIT";
+                + Ident.literal(commitTime.toString()) + ", " + Ident.literal(seen.encode()) + ", "
+                + Ident.literal(Beacon.content(sourceNode, commitTime)) + ");\nCOMMIT";
     }
 
     /** What the source had seen as of the last transaction applied from it, as recorded with it. */
     public static Seen lastSeen(Connection conn, String sourceNode) throws SQLException {
-        return Seen.parse(Sql.queryString(conn, "SELECT seen FROM pgmesh.task_progress WHERE source_node = ?",
+        return Seen.parse(Sql.queryString(conn, "SELECT seen::text FROM pgmesh.task_progress WHERE source_node = ?",
                 sourceNode).orElse(null));
     }
 
@@ -56,7 +59,7 @@ public final class TaskProgress {
      * arrived while the source was otherwise quiet).
      */
     public static void saveSeen(Connection conn, String sourceNode, Seen seen) throws SQLException {
-        Sql.queryString(conn, "UPDATE pgmesh.task_progress SET seen = ? WHERE source_node = ? RETURNING 1",
+        Sql.queryString(conn, "UPDATE pgmesh.task_progress SET seen = ?::jsonb WHERE source_node = ? RETURNING 1",
                 seen.encode(), sourceNode);
     }
 

@@ -74,7 +74,13 @@ public final class ControlSchema {
                 last_commit_time timestamptz,
                 applied_at timestamptz
             );
-            ALTER TABLE pgmesh.task_progress ADD COLUMN IF NOT EXISTS seen text;
+            ALTER TABLE pgmesh.task_progress ADD COLUMN IF NOT EXISTS seen jsonb;
+            CREATE TABLE IF NOT EXISTS pgmesh.seen_history (
+                source_node text NOT NULL,
+                from_time timestamptz NOT NULL,
+                seen jsonb NOT NULL,
+                PRIMARY KEY (source_node, from_time)
+            );
             CREATE TABLE IF NOT EXISTS pgmesh.slot_start (
                 slot_name text PRIMARY KEY,
                 started_at timestamptz NOT NULL
@@ -170,6 +176,7 @@ public final class ControlSchema {
                 + " AND to_regclass('pgmesh.apply_errors') IS NOT NULL"
                 + " AND to_regclass('pgmesh.task_state') IS NOT NULL"
                 + " AND to_regclass('pgmesh.slot_start') IS NOT NULL"
+                + " AND to_regclass('pgmesh.seen_history') IS NOT NULL"
                 + " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pgmesh.task_progress')"
                 + " AND attname = 'seen')")) {
             Sql.exec(conn, DDL);

@@ -201,7 +201,7 @@ public final class Task implements Runnable {
                 loadedAt = MeshState.loadedAt(target, spec.source().name()).orElse(null);
                 applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics::applied, carefulTxns,
                         new SourceRows(() -> PgConnector.connect(spec.source(), "lookup " + spec, PROBE_BOUND),
-                                meshNodes > 2));
+                                meshNodes > 2), meshNodes);
             } catch (Throwable e) {
                 target.close();
                 throw e;

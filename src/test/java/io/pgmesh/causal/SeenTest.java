@@ -41,8 +41,10 @@ class SeenTest {
         Seen s = Seen.NONE.with("east", T).with("north", T.plusSeconds(3));
         assertEquals(s, Seen.parse(s.encode()));
         assertEquals(Seen.NONE, Seen.parse(null));
-        assertEquals(Seen.NONE.with("east", T), Seen.parse("east=" + T + ";west=yesterday;garbage"),
+        assertEquals("{\"east\":\"" + T + "\",\"north\":\"" + T.plusSeconds(3) + "\"}", s.encode());
+        assertEquals(Seen.NONE.with("east", T), Seen.parse("{\"east\": \"" + T + "\", \"west\": \"yesterday\"}"),
                 "what cannot be read is not known, which costs at most a false conflict");
+        assertEquals(Seen.NONE, Seen.parse("not json"));
     }
 
     @Test
@@ -57,10 +59,12 @@ class SeenTest {
 
     @Test
     void theBeaconIsWrittenOutsideTheOriginAndTheOriginTakenBack() {
-        String sql = Beacon.emitSql("pgmesh_west", "west", T);
-        assertTrue(sql.startsWith("SELECT pg_replication_origin_session_reset();"), sql);
-        assertTrue(sql.contains("pg_logical_emit_message(false, 'pgmesh', 'applied west " + T + "')"), sql);
-        assertTrue(sql.endsWith("SELECT pg_replication_origin_session_setup('pgmesh_west')"), sql);
+        String sql = Beacon.emitting("pgmesh_west", "$4");
+        assertEquals("(SELECT pg_replication_origin_session_setup('pgmesh_west') FROM (SELECT"
+                + " pg_logical_emit_message(false, 'pgmesh', $4) FROM (SELECT pg_replication_origin_session_reset())"
+                + " released) emitted) beacon", sql, "released, written, taken back: innermost first");
+        assertEquals(Optional.of(new Beacon.Applied("west", T)),
+                Beacon.parse(message(false, "pgmesh", Beacon.content("west", T))), "what is written reads back");
     }
 
     private static LogicalMessage message(boolean transactional, String prefix, String content) {

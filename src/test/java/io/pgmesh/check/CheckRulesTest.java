@@ -126,5 +126,26 @@ class CheckRulesTest {
         assertTrue(findings.get(1).what().startsWith("conflicts.tables.public.a is apply-remote"), findings.get(1).what());
         assertEquals(List.of(), ConflictResolutionCheck.check(io.pgmesh.config.ConflictSettings.defaults()),
                 "last-update-wins needs no warning");
+        List<Finding> fuw = ConflictResolutionCheck.check(new io.pgmesh.config.ConflictSettings(
+                io.pgmesh.config.ConflictSettings.Rule.FIRST_UPDATE_WINS, Map.of(),
+                io.pgmesh.config.ConflictSettings.OnError.STOP));
+        assertEquals(List.of("conflict_resolution"), codes(fuw));
+        assertTrue(fuw.get(0).why().contains("changes a row again"), "the warning says when it diverges: " + fuw);
+    }
+
+    @Test
+    void clocksFartherApartThanTheBoundAreWarnedAboutNamingBothNodes() {
+        Map<String, io.pgmesh.pg.ClockOffset> clocks = new LinkedHashMap<>();
+        clocks.put("east", new io.pgmesh.pg.ClockOffset(java.time.Duration.ofMillis(120), java.time.Duration.ofMillis(1)));
+        clocks.put("west", new io.pgmesh.pg.ClockOffset(java.time.Duration.ofMillis(-5000), java.time.Duration.ofMillis(2)));
+        clocks.put("north", new io.pgmesh.pg.ClockOffset(java.time.Duration.ofMillis(0), java.time.Duration.ofMillis(1)));
+        List<Finding> findings = ClockSkewCheck.check(clocks, java.time.Duration.ofMillis(500));
+        assertEquals(List.of("clock_skew"), codes(findings));
+        assertTrue(findings.get(0).what().startsWith("east's clock is 5120 ms ahead of west's"), findings.get(0).what());
+        assertTrue(!findings.get(0).isError() && findings.get(0).fix().contains("east and west"), findings.get(0).toString());
+        assertEquals(List.of(), ClockSkewCheck.check(clocks, java.time.Duration.ofMillis(6000)), "within the bound");
+        clocks.put("west", new io.pgmesh.pg.ClockOffset(java.time.Duration.ofMillis(-450), java.time.Duration.ofMillis(300)));
+        assertEquals(List.of(), ClockSkewCheck.check(clocks, java.time.Duration.ofMillis(500)),
+                "not beyond the bound for sure: the measurement's own error could explain it");
     }
 }

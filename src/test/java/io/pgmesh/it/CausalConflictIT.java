@@ -8,6 +8,8 @@ import io.pgmesh.config.ConflictSettings.Rule;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.task.MeshRunner;
 import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -67,6 +69,48 @@ class CausalConflictIT {
         try (PgCluster cluster = PgCluster.start(2)) {
             alternate(cluster, cluster.config().withConflicts(new ConflictSettings(Rule.FIRST_UPDATE_WINS, Map.of(),
                     ConflictSettings.OnError.STOP)));
+        }
+    }
+
+    /**
+     * North changes a row; west has north's version, then changes the row itself. East gets west's
+     * version first (north's stream to east is held back), north's afterwards. North never saw
+     * west's version, yet north's change is not concurrent with it: west had seen north's. With
+     * first-update-wins, weighing them as concurrent would keep north's (older) version on east
+     * while west and north keep west's, for ever.
+     */
+    @Test
+    void aChangeThatTheLocalVersionsNodeHadSeenIsNoConflictAndLoses() throws Exception {
+        try (PgCluster cluster = PgCluster.start(3)) {
+            cluster.sqlAll("CREATE TABLE gate (id int PRIMARY KEY, v text)");
+            cluster.sqlAll("CREATE TABLE doc (id int PRIMARY KEY, v text)");
+            cluster.startMesh(cluster.config().withConflicts(new ConflictSettings(Rule.FIRST_UPDATE_WINS, Map.of(),
+                    ConflictSettings.OnError.STOP)));
+            cluster.sql(0, "INSERT INTO gate VALUES (1, 'seed'); INSERT INTO doc VALUES (1, 'seed')");
+            cluster.awaitSettled(Duration.ofSeconds(30));
+            try (Connection east = cluster.connect(0)) {
+                east.setAutoCommit(false);
+                try (Statement st = east.createStatement()) {
+                    // North's transaction changes the gate first: on east it waits for this lock.
+                    st.execute("SELECT * FROM gate WHERE id = 1 FOR UPDATE");
+                }
+                cluster.sql(2, "BEGIN; UPDATE gate SET v = 'north' WHERE id = 1;"
+                        + " UPDATE doc SET v = 'north' WHERE id = 1; COMMIT");
+                PgCluster.await(Duration.ofSeconds(30), "west to have north's doc",
+                        () -> "north".equals(cluster.queryStringOrNull(1, "SELECT v FROM doc")));
+                cluster.sql(1, "UPDATE doc SET v = 'west, after north' WHERE id = 1");
+                PgCluster.await(Duration.ofSeconds(30), "east to have west's doc before north's",
+                        () -> "west, after north".equals(cluster.queryStringOrNull(0, "SELECT v FROM doc")));
+                east.rollback();
+            }
+            cluster.awaitSettled(Duration.ofSeconds(60));
+            for (int n = 0; n < 3; n++) {
+                assertEquals("west, after north", cluster.queryString(n, "SELECT v FROM doc"),
+                        "west's change came after north's: it stays on " + cluster.name(n));
+                assertEquals("north", cluster.queryString(n, "SELECT v FROM gate"));
+                assertEquals(List.of(), cluster.queryColumn(n, "SELECT conflict_type FROM pgmesh.conflicts"),
+                        "nothing here was concurrent: no conflict on " + cluster.name(n));
+            }
         }
     }
 

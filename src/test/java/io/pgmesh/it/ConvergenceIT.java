@@ -66,12 +66,15 @@ class ConvergenceIT {
     @ParameterizedTest(name = "last-update-wins, seed {0}")
     @MethodSource("seeds")
     void lastUpdateWinsEndsWithTheSameRowsOnEveryNode(long seed) throws Exception {
-        String table = "kv_" + seed;
+        converges(seed, "last-update-wins", "kv_" + seed);
+    }
+
+    private void converges(long seed, String resolution, String table) throws Exception {
         cluster.sqlAll("CREATE TABLE " + table + " (id int PRIMARY KEY, val text NOT NULL, n int NOT NULL, writer text,"
                 + " doc text)");
         // Out of line and uncompressed: an update that leaves doc alone sends it as unchanged TOAST.
         cluster.sqlAll("ALTER TABLE " + table + " ALTER doc SET STORAGE EXTERNAL");
-        Path mesh = meshFile(seed, "last-update-wins");
+        Path mesh = meshFile(seed, resolution);
         Random schedule = new Random(seed);
         PgmeshProcess pgmesh = startStreaming(mesh);
         List<Writer> writers = new ArrayList<>();
@@ -166,7 +169,7 @@ class ConvergenceIT {
     }
 
     private static Path meshFile(long seed, String resolution) throws Exception {
-        Path d = Files.createDirectories(dir.resolve("seed-" + seed));
+        Path d = Files.createDirectories(dir.resolve(resolution + "-" + seed));
         Path mesh = cluster.writeMeshFile(d);
         Files.writeString(mesh, Files.readString(mesh) + "conflicts:\n  resolution: " + resolution + "\n");
         return mesh;
