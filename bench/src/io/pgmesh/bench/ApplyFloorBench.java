@@ -96,7 +96,10 @@ public final class ApplyFloorBench {
             prepare(st, "ub", update("pgbench_branches", List.of("bbalance", "filler"), "bid", guard, form));
             prepare(st, "ih", SqlRenderer.insert(new TableName("public", "pgbench_history"),
                     List.of("tid", "bid", "aid", "delta", "mtime", "filler"), List.of()));
-            st.execute("PREPARE cm " + SqlRenderer.commitOrigin("source").replace("pgmesh.task_progress", "pgmesh_progress"));
+            // The progress and origin part of pgmesh's commit statement (progress.TaskProgress), without its beacon.
+            st.execute("PREPARE cm (pg_lsn, timestamptz) AS WITH progress AS (UPDATE pgmesh_progress"
+                    + " SET last_commit_lsn = $1, last_commit_time = $2, applied_at = clock_timestamp()"
+                    + " WHERE source_node = 'source' RETURNING 1) SELECT pg_replication_origin_xact_setup($1, $2)");
             long pid = Long.parseLong(Db.str(c, "SELECT pg_backend_pid()"));
             double before = Procs.cpuSeconds(pid);
             Random random = new Random(42);

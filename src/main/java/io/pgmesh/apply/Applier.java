@@ -1,8 +1,5 @@
 package io.pgmesh.apply;
 
-import io.pgmesh.causal.Beacon;
-import io.pgmesh.causal.Seen;
-import io.pgmesh.causal.SeenHistory;
 import io.pgmesh.conflict.ApplyErrorLog;
 import io.pgmesh.conflict.ConflictLog;
 import io.pgmesh.conflict.ConflictPolicy;
@@ -92,14 +89,7 @@ public final class Applier implements AutoCloseable {
      */
     private static final String BEGIN_CAREFUL = "BEGIN; SET CONSTRAINTS ALL IMMEDIATE";
     private final AppliedProgress progress;
-    /** What the source had seen as of the last message received ({@link Beacon}). */
-    private Seen seen;
-    /** What the target's progress row says the source had seen. */
-    private Seen persistedSeen;
-    private final SeenTable seenTable;
-    private final int meshNodes;
-    private long lastPrune = System.nanoTime();
-    private static final long PRUNE_NANOS = 10_000_000_000L;
+    private final SourceKnowledge knowledge;
     private final BatchRecovery.Steps recovery = new Recovery();
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
@@ -121,10 +111,8 @@ public final class Applier implements AutoCloseable {
                 relations::description);
         this.startProgress = session.resumeAt();
         this.progress = new AppliedProgress(session.resumeAt());
-        this.seen = session.seen();
-        this.persistedSeen = session.seen();
-        this.meshNodes = meshNodes;
-        this.seenTable = new SeenTable(conn, task.target().name(), meshNodes > 2);
+        this.knowledge = new SourceKnowledge(conn, task.source().name(), task.target().name(), meshNodes,
+                session.seen());
     }
 
     /**
@@ -154,13 +142,13 @@ public final class Applier implements AutoCloseable {
 
     /** True when a COMMIT waits in the batch: the last applied transaction is not yet on the target. */
     public boolean hasPendingCommit() {
-        return batch.hasCommits() || sender.inFlight() || !seen.equals(persistedSeen);
+        return batch.hasCommits() || sender.inFlight() || knowledge.unsaved();
     }
 
     public void apply(WalMessage m) throws SQLException {
         if (m instanceof Begin b) {
             // A transaction whose commit lies before the resume position was applied before a restart.
-            current = new ReceivedTxn(new RemoteTxn(task.source().name(), b.commitTime(), b.finalLsn(), seen),
+            current = new ReceivedTxn(new RemoteTxn(task.source().name(), b.commitTime(), b.finalLsn(), knowledge.current()),
                     b.finalLsn().compareTo(startProgress) < 0, carefulTxns.contains(b.finalLsn()) || carefulRun > 0);
             if (carefulRun > 0) {
                 carefulRun--;
@@ -172,7 +160,7 @@ public final class Applier implements AutoCloseable {
         } else if (m instanceof Insert || m instanceof Update || m instanceof Delete || m instanceof Truncate) {
             change(m);
         } else if (m instanceof LogicalMessage lm) {
-            Beacon.parse(lm).ifPresent(b -> seen = seen.with(b.node(), b.through()));
+            knowledge.received(lm);
         }
         // Origin and TypeInfo carry nothing to apply.
     }
@@ -185,11 +173,7 @@ public final class Applier implements AutoCloseable {
     public void flushPending() throws SQLException {
         if (current == null) {
             send(false);
-            if (!seen.equals(persistedSeen)) {
-                // A beacon came while the source was otherwise quiet: kept, so a restart knows it too.
-                TaskProgress.saveSeen(conn, task.source().name(), seen);
-                persistedSeen = seen;
-            }
+            knowledge.save();
         }
     }
 
@@ -216,7 +200,7 @@ public final class Applier implements AutoCloseable {
         if (t.entry == null) {
             boolean begins = !t.started;
             t.entry = batch.open(t.txn, t.started);
-            String seenUpdate = begins ? seenTable.update(t.txn) : null;
+            String seenUpdate = begins ? knowledge.statementsFor(t.txn) : null;
             if (seenUpdate != null) {
                 batch.statement(seenUpdate);
             }
@@ -336,7 +320,7 @@ public final class Applier implements AutoCloseable {
     /** Opens a transaction applied carefully, with what its source had seen in place for the guard. */
     private void beginCareful(RemoteTxn t) throws SQLException {
         Sql.exec(conn, BEGIN_CAREFUL);
-        String seenUpdate = seenTable.update(t);
+        String seenUpdate = knowledge.statementsFor(t);
         if (seenUpdate != null) {
             Sql.exec(conn, seenUpdate);
         }
@@ -441,7 +425,7 @@ public final class Applier implements AutoCloseable {
 
     private void committed(RemoteTxn t, Commit c, int rows) {
         progress.committed(c.endLsn());
-        persistedSeen = t.seen();
+        knowledge.committed(t);
         listener.committed(c.commitTime(), conflicts.conflicts(), rows);
     }
 
@@ -450,7 +434,7 @@ public final class Applier implements AutoCloseable {
      * after the recovery as it was, unless it was in the batch and its recovery left it open.
      */
     private void recover(List<StrictBatch.Entry> sent, boolean continuation, SQLException cause) throws SQLException {
-        seenTable.unknown();
+        knowledge.unknown();
         ReceivedTxn receiving = current;
         BatchRecovery.recover(sent, continuation, cause, recovery);
         if (current == null) {
@@ -520,9 +504,8 @@ public final class Applier implements AutoCloseable {
     /** Only this position may be confirmed to the source ({@link AppliedProgress}). */
     public Lsn refreshDurable() throws SQLException {
         collect();
-        if (meshNodes > 2 && System.nanoTime() - lastPrune > PRUNE_NANOS && current == null) {
-            SeenHistory.prune(conn, task.source().name(), meshNodes - 2);
-            lastPrune = System.nanoTime();
+        if (current == null) {
+            knowledge.pruneIfDue();
         }
         return progress.refreshDurable(conn);
     }
@@ -561,7 +544,7 @@ public final class Applier implements AutoCloseable {
 
     /** Abandons whatever was not committed: the source sends it again after a restart. */
     public void abort() {
-        seenTable.unknown();
+        knowledge.unknown();
         sender.abandon();
         batch.clear();
         copyRun.clear();

@@ -43,7 +43,7 @@ record ApplySession(Lsn resumeAt, int originId, String loadedThrough, Seen seen)
         // IDENTITY FULL and no index) looks costly enough to be JIT-compiled at every execution.
         Sql.exec(conn, "SET jit = off");
         Sql.exec(conn, "CREATE TEMP TABLE IF NOT EXISTS " + SqlRenderer.SINK + " ()");
-        SeenTable.create(conn);
+        SourceKnowledge.create(conn);
         TaskProgress.prepare(conn, task.source().name(), task.originName());
         String loadedThrough = Sql.queryString(conn, "SELECT finished_at::text FROM pgmesh.initial_load"
                 + " WHERE source_node = ? AND state = 'done'", task.source().name()).orElse(null);

@@ -22,7 +22,7 @@ public final class SqlRenderer {
      * True when the source of a change knew the row's current version when it made the change:
      * the version is its own ({@code originId}; also when the version's history is unknown, or it
      * was written earlier in this very transaction), or one it had applied (its origin and commit
-     * time within what the source had seen, {@link SeenTable}). Such a change is causally later
+     * time within what the source had seen, {@link SourceKnowledge}). Such a change is causally later
      * and applies without a conflict check.
      *
      * <p>{@code loadedThrough} is when an initial load from this origin's node finished on the
@@ -38,7 +38,7 @@ public final class SqlRenderer {
             guard.append(" OR ((").append(v).append(").roident = 0 AND (").append(v).append(").\"timestamp\" <= ")
                     .append(Ident.literal(loadedThrough)).append("::timestamptz)");
         }
-        return guard.append(" OR EXISTS (SELECT FROM pg_temp.").append(SeenTable.TABLE).append(" s WHERE s.roident = (")
+        return guard.append(" OR EXISTS (SELECT FROM pg_temp.").append(SourceKnowledge.TABLE).append(" s WHERE s.roident = (")
                 .append(v).append(").roident AND s.through >= (").append(v).append(").\"timestamp\"))").toString();
     }
 
