@@ -288,7 +288,7 @@ public final class Applier implements AutoCloseable {
     private void commit(Commit c) throws SQLException {
         ReceivedTxn t = current;
         if (t != null && t.careful && t.started) {
-            Sql.exec(conn, commitSql(t.txn, c));
+            Sql.exec(conn, commitSql(t.txn, c, true));
             committed(t.txn, c, t.carefulRows);
             carefulTxns.remove(t.txn.finalLsn());
         } else if (t != null && !t.skipped && (t.entry != null || t.started)) {
@@ -297,7 +297,7 @@ public final class Applier implements AutoCloseable {
                 t.entry = batch.open(t.txn, true);
             }
             endInsertRun();
-            batch.commit(t.entry, c, commitSql(t.txn, c));
+            batch.commit(t.entry, c, commitSql(t.txn, c, false));
         }
         current = null;
         // The last chunk of a big transaction goes alone: its failure must not be mistaken for a later one's.
@@ -326,9 +326,13 @@ public final class Applier implements AutoCloseable {
         }
     }
 
-    /** The statements that end an applied transaction, its beacon to the other nodes included. */
-    private static String commitSql(RemoteTxn t, Commit c) {
-        return TaskProgress.commit(t.sourceNode(), c.endLsn(), c.commitTime(), t.seen());
+    /**
+     * The statements that end an applied transaction; with {@code beacon}, they also tell the
+     * other nodes what is applied here. A transaction applied carefully carries its own; a strict
+     * batch's last transaction carries one for the batch ({@link #send}).
+     */
+    private static String commitSql(RemoteTxn t, Commit c, boolean beacon) {
+        return TaskProgress.commit(t.sourceNode(), c.endLsn(), c.commitTime(), t.seen(), beacon);
     }
 
     private void carefulStatement(RemoteTxn t, WalMessage m) throws SQLException {
@@ -358,7 +362,8 @@ public final class Applier implements AutoCloseable {
         }
         List<StrictBatch.Entry> sent = new ArrayList<>(batch.entries());
         boolean continuation = batch.isContinuation();
-        String sql = batch.sql();
+        // The batch's transactions commit in order: one beacon, at the last, tells about them all.
+        String sql = batch.sql(TaskProgress::withBeacon);
         batch.clear();
         boolean open = current != null && current.entry != null;  // it goes on in the next batch
         if (current != null) {
@@ -473,7 +478,7 @@ public final class Applier implements AutoCloseable {
                 carefulStatement(e.txn, m);
             }
             if (e.commit != null) {
-                Sql.exec(conn, commitSql(e.txn, e.commit));
+                Sql.exec(conn, commitSql(e.txn, e.commit, true));
                 Applier.this.committed(e.txn, e.commit, e.messages.size());
             } else {
                 // The transaction being received: it stays open on the server and goes on carefully.

@@ -34,6 +34,11 @@ import java.util.StringJoiner;
 final class SourceKnowledge {
     static final String TABLE = "pgmesh_seen";
     private static final long PRUNE_NANOS = 10_000_000_000L;
+    /**
+     * How often knowledge that no transaction carried is stored on its own: each store is a
+     * write on the target, and a busy reverse direction sends a beacon per batch.
+     */
+    private static final long SAVE_NANOS = 1_000_000_000L;
 
     private final Connection conn;
     private final String source;
@@ -45,6 +50,7 @@ final class SourceKnowledge {
     private Seen onServer;
     private Seen recorded;
     private long lastPrune = System.nanoTime();
+    private long lastSave = System.nanoTime() - SAVE_NANOS;
 
     SourceKnowledge(Connection conn, String source, String localNode, int meshNodes, Seen saved) {
         this.conn = conn;
@@ -75,11 +81,15 @@ final class SourceKnowledge {
         return !seen.equals(saved);
     }
 
-    /** Stores what no transaction carried (a beacon while the source was otherwise quiet). */
+    /**
+     * Stores what no transaction carried (a beacon while the source was otherwise quiet), at most
+     * once a second; until then capture confirms no further than the last applied transaction.
+     */
     void save() throws SQLException {
-        if (unsaved()) {
+        if (unsaved() && System.nanoTime() - lastSave >= SAVE_NANOS) {
             TaskProgress.saveSeen(conn, source, seen);
             saved = seen;
+            lastSave = System.nanoTime();
         }
     }
 

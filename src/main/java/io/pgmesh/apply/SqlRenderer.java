@@ -38,8 +38,11 @@ public final class SqlRenderer {
             guard.append(" OR ((").append(v).append(").roident = 0 AND (").append(v).append(").\"timestamp\" <= ")
                     .append(Ident.literal(loadedThrough)).append("::timestamptz)");
         }
-        return guard.append(" OR EXISTS (SELECT FROM pg_temp.").append(SourceKnowledge.TABLE).append(" s WHERE s.roident = (")
-                .append(v).append(").roident AND s.through >= (").append(v).append(").\"timestamp\"))").toString();
+        // The table is read through a subquery, which has no xmin of its own: a bare xmin inside
+        // the EXISTS would otherwise be the seen table's, not the row's.
+        return guard.append(" OR EXISTS (SELECT FROM (SELECT roident, through FROM pg_temp.").append(SourceKnowledge.TABLE)
+                .append(") s WHERE s.roident = (").append(v).append(").roident AND s.through >= (").append(v)
+                .append(").\"timestamp\"))").toString();
     }
 
     /** INSERT; with conflict columns it does nothing on a key collision, which the caller sees as 0 rows. */

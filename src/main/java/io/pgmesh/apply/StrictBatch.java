@@ -40,6 +40,8 @@ final class StrictBatch {
     private final List<Entry> entries = new ArrayList<>();
     private int statements;
     private boolean continuation;
+    /** Where the last transaction's COMMIT statements begin in {@link #sql}, -1 when none has. */
+    private int lastCommitAt = -1;
 
     /** Opens a transaction in this batch; {@code continued} when it began in an earlier batch. */
     Entry open(RemoteTxn txn, boolean continued) {
@@ -65,6 +67,7 @@ final class StrictBatch {
 
     void commit(Entry e, Commit c, String commitStatements) {
         e.commit = c;
+        lastCommitAt = sql.length();
         statement(commitStatements);
     }
 
@@ -100,6 +103,14 @@ final class StrictBatch {
         return sql.toString();
     }
 
+    /** The query, with the last transaction's COMMIT statements rewritten by {@code lastCommit}. */
+    String sql(java.util.function.UnaryOperator<String> lastCommit) {
+        if (lastCommitAt < 0) {
+            return sql();
+        }
+        return sql.substring(0, lastCommitAt) + lastCommit.apply(sql.substring(lastCommitAt));
+    }
+
     List<Entry> entries() {
         return entries;
     }
@@ -109,5 +120,6 @@ final class StrictBatch {
         entries.clear();
         statements = 0;
         continuation = false;
+        lastCommitAt = -1;
     }
 }

@@ -19,31 +19,48 @@ import java.util.Optional;
 public final class TaskProgress {
     /** The prepared statement every applied transaction ends with. */
     private static final String STATEMENT = "pgmesh_commit";
+    /** The same, with the beacon that tells the other nodes what is applied here ({@link Beacon}). */
+    private static final String STATEMENT_WITH_BEACON = "pgmesh_commit_beacon";
 
     private TaskProgress() {
     }
 
     /**
-     * Prepares, in an apply session bound to {@code origin}, the statement that ends an applied
-     * transaction: its row, the beacon that tells the other nodes it is applied here
-     * ({@link Beacon}), and the origin position and commit timestamp the COMMIT will carry (set in
-     * the main query, so that it happens even if the row were missing). One prepared statement,
-     * not a procedure: a SQL procedure's body is parsed and planned at every CALL, which cost more
-     * than the rest of a small transaction.
+     * Prepares, in an apply session bound to {@code origin}, the statements that end an applied
+     * transaction: its row, and the origin position and commit timestamp the COMMIT will carry
+     * (set in the main query, so that it happens even if the row were missing); in the second one
+     * also the beacon that tells the other nodes it is applied here ({@link Beacon}). Prepared
+     * statements, not a procedure: a SQL procedure's body is parsed and planned at every CALL,
+     * which cost more than the rest of a small transaction.
      */
     public static void prepare(Connection conn, String sourceNode, String origin) throws SQLException {
-        Sql.exec(conn, "PREPARE " + STATEMENT + " (pg_lsn, timestamptz, jsonb, text) AS WITH progress AS ("
+        String progress = " (pg_lsn, timestamptz, jsonb, text) AS WITH progress AS ("
                 + "UPDATE pgmesh.task_progress SET last_commit_lsn = $1, last_commit_time = $2,"
                 + " applied_at = clock_timestamp(), seen = $3 WHERE source_node = " + Ident.literal(sourceNode)
-                + " RETURNING 1) SELECT pg_replication_origin_xact_setup($1, $2) FROM " + Beacon.emitting(origin, "$4"));
+                + " RETURNING 1) SELECT pg_replication_origin_xact_setup($1, $2)";
+        Sql.exec(conn, "PREPARE " + STATEMENT + progress);
+        Sql.exec(conn, "PREPARE " + STATEMENT_WITH_BEACON + progress + " FROM " + Beacon.emitting(origin, "$4"));
+    }
+
+    /**
+     * The end of a batch's last transaction written by {@link #commit} ({@code statements} starts
+     * with it), made to carry the beacon: one per batch tells the other nodes about every
+     * transaction of the batch, as the batch's transactions are applied in order.
+     */
+    public static String withBeacon(String statements) {
+        String plain = "EXECUTE " + STATEMENT + "(";
+        if (!statements.startsWith(plain)) {
+            throw new IllegalArgumentException("not a commit of an applied transaction: " + statements);
+        }
+        return "EXECUTE " + STATEMENT_WITH_BEACON + "(" + statements.substring(plain.length());
     }
 
     /**
      * The statements that end an applied transaction: its progress, its origin position and time,
      * what its source had seen when it made it (so a restarted task knows it again), COMMIT.
      */
-    public static String commit(String sourceNode, Lsn endLsn, Instant commitTime, Seen seen) {
-        return "EXECUTE " + STATEMENT + "(" + Ident.literal(endLsn.toString()) + ", "
+    public static String commit(String sourceNode, Lsn endLsn, Instant commitTime, Seen seen, boolean beacon) {
+        return "EXECUTE " + (beacon ? STATEMENT_WITH_BEACON : STATEMENT) + "(" + Ident.literal(endLsn.toString()) + ", "
                 + Ident.literal(commitTime.toString()) + ", " + Ident.literal(seen.encode()) + ", "
                 + Ident.literal(Beacon.content(sourceNode, commitTime)) + ");\nCOMMIT";
     }

@@ -46,7 +46,8 @@ class SqlRendererTest {
 
     @Test
     void guardPassesTheSourcesOwnVersionsTheLoadsRowsAndVersionsTheSourceHadSeen() {
-        String seen = " OR EXISTS (SELECT FROM pg_temp.pgmesh_seen s WHERE s.roident = (pg_xact_commit_timestamp_origin(xmin)).roident"
+        String seen = " OR EXISTS (SELECT FROM (SELECT roident, through FROM pg_temp.pgmesh_seen) s"
+                + " WHERE s.roident = (pg_xact_commit_timestamp_origin(xmin)).roident"
                 + " AND s.through >= (pg_xact_commit_timestamp_origin(xmin)).\"timestamp\"))";
         assertEquals("(COALESCE((pg_xact_commit_timestamp_origin(xmin)).roident, 3) = 3" + seen,
                 SqlRenderer.sameOriginGuard(3, null));

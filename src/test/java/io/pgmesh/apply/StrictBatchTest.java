@@ -47,8 +47,11 @@ class StrictBatchTest {
                 "a run of INSERTs rendered as one statement still keeps each change for a careful replay");
         assertTrue(b.hasCommits());
         assertFalse(b.isContinuation(), "a batch of whole transactions is no continuation");
+        assertEquals("BEGIN;\nEXECUTE i(1);\nEXECUTE c; COMMIT;\nBEGIN;\nEXECUTE i2(2, 3);\nLAST: EXECUTE c; COMMIT;\n",
+                b.sql(last -> "LAST: " + last), "only the last transaction's commit is rewritten (it carries the beacon)");
         b.clear();
         assertTrue(b.isEmpty() && b.sql().isEmpty() && !b.hasCommits(), "a cleared batch holds nothing");
+        assertEquals("", b.sql(last -> "LAST: " + last));
     }
 
     @Test

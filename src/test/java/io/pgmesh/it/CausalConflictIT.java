@@ -3,6 +3,7 @@ package io.pgmesh.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgmesh.apply.SqlRenderer;
 import io.pgmesh.config.ConflictSettings;
 import io.pgmesh.config.ConflictSettings.Rule;
 import io.pgmesh.config.MeshConfig;
@@ -26,6 +27,35 @@ import org.junit.jupiter.api.Timeout;
 class CausalConflictIT {
     private static final int ROUNDS = 10;
     private static final Path FAKETIME = Path.of("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1");
+
+    /**
+     * The check inside the strict batch, on a real server: a causally later change must stay on
+     * the fast path, not fall back to the careful one (where it would also apply, only slowly).
+     */
+    @Test
+    void theFastPathGuardPassesAVersionTheSourceHadSeenAndOnlyThat() throws Exception {
+        try (PgCluster cluster = PgCluster.start(1); Connection c = cluster.connect(0); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t (id int PRIMARY KEY, v text)");
+            st.execute("INSERT INTO t VALUES (1, 'local')");
+            st.execute("CREATE TEMP TABLE pgmesh_seen (roident oid PRIMARY KEY, through timestamptz NOT NULL)");
+            String guard = "SELECT " + SqlRenderer.sameOriginGuard(7, null) + " FROM t";
+            assertEquals(List.of("f"), column(st, guard), "a local version nobody had seen is not passed");
+            st.execute("INSERT INTO pgmesh_seen VALUES (0, clock_timestamp())");
+            assertEquals(List.of("t"), column(st, guard), "a local version the source had seen is passed");
+            st.execute("UPDATE t SET v = 'again'");
+            assertEquals(List.of("f"), column(st, guard), "a newer local version is not");
+        }
+    }
+
+    private static List<String> column(Statement st, String sql) throws java.sql.SQLException {
+        List<String> out = new java.util.ArrayList<>();
+        try (java.sql.ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(rs.getBoolean(1) ? "t" : "f");
+            }
+        }
+        return out;
+    }
 
     @Test
     void alternatingWritersOnTwoNodesMakeNoConflicts() throws Exception {
