@@ -12,6 +12,8 @@ public final class Main {
     public static final int OK = 0;
     public static final int FAILED = 1;
     public static final int USAGE = 2;
+    /** validate: nothing differs, but some keys could not be judged. */
+    public static final int UNSETTLED = 3;
 
     public static void main(String[] args) {
         System.exit(execute(args));

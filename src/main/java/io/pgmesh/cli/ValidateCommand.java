@@ -16,7 +16,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code pgmesh validate}: are the replicated tables the same on every node? Exit 0 identical, 1 different or unreachable. */
+/**
+ * {@code pgmesh validate}: are the replicated tables the same on every node? Exit 0 identical,
+ * 1 different or unreachable, 3 nothing different but some keys not judged.
+ */
 @Command(name = "validate", description = "Compare every replicated table across all nodes: counts, hashes, differing keys.")
 final class ValidateCommand implements Callable<Integer> {
     @Mixin
@@ -51,6 +54,11 @@ final class ValidateCommand implements Callable<Integer> {
         } else {
             ReportText.print(report, out);
         }
-        return report.identical() ? Main.OK : Main.FAILED;
+        return exitCode(report);
+    }
+
+    /** A key never judged is not a key found identical: that answer gets its own exit status. */
+    static int exitCode(ValidationReport report) {
+        return report.identical() ? Main.OK : report.unsettled() ? Main.UNSETTLED : Main.FAILED;
     }
 }

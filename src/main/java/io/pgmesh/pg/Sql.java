@@ -34,6 +34,22 @@ public final class Sql {
         }
     }
 
+    /** The first column of every row of a query, as text. */
+    public static java.util.List<String> queryColumn(Connection conn, String sql, Object... params) throws SQLException {
+        java.util.List<String> values = new java.util.ArrayList<>();
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                ps.setObject(i + 1, params[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    values.add(rs.getString(1));
+                }
+            }
+        }
+        return values;
+    }
+
     /** Closes a connection whose state no longer matters (null is ignored). */
     public static void closeQuietly(Connection conn) {
         if (conn != null) {

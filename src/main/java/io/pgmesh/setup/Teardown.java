@@ -19,12 +19,17 @@ import java.util.Map;
 /**
  * Removes everything pgmesh created on every node (slots, publication, origins, the {@code pgmesh}
  * schema) and says how much WAL the slots held. User tables and rows are never touched.
+ *
+ * <p>Only this mesh's objects: slots and replication origins belong to the whole server, and
+ * another mesh may run on another database of the same servers. So slots are dropped only in
+ * the mesh's database, origins only under the names this mesh gives them (one per other node),
+ * and sessions are counted and ended only in the mesh's database.
  */
 public final class Teardown {
     private static final String SESSIONS = """
             SELECT pid, application_name FROM pg_stat_activity
              WHERE application_name LIKE 'pgmesh %' AND pid <> pg_backend_pid()
-               AND application_name NOT LIKE 'pgmesh teardown%'""";
+               AND application_name NOT LIKE 'pgmesh teardown%' AND datname = current_database()""";
 
     private final MeshConfig config;
     private final PrintWriter out;
@@ -152,8 +157,9 @@ public final class Teardown {
     private static void endSessions(Connection conn) throws SQLException, InterruptedException {
         Sql.exec(conn, "SELECT pg_terminate_backend(pid) FROM (" + SESSIONS + ") s");
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE active AND slot_name LIKE ?)",
-                Names.PREFIX.replace("_", "\\_") + "%") && System.nanoTime() < deadline) {
+        while (Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE active AND slot_name LIKE ?"
+                + " AND database = current_database())", Names.PREFIX.replace("_", "\\_") + "%")
+                && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
     }
@@ -163,7 +169,8 @@ public final class Teardown {
         long released = 0;
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("""
                 SELECT slot_name, COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint
-                  FROM pg_replication_slots WHERE slot_name LIKE 'pgmesh\\_%' ORDER BY slot_name""")) {
+                  FROM pg_replication_slots WHERE slot_name LIKE 'pgmesh\\_%' AND database = current_database()
+                 ORDER BY slot_name""")) {
             while (rs.next()) {
                 Sql.queryString(conn, "SELECT pg_drop_replication_slot(?)", rs.getString(1));
                 released += rs.getLong(2);
@@ -174,12 +181,20 @@ public final class Teardown {
             Sql.exec(conn, "DROP PUBLICATION " + Ident.quote(Names.PUBLICATION));
             removed.add("publication " + Names.PUBLICATION);
         }
-        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT roname FROM pg_replication_origin WHERE roname LIKE 'pgmesh\\_%' ORDER BY roname")) {
-            while (rs.next()) {
-                Sql.queryString(conn, "SELECT pg_replication_origin_drop(?)", rs.getString(1));
-                removed.add("origin " + rs.getString(1));
+        for (NodeConfig other : config.nodes()) {
+            String origin = Names.origin(other.name());
+            if (!other.name().equals(node.name())
+                    && Sql.queryString(conn, "SELECT pg_replication_origin_oid(?)", origin).isPresent()) {
+                Sql.queryString(conn, "SELECT pg_replication_origin_drop(?)", origin);
+                removed.add("origin " + origin);
             }
+        }
+        List<String> others = Sql.queryColumn(conn, "SELECT slot_name || ' (database ' || database || ')'"
+                + " FROM pg_replication_slots WHERE slot_name LIKE 'pgmesh\\_%' AND database <> current_database()"
+                + " ORDER BY 1");
+        if (!others.isEmpty()) {
+            out.println(node.name() + ": kept " + String.join(", ", others) + " and their origins: they belong to"
+                    + " another mesh on this server");
         }
         if (Sql.queryBool(conn, "SELECT to_regnamespace(?) IS NOT NULL", Ident.quote(Names.CONTROL_SCHEMA))) {
             List<String> users = idFunctionUsers(conn);

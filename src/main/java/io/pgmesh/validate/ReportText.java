@@ -37,6 +37,10 @@ public final class ReportText {
             }
         }
         out.println(summary(r));
+        if (r.unsettled()) {
+            out.println("UNSETTLED: no difference found, but keys above were not judged (they kept changing, or"
+                    + " were beyond the 10,000 re-checked per table); run validate again when writes to them pause");
+        }
         out.flush();
     }
 
