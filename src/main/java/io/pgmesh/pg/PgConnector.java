@@ -98,9 +98,15 @@ public final class PgConnector {
         return props;
     }
 
-    private static String url(NodeConfig node) {
+    /**
+     * The URL names only the server and the database, and the database name is encoded: pasted
+     * as it is, a name like {@code app?sslmode=disable} would set connection parameters (and
+     * could turn TLS off). Every parameter travels as a property.
+     */
+    static String url(NodeConfig node) {
         String host = node.host().contains(":") ? "[" + node.host() + "]" : node.host();
-        return "jdbc:postgresql://" + host + ":" + node.port() + "/" + node.database();
+        return "jdbc:postgresql://" + host + ":" + node.port() + "/"
+                + java.net.URLEncoder.encode(node.database(), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** "east (127.0.0.1:5432/app)": how a node is named in messages. */
