@@ -252,16 +252,12 @@ final class ConflictHandler {
         Order order = Order.CONCURRENT;
         if (txn.seen().saw(node, time)) {
             order = Order.REMOTE_LATER;
-        } else if (!node.equals(txn.sourceNode()) && !node.equals(origins.nodeOf(0)) && meshOfThreeOrMore()
+        } else if (!node.equals(txn.sourceNode()) && !node.equals(origins.nodeOf(0))
                 && SeenHistory.at(shapes.connection(), node, time).saw(txn.sourceNode(), txn.commitTime())) {
+            // A third node's version: only a mesh of three nodes or more has one, and a history of it.
             order = Order.LOCAL_LATER;
         }
         return new LocalVersion(image, time, node, order);
-    }
-
-    /** Only a mesh of three nodes or more has versions of a third node, and keeps their history. */
-    private boolean meshOfThreeOrMore() {
-        return source.everyUnchanged();
     }
 
     private Resolution decide(ConflictType type, RemoteTxn txn, TableMapping m, LocalVersion local) {
