@@ -109,7 +109,7 @@ final class StatusCommand implements Callable<Integer> {
             return "! pgmesh run (" + run.process() + ") is not connected to this task's target: it stopped, or"
                     + " cannot reach it; its last word, " + run.state() + " since " + run.since() + ": " + run.detail();
         }
-        if ("failed".equals(run.state()) || "retrying".equals(run.state())) {
+        if ("failed".equals(run.state()) || "retrying".equals(run.state()) || "waiting".equals(run.state())) {
             return "! " + run.state() + " since " + run.since() + " in " + run.process() + ": " + run.detail();
         }
         return null;

@@ -51,20 +51,24 @@ public final class InitialLoad {
     private final int jobs;
     private final long sliceBytes;
     private final LoadProgress progress;
+    private final PeerHandoff handoff;
 
     /**
      * @param jobs       copying sessions at once, each a source and a target connection
      * @param sliceBytes tables bigger than this are cut into slices of about this size, so that
      *                   several workers share a big table; 0 copies every table in one piece
+     * @param handoff    the running nodes whose changes must reach the target from where the
+     *                   snapshot leaves off
      */
     public InitialLoad(NodeConfig source, NodeConfig target, TableSelection selection, int jobs, long sliceBytes,
-                       LoadProgress progress) {
+                       LoadProgress progress, PeerHandoff handoff) {
         this.source = source;
         this.target = target;
         this.selection = selection;
         this.jobs = jobs;
         this.sliceBytes = sliceBytes;
         this.progress = progress;
+        this.handoff = handoff;
     }
 
     public Result run() throws SQLException, LoadException, InterruptedException {
@@ -75,8 +79,10 @@ public final class InitialLoad {
              Connection planner = PgConnector.connect(source, "init " + slot)) {
             List<TableName> tables = new ArrayList<>(PublicationManager.published(planner));
             List<TableName> missing = missingOn(targetConn, tables);
-            recordStart(targetConn, missing, tables);
+            recordStart(targetConn, tables);
             SlotManager.recordStart(planner, slot);
+            // Before the snapshot: the peers' slots must be able to send whatever it lacks.
+            handoff.copySlots();
             SnapshotSlot snapshot = SnapshotSlot.create(source, slot);
             List<Worker> workers = new ArrayList<>();
             List<TableDefinition> definitions = new ArrayList<>();
@@ -91,6 +97,7 @@ public final class InitialLoad {
                     opening.add(opener.submit(() -> openWorker(snapshot, slot, opened)));
                 }
                 snapshot.importInto(planner);
+                handoff.readProgress(planner);
                 SchemaReader reader = new SchemaReader(planner);
                 for (TableName t : tables) {
                     definitions.add(reader.table(t));
@@ -99,7 +106,6 @@ public final class InitialLoad {
                 created = definitions.stream().filter(d -> missing.contains(d.name())).toList();
                 List<TableDefinition> parents = missingParents(targetConn, reader, created);
                 createdAll = Stream.concat(parents.stream(), created.stream()).toList();
-                recordCreated(targetConn, parents);
                 createTables(targetConn, createdAll, reader);
                 for (Future<Worker> w : opening) {
                     workers.add(await(w));
@@ -203,6 +209,8 @@ public final class InitialLoad {
             for (String statement : ddl) {
                 Sql.exec(targetConn, statement);
             }
+            // In the transaction that creates them: a rerun drops only tables that this load made.
+            recordCreated(targetConn, toCreate);
             targetConn.commit();
         } catch (SQLException e) {
             targetConn.rollback();
@@ -247,41 +255,47 @@ public final class InitialLoad {
         }
     }
 
-    private void recordStart(Connection target, List<TableName> created, List<TableName> loaded) throws SQLException {
+    private void recordStart(Connection target, List<TableName> loaded) throws SQLException {
         try (PreparedStatement ps = target.prepareStatement("""
                 INSERT INTO pgmesh.initial_load (source_node, state, created_tables, loaded_tables)
-                VALUES (?, 'loading', ?::text[], ?::text[])
+                VALUES (?, 'loading', '{}', ?::text[])
                 ON CONFLICT (source_node) DO UPDATE SET state = 'loading', started_at = now(), finished_at = NULL,
-                    created_tables = excluded.created_tables, loaded_tables = excluded.loaded_tables""")) {
+                    created_tables = '{}', loaded_tables = excluded.loaded_tables""")) {
             ps.setString(1, source.name());
-            ps.setArray(2, target.createArrayOf("text", created.stream().map(TableName::quoted).toArray()));
-            ps.setArray(3, target.createArrayOf("text", loaded.stream().map(TableName::quoted).toArray()));
+            ps.setArray(2, target.createArrayOf("text", loaded.stream().map(TableName::quoted).toArray()));
             ps.executeUpdate();
         }
     }
 
-    /** Partitioned tables the load creates too: a rerun after an interruption drops them with the rest. */
-    private void recordCreated(Connection target, List<TableDefinition> parents) throws SQLException {
-        if (parents.isEmpty()) {
-            return;
-        }
+    /** The tables this load creates (partitioned parents too): a rerun after an interruption drops them. */
+    private void recordCreated(Connection target, List<TableDefinition> created) throws SQLException {
         try (PreparedStatement ps = target.prepareStatement("""
                 UPDATE pgmesh.initial_load SET created_tables = created_tables || ?::text[] WHERE source_node = ?""")) {
-            ps.setArray(1, target.createArrayOf("text", parents.stream().map(p -> p.name().quoted()).toArray()));
+            ps.setArray(1, target.createArrayOf("text", created.stream().map(p -> p.name().quoted()).toArray()));
             ps.setString(2, source.name());
             ps.executeUpdate();
         }
     }
 
+    /** The load is done, and where each running peer's changes follow from, in one transaction. */
     private void recordDone(Connection target, Lsn consistentPoint) throws SQLException {
+        handoff.startOrigins(target);
+        target.setAutoCommit(false);
         try (PreparedStatement ps = target.prepareStatement("""
                 UPDATE pgmesh.initial_load SET state = 'done', finished_at = now(), consistent_lsn = ?::pg_lsn,
                        rows_copied = ?, bytes_copied = ? WHERE source_node = ?""")) {
+            handoff.recordProgress(target);
             ps.setString(1, consistentPoint.toString());
             ps.setLong(2, progress.totalRows());
             ps.setLong(3, progress.totalBytes());
             ps.setString(4, source.name());
             ps.executeUpdate();
+            target.commit();
+        } catch (SQLException e) {
+            target.rollback();
+            throw e;
+        } finally {
+            target.setAutoCommit(true);
         }
     }
 

@@ -23,11 +23,18 @@ import java.util.Map;
  * @param reloads   targets whose earlier load was interrupted: its leftovers go first
  * @param refusals  one line per reason init must stop; empty when it may proceed
  * @param notes     what init found already done
+ * @param peers     per target to load, the running nodes (besides the seed) whose changes the
+ *                  load hands off to it ({@link io.pgmesh.load.PeerHandoff})
  */
-public record InitPlan(List<NodeConfig> loads, List<NodeConfig> reloads, List<String> refusals, List<String> notes) {
+public record InitPlan(List<NodeConfig> loads, List<NodeConfig> reloads, List<String> refusals, List<String> notes,
+                       Map<String, List<NodeConfig>> peers) {
 
     public boolean refused() {
         return !refusals.isEmpty();
+    }
+
+    public List<NodeConfig> peersOf(NodeConfig target) {
+        return peers.getOrDefault(target.name(), List.of());
     }
 
     /** Plans init for {@code config}; {@code conns} holds one open connection per node name. */
@@ -36,8 +43,9 @@ public record InitPlan(List<NodeConfig> loads, List<NodeConfig> reloads, List<St
         List<NodeConfig> reloads = new ArrayList<>();
         List<String> refusals = new ArrayList<>();
         List<String> notes = new ArrayList<>();
+        Map<String, List<NodeConfig>> peers = new LinkedHashMap<>();
         if (config.initialLoadSource().isEmpty()) {
-            return new InitPlan(loads, reloads, refusals, notes);
+            return new InitPlan(loads, reloads, refusals, notes, peers);
         }
         NodeConfig source = config.initialLoadSource().get();
         Connection src = conns.get(source.name());
@@ -56,6 +64,8 @@ public record InitPlan(List<NodeConfig> loads, List<NodeConfig> reloads, List<St
                     refusals.add(target.name() + ": slot " + slot + " is in use on " + source.name()
                             + " (is pgmesh init or run still running?); stop it, then run init again");
                 } else {
+                    refusals.addAll(outgoingInUse(config, conns, target));
+                    refusals.addAll(appliedFromOthers(tgt, target, source));
                     reloads.add(target);
                 }
             } else if (MeshState.slotExists(src, slot)
@@ -71,10 +81,67 @@ public record InitPlan(List<NodeConfig> loads, List<NodeConfig> reloads, List<St
                     continue;
                 }
                 refusals.addAll(outgoingInUse(config, conns, target));
+                refusals.addAll(appliedFromOthers(tgt, target, source));
                 loads.add(target);
             }
         }
-        return new InitPlan(loads, reloads, refusals, notes);
+        for (NodeConfig target : config.nodes()) {
+            if (loads.contains(target) || reloads.contains(target)) {
+                peers.put(target.name(), runningPeers(config, conns, source, target, loads, reloads, refusals));
+            }
+        }
+        return new InitPlan(loads, reloads, refusals, notes, peers);
+    }
+
+    /**
+     * The nodes besides the seed that already send to it: the rows they wrote reach the seed
+     * over their slot toward it, and whatever of theirs the seed's snapshot lacks must reach
+     * the loaded node too. A node whose slot toward the seed is gone although the seed applied
+     * from it cannot be handed off: that is a broken mesh to heal first.
+     */
+    private static List<NodeConfig> runningPeers(MeshConfig config, Map<String, Connection> conns, NodeConfig seed,
+                                                 NodeConfig target, List<NodeConfig> loads, List<NodeConfig> reloads,
+                                                 List<String> refusals) throws SQLException {
+        List<NodeConfig> peers = new ArrayList<>();
+        for (NodeConfig peer : config.nodes()) {
+            if (peer.equals(seed) || peer.equals(target) || loads.contains(peer) || reloads.contains(peer)) {
+                continue;
+            }
+            Connection conn = conns.get(peer.name());
+            String toSeed = Names.slot(peer.name(), seed.name());
+            String toTarget = Names.slot(peer.name(), target.name());
+            if (MeshState.slotExists(conn, toSeed)) {
+                peers.add(peer);
+                if (MeshState.slotActive(conn, toTarget)) {
+                    refusals.add(peer.name() + ": slot " + toTarget + " is in use (is pgmesh run with the new mesh"
+                            + " file running?); stop it, run init, then start run again");
+                }
+            } else if (!MeshState.originProgress(conns.get(seed.name()), Names.origin(peer.name())).isZero()) {
+                refusals.add(peer.name() + ": slot " + toSeed + " is missing although " + seed.name() + " has applied"
+                        + " from it, so " + peer.name() + "'s changes cannot be handed to " + target.name()
+                        + "; resync " + seed.name() + " from " + peer.name() + " first");
+            }
+        }
+        return peers;
+    }
+
+    /**
+     * A node is loaded only while nothing but the load has been applied to it: rows another
+     * node's task wrote there would be emptied by a reload, or mixed into a load.
+     */
+    private static List<String> appliedFromOthers(Connection target, NodeConfig node, NodeConfig seed)
+            throws SQLException {
+        if (!Sql.queryBool(target, "SELECT to_regclass('pgmesh.task_progress') IS NOT NULL")) {
+            return List.of();
+        }
+        List<String> from = Sql.queryColumn(target, "SELECT source_node FROM pgmesh.task_progress"
+                + " WHERE source_node <> ? AND last_commit_lsn <> '0/0' ORDER BY 1", seed.name());
+        if (from.isEmpty()) {
+            return List.of();
+        }
+        return List.of(node.name() + " has already applied changes from " + String.join(", ", from)
+                + ", so it is not a new node and is not loaded (its rows would be emptied or mixed with the load);"
+                + " to rebuild it, remove its rows and pgmesh schema first (pgmesh teardown), then run init");
     }
 
     private static List<String> nonEmpty(Connection target, List<TableName> tables) throws SQLException {

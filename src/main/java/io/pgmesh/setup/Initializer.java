@@ -8,6 +8,7 @@ import io.pgmesh.config.NodeConfig;
 import io.pgmesh.load.InitialLoad;
 import io.pgmesh.load.LoadException;
 import io.pgmesh.load.LoadProgress;
+import io.pgmesh.load.PeerHandoff;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.pg.Sql;
@@ -70,13 +71,18 @@ public final class Initializer {
                 prepare(n, conns.get(n.name()));
             }
             NodeConfig source = config.initialLoadSource().orElse(null);
+            for (NodeConfig target : config.nodes()) {
+                if (plan.loads().contains(target) || plan.reloads().contains(target)) {
+                    // First, so that nothing a reload empties is captured and sent anywhere.
+                    dropOwnSlots(target, conns.get(target.name()));
+                }
+            }
             for (NodeConfig target : plan.reloads()) {
                 removeInterruptedLoad(source, target, conns);
             }
             for (NodeConfig target : config.nodes()) {
                 if (plan.loads().contains(target) || plan.reloads().contains(target)) {
-                    dropOwnSlots(target, conns.get(target.name()));
-                    load(source, target);
+                    load(source, target, plan.peersOf(target));
                 }
             }
             createOriginsAndSlots(conns);
@@ -133,13 +139,24 @@ public final class Initializer {
         }
         List<String> created = textArray(tgt, "created_tables", source.name());
         List<String> loaded = textArray(tgt, "loaded_tables", source.name());
-        for (String t : created) {
-            Sql.exec(tgt, "DROP TABLE IF EXISTS " + t + " CASCADE");
+        // Under the seed's origin: what the load had copied came from there, and a slot of this node
+        // that some other tool reads sees the emptying as the seed's, never as a change to send.
+        String origin = Names.origin(source.name());
+        if (Sql.queryString(tgt, "SELECT pg_replication_origin_oid(?)", origin).isEmpty()) {
+            Sql.queryString(tgt, "SELECT pg_replication_origin_create(?)", origin);
         }
-        for (String t : loaded) {
-            if (!created.contains(t) && Sql.queryBool(tgt, "SELECT to_regclass(?) IS NOT NULL", t)) {
-                Sql.exec(tgt, "TRUNCATE " + t);
+        Sql.queryString(tgt, "SELECT pg_replication_origin_session_setup(?)", origin);
+        try {
+            for (String t : created) {
+                Sql.exec(tgt, "DROP TABLE IF EXISTS " + t + " CASCADE");
             }
+            for (String t : loaded) {
+                if (!created.contains(t) && Sql.queryBool(tgt, "SELECT to_regclass(?) IS NOT NULL", t)) {
+                    Sql.exec(tgt, "TRUNCATE " + t);
+                }
+            }
+        } finally {
+            Sql.queryString(tgt, "SELECT pg_replication_origin_session_reset()");
         }
         changes++;
         say(target.name() + ": removed the interrupted initial load from " + source.name() + " (dropped "
@@ -169,10 +186,14 @@ public final class Initializer {
         }
     }
 
-    private void load(NodeConfig source, NodeConfig target) throws SQLException, LoadException, InterruptedException {
-        say("initial load " + source.name() + " -> " + target.name() + " (" + jobs + " workers)");
+    private void load(NodeConfig source, NodeConfig target, List<NodeConfig> peers)
+            throws SQLException, LoadException, InterruptedException {
+        say("initial load " + source.name() + " -> " + target.name() + " (" + jobs + " workers)"
+                + (peers.isEmpty() ? "" : "; the changes of " + peers.stream().map(NodeConfig::name).toList()
+                + " that " + source.name() + " has not applied yet follow over their own slots"));
         LoadProgress progress = new LoadProgress(out, terminal, source.name() + "->" + target.name());
-        InitialLoad.Result r = new InitialLoad(source, target, config.tables(), jobs, sliceBytes, progress).run();
+        InitialLoad.Result r = new InitialLoad(source, target, config.tables(), jobs, sliceBytes, progress,
+                new PeerHandoff(source, target, peers)).run();
         changes++;
         say(String.format("initial load %s -> %s done: %d table(s), %,d rows, %.1f MB in %.1f s (%.1f MB/s);"
                         + " replication from %s starts at %s", source.name(), target.name(), r.tables(), r.rows(),

@@ -31,7 +31,8 @@ public final class MeshRunner implements AutoCloseable {
             preparers.put(node.name(), new NodePreparer(node, config.tables()));
         }
         for (TaskSpec spec : Topology.mesh(config)) {
-            tasks.add(new Task(spec, config.nodes().size(), preparers.get(spec.source().name()),
+            tasks.add(new Task(spec, config.nodes().size(), config.initialLoadSource().map(NodeConfig::name).orElse(null),
+                    preparers.get(spec.source().name()),
                     preparers.get(spec.target().name()),
                     policy, retry));
         }

@@ -24,6 +24,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -41,6 +42,8 @@ public final class Task implements Runnable {
     private static final int QUEUE_CAPACITY = 10_000;
     private static final long DURABLE_REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final Duration HEALTHY_STREAMING = Duration.ofSeconds(30);
+    /** How often a task held back by an unfinished load looks again. */
+    private static final Duration LOAD_RECHECK = Duration.ofSeconds(2);
     /** The bound on a question to the source outside the stream: whether it still answers, a row by key. */
     static final Duration PROBE_BOUND = Duration.ofSeconds(10);
     /** The bound on the watchdog's question; short, since a stop may wait for it. */
@@ -49,6 +52,8 @@ public final class Task implements Runnable {
     private final TaskSpec spec;
     /** How many nodes the mesh has: from three on, a source can hold values a third node wrote. */
     private final int meshNodes;
+    /** The mesh's initial-load.from node, or null. */
+    private final String loadSource;
     private final NodePreparer sourcePreparer;
     private final NodePreparer targetPreparer;
     private final ConflictPolicy policy;
@@ -66,10 +71,11 @@ public final class Task implements Runnable {
     /** The target session while an applier uses it: what {@link #stop} cancels. */
     private volatile Connection applying;
 
-    public Task(TaskSpec spec, int meshNodes, NodePreparer sourcePreparer, NodePreparer targetPreparer,
+    public Task(TaskSpec spec, int meshNodes, String loadSource, NodePreparer sourcePreparer, NodePreparer targetPreparer,
                 ConflictPolicy policy, RetryPolicy retry) {
         this.spec = spec;
         this.meshNodes = meshNodes;
+        this.loadSource = loadSource;
         this.sourcePreparer = sourcePreparer;
         this.targetPreparer = targetPreparer;
         this.policy = policy;
@@ -118,6 +124,12 @@ public final class Task implements Runnable {
                     return;
                 } catch (ReplayNeededException e) {
                     log.info("task {}: {}", spec, e.getMessage());
+                } catch (LoadPendingException e) {
+                    // Not a failure: the load that completes the node may be running right now.
+                    setState(TaskState.WAITING, e.getMessage());
+                    if (!sleep(LOAD_RECHECK)) {
+                        break;
+                    }
                 } catch (Throwable e) {
                     if (!running) {
                         break;
@@ -193,10 +205,9 @@ public final class Task implements Runnable {
             Lsn loadedAt;
             try {
                 targetPreparer.ensure(target);
-                if (MeshState.initialLoadState(target, spec.source().name()).filter("loading"::equals).isPresent()) {
-                    throw new TaskBlockedException("the initial load from " + spec.source().name() + " into "
-                            + spec.target().name() + " did not finish, so " + spec.target().name()
-                            + " lacks rows; run pgmesh init again to redo it, then run");
+                Optional<String> wait = LoadGate.reason(spec, loadSource, source, target);
+                if (wait.isPresent()) {
+                    throw new LoadPendingException(wait.get());
                 }
                 loadedAt = MeshState.loadedAt(target, spec.source().name()).orElse(null);
                 applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics::applied, carefulTxns,

@@ -2,7 +2,7 @@ package io.pgmesh.task;
 
 /** The life of a task, one state at a time; every change is one log line. */
 public enum TaskState {
-    CONNECTING, STREAMING, RETRYING, FAILED, STOPPED;
+    CONNECTING, STREAMING, RETRYING, WAITING, FAILED, STOPPED;
 
     public String label() {
         return name().toLowerCase();
