@@ -3,40 +3,97 @@ package io.pgmesh.cli;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.task.MeshRunner;
 import io.pgmesh.task.RetryPolicy;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import sun.misc.Signal;
 
-/** {@code pgmesh run}: every task of the mesh in this process, until SIGINT or SIGTERM. */
-@Command(name = "run", description = "Replicate between all nodes of the mesh until stopped (SIGINT/SIGTERM).")
+/**
+ * {@code pgmesh run}: every task of the mesh in this process, until SIGINT or SIGTERM. SIGHUP
+ * reads the mesh file again: a node added (after its init) gets its tasks without a restart of
+ * the process; a file that does not load is reported and the tasks run on as they were.
+ */
+@Command(name = "run", description = "Replicate between all nodes of the mesh until stopped (SIGINT/SIGTERM);"
+        + " SIGHUP reads the mesh file again.")
 final class RunCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger("pgmesh.run");
+
     @Mixin
     ConfigOption config;
+
+    /** What wakes the main thread: a signal, or the end of every task of one runner. */
+    private sealed interface Event permits Stop, Reload, Ended {
+    }
+
+    private record Stop() implements Event {
+    }
+
+    private record Reload() implements Event {
+    }
+
+    private record Ended(MeshRunner runner) implements Event {
+    }
 
     @Override
     public Integer call() throws Exception {
         MeshConfig mesh = config.load();
-        CountDownLatch stop = new CountDownLatch(1);
+        BlockingQueue<Event> events = new LinkedBlockingQueue<>();
         // Handled signals rather than a shutdown hook: a clean stop then exits 0, not 130/143.
-        Signal.handle(new Signal("INT"), s -> stop.countDown());
-        Signal.handle(new Signal("TERM"), s -> stop.countDown());
-        try (MeshRunner runner = new MeshRunner(mesh, RetryPolicy.defaults())) {
-            runner.start();
-            Thread watcher = new Thread(() -> {
-                try {
-                    runner.awaitTermination();
-                } catch (InterruptedException ignored) {
-                    return;
+        Signal.handle(new Signal("INT"), s -> events.add(new Stop()));
+        Signal.handle(new Signal("TERM"), s -> events.add(new Stop()));
+        Signal.handle(new Signal("HUP"), s -> events.add(new Reload()));
+        while (true) {
+            try (MeshRunner runner = new MeshRunner(mesh, RetryPolicy.defaults())) {
+                runner.start();
+                watch(runner, events);
+                MeshConfig next = null;
+                while (next == null) {
+                    Event e = events.take();
+                    if (e instanceof Stop || e instanceof Ended ended && ended.runner() == runner) {
+                        return runner.anyFailed() ? Main.FAILED : Main.OK;
+                    }
+                    if (e instanceof Reload) {
+                        next = reloaded(mesh);
+                    }
                 }
-                stop.countDown();
-            }, "pgmesh watcher");
-            watcher.setDaemon(true);
-            watcher.start();
-            stop.await();
-            boolean failed = runner.anyFailed();
-            return failed ? Main.FAILED : Main.OK;
+                log.info("mesh file {} changed: restarting the tasks with it ({} node(s))", config.file,
+                        next.nodes().size());
+                mesh = next;
+            }
         }
+    }
+
+    /** The mesh file as it is now when it differs from {@code current}; null when unchanged or broken. */
+    private MeshConfig reloaded(MeshConfig current) {
+        MeshConfig next;
+        try {
+            next = config.load();
+        } catch (ExitException e) {
+            log.error("SIGHUP: the mesh file {} was not reloaded, the tasks run on as before: {}", config.file,
+                    e.getMessage());
+            return null;
+        }
+        if (next.equals(current)) {
+            log.info("SIGHUP: the mesh file {} is unchanged; nothing to do", config.file);
+            return null;
+        }
+        return next;
+    }
+
+    private static void watch(MeshRunner runner, BlockingQueue<Event> events) {
+        Thread watcher = new Thread(() -> {
+            try {
+                runner.awaitTermination();
+            } catch (InterruptedException ignored) {
+                return;
+            }
+            events.add(new Ended(runner));
+        }, "pgmesh watcher");
+        watcher.setDaemon(true);
+        watcher.start();
     }
 }

@@ -157,6 +157,63 @@ class JoinUnderLoadIT {
         }
     }
 
+    /** The mesh file of the first {@code nodes} servers, loaded from east. */
+    private static java.nio.file.Path meshFile(PgCluster c, int nodes, java.nio.file.Path dir) throws Exception {
+        StringBuilder y = new StringBuilder("nodes:\n");
+        for (int i = 0; i < nodes; i++) {
+            y.append("  - {name: ").append(c.name(i)).append(", host: 127.0.0.1, port: ").append(c.server(i).port())
+                    .append(", database: ").append(PgCluster.DB).append(", user: postgres, sslmode: disable}\n");
+        }
+        y.append("initial-load:\n  from: east\n");
+        java.nio.file.Path file = dir.resolve("mesh.yaml");
+        java.nio.file.Files.writeString(file, y.toString());
+        return file;
+    }
+
+    @Test
+    void runTakesTheJoinedNodesTasksOnSighupWithoutARestart(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        try (PgCluster c = PgCluster.start(3)) {
+            c.sql(0, SCHEMA);
+            java.nio.file.Path file = meshFile(c, 2, dir);
+            Cli first = Cli.run("init", "-c", file.toString());
+            assertEquals(0, first.code(), first.toString());
+            try (PgmeshProcess run = PgmeshProcess.start(dir, "run", "-c", file.toString())) {
+                c.sql(1, "INSERT INTO ledger VALUES ('west', 1, 1, 'before the join')");
+                PgCluster.await(Duration.ofSeconds(60), "west's row on east",
+                        () -> c.countOrMinusOne(0, "SELECT count(*) FROM ledger WHERE node = 'west'") == 1);
+
+                // A broken file is reported and changes nothing.
+                java.nio.file.Files.writeString(file, "nodes: [");
+                signal(run, "HUP");
+                PgCluster.await(Duration.ofSeconds(30), "the refusal of a broken file",
+                        () -> run.output().contains("was not reloaded, the tasks run on as before"));
+
+                meshFile(c, 3, dir);
+                Cli join = Cli.run("init", "-c", file.toString());
+                assertEquals(0, join.code(), join.toString());
+                assertTrue(join.out().contains("initial load east -> north done"), join.toString());
+                signal(run, "HUP");
+                c.sql(1, "INSERT INTO ledger VALUES ('west', 2, 2, 'after the join')");
+                c.sql(2, "INSERT INTO ledger VALUES ('north', 1, 1, 'from the new node')");
+                for (int n = 0; n < 3; n++) {
+                    int node = n;
+                    PgCluster.await(Duration.ofSeconds(60), "every row on " + c.name(n),
+                            () -> c.countOrMinusOne(node, "SELECT count(*) FROM ledger") == 30003);
+                }
+                assertTrue(run.isAlive(), "run went on: " + run.tail());
+                assertTrue(run.output().contains("restarting the tasks with it (3 node(s))"), run.tail());
+                run.terminate();
+                assertEquals(0, run.waitFor(Duration.ofSeconds(30)), run.tail());
+            }
+        }
+    }
+
+    private static void signal(PgmeshProcess process, String signal) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start();
+        assertEquals(0, kill.waitFor(), "kill -" + signal);
+    }
+
     @Test
     void tasksOfANodeWaitingForItsLoadWaitThenStartWhenInitLoadsIt() throws Exception {
         try (PgCluster c = PgCluster.start(2)) {
