@@ -130,6 +130,9 @@ public final class Preflight {
                 read.set(TableCatalog.read(c.conn(), config.tables()));
                 return TablePrivilegeCheck.check(c, read.get());
             }, findings);
+            if (read.get() != null) {
+                run(n, "row security", c -> RowSecurityCheck.check(c, read.get()), findings);
+            }
         } catch (SQLException e) {
             findings.add(checkFailed(node, "connection", e));
         }

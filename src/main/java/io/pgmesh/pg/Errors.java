@@ -24,6 +24,10 @@ public final class Errors {
         if (c instanceof SQLException se && se.getSQLState() != null && !line.contains(se.getSQLState())) {
             line = line + " [SQLSTATE " + se.getSQLState() + "]";
         }
+        if (line.contains("row-level security")) {
+            line = line + "; pgmesh reads and writes every row or none: give its role BYPASSRLS, or run it as the"
+                    + " table's owner without FORCE ROW LEVEL SECURITY (pgmesh check lists such tables)";
+        }
         return line.strip();
     }
 }

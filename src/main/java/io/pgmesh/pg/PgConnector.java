@@ -69,8 +69,10 @@ public final class PgConnector {
     private static Connection open(NodeConfig node, Properties props) throws SQLException {
         Connection conn = DriverManager.getConnection(url(node), props);
         try (Statement st = conn.createStatement()) {
-            // Literals rendered by Ident.literal and ExecuteCall rely on this.
-            st.execute("SET standard_conforming_strings = on");
+            // Literals rendered by Ident.literal and ExecuteCall rely on this. Row-level security
+            // must never filter what pgmesh reads or changes: with it off, a query that policies
+            // would filter fails instead (superusers and BYPASSRLS roles are not affected).
+            st.execute("SET standard_conforming_strings = on; SET row_security = off");
         }
         return conn;
     }
