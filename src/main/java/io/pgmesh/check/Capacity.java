@@ -9,12 +9,13 @@ package io.pgmesh.check;
  * @param otherSlots        replication slots on the node that are not this node's mesh slots
  * @param otherOrigins      replication origins on the node that are not this mesh's origins
  * @param otherSenders      WAL senders running for something other than pgmesh
- * @param originsUseSlots   origins draw on max_replication_slots (before PostgreSQL 18)
+ * @param originsUseSlots   origins are bounded by max_replication_slots (before PostgreSQL 18): the
+ *                          same number, but their own array, so slots and origins do not add up
  */
 record Capacity(int peers, int otherSlots, int otherOrigins, int otherSenders, boolean originsUseSlots) {
 
     int slotsNeeded() {
-        return peers + otherSlots + (originsUseSlots ? originsNeeded() : 0);
+        return peers + otherSlots;
     }
 
     int sendersNeeded() {
@@ -28,13 +29,6 @@ record Capacity(int peers, int otherSlots, int otherOrigins, int otherSenders, b
     /** How {@link #slotsNeeded()} adds up, for the finding's message. */
     String slotsBreakdown() {
         String s = peers + " for the tasks this node is the source of";
-        if (originsUseSlots) {
-            s += ", " + peers + " for the replication origins of the tasks it is the target of"
-                    + " (before PostgreSQL 18 origins count against max_replication_slots)";
-            if (otherOrigins > 0) {
-                s += ", " + otherOrigins + " for replication origins of others";
-            }
-        }
         if (otherSlots > 0) {
             s += ", " + otherSlots + " taken by slots of others";
         }

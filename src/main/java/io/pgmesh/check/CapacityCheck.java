@@ -50,7 +50,15 @@ final class CapacityCheck {
         if (maxSlots < need.slotsNeeded()) {
             findings.add(Finding.error(node, "max_replication_slots", "max_replication_slots is " + maxSlots
                     + ", this node needs at least " + need.slotsNeeded() + ": " + need.slotsBreakdown(), WHY,
-                    restart("max_replication_slots", need.slotsNeeded())));
+                    restart("max_replication_slots", Math.max(need.slotsNeeded(),
+                            need.originsUseSlots() ? need.originsNeeded() : 0))));
+        } else if (need.originsUseSlots() && maxSlots < need.originsNeeded()) {
+            // Before 18 the same setting sizes a separate array of replication origin states.
+            findings.add(Finding.error(node, "max_replication_slots", "max_replication_slots is " + maxSlots
+                    + ", which before PostgreSQL 18 also bounds the replication origins; this node needs at least "
+                    + need.originsNeeded() + ": " + need.peers() + " for the tasks this node is the target of"
+                    + (need.otherOrigins() > 0 ? ", " + need.otherOrigins() + " for replication origins of others" : ""),
+                    WHY, restart("max_replication_slots", need.originsNeeded())));
         }
         if (maxSenders < need.sendersNeeded()) {
             findings.add(Finding.error(node, "max_wal_senders", "max_wal_senders is " + maxSenders

@@ -28,12 +28,18 @@ class CheckRulesTest {
     }
 
     @Test
-    void beforePg18OriginsShareMaxReplicationSlots() {
+    void beforePg18MaxReplicationSlotsBoundsSlotsAndOriginsEachOnItsOwn() {
         // Three-node mesh: 2 slots as source, 2 origins as target, 1 slot of someone else.
         Capacity pg17 = new Capacity(2, 1, 0, 0, true);
-        assertEquals(5, pg17.slotsNeeded());
-        assertEquals(List.of(), codes(CapacityCheck.findings("east", pg17, 5, 2, null)), "5 slots, 2 senders suffice");
-        assertEquals(List.of("max_replication_slots"), codes(CapacityCheck.findings("east", pg17, 4, 2, null)));
+        assertEquals(3, pg17.slotsNeeded(), "origins have their own array of max_replication_slots entries");
+        assertEquals(List.of(), codes(CapacityCheck.findings("east", pg17, 3, 2, null)), "3 slots, 2 senders suffice");
+        assertEquals(List.of("max_replication_slots"), codes(CapacityCheck.findings("east", pg17, 2, 2, null)));
+        // 3 origins of others and the mesh's 2 do not fit 4 entries, although 3 slots do.
+        Capacity origins = new Capacity(2, 1, 3, 0, true);
+        List<Finding> f = CapacityCheck.findings("east", origins, 4, 2, null);
+        assertEquals(List.of("max_replication_slots"), codes(f));
+        assertTrue(f.get(0).what().contains("also bounds the replication origins") && f.get(0).fix().contains("= 5"),
+                f.get(0).toString());
     }
 
     @Test
