@@ -17,6 +17,7 @@ final class MeshTables {
 
     private final MeshConfig mesh;
     private final Map<String, Map<TableName, TableInfo>> byNode = new LinkedHashMap<>();
+    private final Map<String, CreateRights> rights = new LinkedHashMap<>();
 
     MeshTables(MeshConfig mesh) {
         this.mesh = mesh;
@@ -28,6 +29,15 @@ final class MeshTables {
 
     void put(String node, Map<TableName, TableInfo> tables) {
         byNode.put(node, tables);
+    }
+
+    void rights(String node, CreateRights rights) {
+        this.rights.put(node, rights);
+    }
+
+    /** Where the mesh's role may create on {@code node}; null when that could not be read. */
+    CreateRights rights(String node) {
+        return rights.get(node);
     }
 
     /** The nodes that were read, in mesh order. */

@@ -42,7 +42,8 @@ public final class Preflight {
      * What one node's checks found, its replicated tables as read and its clock (each null when
      * it could not be read).
      */
-    private record NodeResult(List<Finding> findings, Map<TableName, TableInfo> tables, ClockOffset clock) {
+    private record NodeResult(List<Finding> findings, Map<TableName, TableInfo> tables, ClockOffset clock,
+                              CreateRights rights) {
     }
 
     /**
@@ -74,6 +75,9 @@ public final class Preflight {
                 findings.addAll(r.findings());
                 if (r.tables() != null) {
                     tables.put(config.nodes().get(i).name(), r.tables());
+                }
+                if (r.rights() != null) {
+                    tables.rights(config.nodes().get(i).name(), r.rights());
                 }
                 if (r.clock() != null) {
                     clocks.put(config.nodes().get(i).name(), r.clock());
@@ -109,10 +113,11 @@ public final class Preflight {
             conn = PgConnector.connect(node, "check");
         } catch (SQLException e) {
             findings.add(unreachable(node, e));
-            return new NodeResult(findings, null, null);
+            return new NodeResult(findings, null, null, null);
         }
         AtomicReference<Map<TableName, TableInfo>> read = new AtomicReference<>();
         AtomicReference<ClockOffset> clock = new AtomicReference<>();
+        AtomicReference<CreateRights> rights = new AtomicReference<>();
         try (conn) {
             // Belt and braces: whatever a check runs, this session cannot write.
             Sql.exec(conn, "SET default_transaction_read_only = on");
@@ -133,10 +138,26 @@ public final class Preflight {
             if (read.get() != null) {
                 run(n, "row security", c -> RowSecurityCheck.check(c, read.get()), findings);
             }
+            run(n, "create rights", c -> {
+                rights.set(CreateRights.read(c.conn()));
+                return controlSchemaRights(c, rights.get());
+            }, findings);
         } catch (SQLException e) {
             findings.add(checkFailed(node, "connection", e));
         }
-        return new NodeResult(findings, read.get(), clock.get());
+        return new NodeResult(findings, read.get(), clock.get(), rights.get());
+    }
+
+    /** init creates the schema pgmesh on every node: the role must be able to. */
+    private static List<Finding> controlSchemaRights(CheckedNode n, CreateRights rights) {
+        if (rights.existing().contains("pgmesh")) {
+            return List.of();
+        }
+        return rights.deniedIn("pgmesh", n.node().user()).map(fix -> List.of(Finding.error(n.name(), "create_schema",
+                "role " + n.node().user() + " may not create the schema pgmesh in database " + n.node().database(),
+                "init keeps pgmesh's progress, conflict log and tombstones in a schema pgmesh on every node",
+                "as a superuser or the database owner: " + fix.replace("<database>",
+                        io.pgmesh.pg.Ident.quote(n.node().database()))))).orElse(List.of());
     }
 
     private static void run(CheckedNode n, String what, NodeCheck check, List<Finding> findings) {

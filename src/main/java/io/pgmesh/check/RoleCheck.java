@@ -26,7 +26,8 @@ final class RoleCheck {
              WHERE p.proname IN ('pg_replication_origin_create', 'pg_replication_origin_drop',
                                  'pg_replication_origin_oid', 'pg_replication_origin_session_setup',
                                  'pg_replication_origin_session_progress', 'pg_replication_origin_xact_setup',
-                                 'pg_replication_origin_advance', 'pg_replication_origin_progress')
+                                 'pg_replication_origin_advance', 'pg_replication_origin_progress',
+                                 'pg_replication_origin_session_reset', 'pg_show_replication_origin_status')
                AND NOT has_function_privilege(p.oid, 'EXECUTE')
              ORDER BY 1
             """;
@@ -47,13 +48,24 @@ final class RoleCheck {
                             + " GRANT rds_replication TO " + Ident.quote(role)));
         }
         List<String> denied = originFunctionsDenied(n.conn());
-        if (!denied.isEmpty()) {
+        // init, status and validate read what each origin has applied through this view.
+        boolean viewDenied = !Sql.queryBool(n.conn(), "SELECT has_table_privilege('pg_replication_origin_status', 'SELECT')");
+        if (!denied.isEmpty() || viewDenied) {
+            List<String> grants = new ArrayList<>();
+            if (!denied.isEmpty()) {
+                grants.add("GRANT EXECUTE ON FUNCTION " + String.join(", ", denied) + " TO " + Ident.quote(role));
+            }
+            if (viewDenied) {
+                grants.add("GRANT SELECT ON pg_replication_origin_status TO " + Ident.quote(role));
+            }
             findings.add(Finding.error(n.name(), "role_origins", "role " + role + " may not use replication origins:"
-                            + " no EXECUTE on " + String.join(", ", denied),
+                            + (denied.isEmpty() ? "" : " no EXECUTE on " + String.join(", ", denied))
+                            + (denied.isEmpty() || !viewDenied ? "" : ";")
+                            + (viewDenied ? " no SELECT on pg_replication_origin_status" : ""),
                     "pgmesh applies every change under a replication origin: that records progress in the same"
                             + " transaction as the rows (exactly once) and marks them so they do not echo back",
-                    "as a superuser: GRANT EXECUTE ON FUNCTION " + String.join(", ", denied) + " TO "
-                            + Ident.quote(role) + "; or use a superuser role (on Amazon RDS: one with rds_superuser)"));
+                    "as a superuser: " + String.join("; ", grants)
+                            + "; or use a superuser role (on Amazon RDS: one with rds_superuser)"));
         }
         String denial = sessionReplicationRoleDenial(n.conn());
         if (denial != null) {

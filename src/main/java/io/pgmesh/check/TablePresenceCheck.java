@@ -35,6 +35,18 @@ final class TablePresenceCheck {
                                 + " lack it",
                         "nothing to do before init; to keep the table out of the mesh instead, list it under"
                                 + " tables.exclude in the mesh file"));
+                for (String node : without) {
+                    CreateRights rights = mesh.rights(node);
+                    String role = mesh.mesh().node(node).user();
+                    String db = io.pgmesh.pg.Ident.quote(mesh.mesh().node(node).database());
+                    if (rights != null) {
+                        rights.deniedIn(table.schema(), role).ifPresent(fix -> findings.add(Finding.error(node,
+                                "create_table", "role " + role + " may not create table " + table + " on " + node
+                                        + ", which init would create there",
+                                "the initial load creates the tables a node lacks before copying their rows",
+                                "as a superuser or the schema's owner: " + fix.replace("<database>", db))));
+                    }
+                }
             } else {
                 findings.add(Finding.error(null, "table_missing", "table " + table + " exists on " + on
                                 + " but is missing on " + missing,
