@@ -25,8 +25,10 @@ final class SlotCheck {
             }
             String drop = "SELECT pg_drop_replication_slot(" + Ident.literal(slot.name()) + ") on " + n.name();
             String fix = ownSlots.contains(slot.name())
-                    ? "start pgmesh run for this mesh, whose task reads it; if the task is retired for good, drop it: "
-                    + drop
+                    ? "start pgmesh run for this mesh, whose task reads it; if an initial load into "
+                    + slot.name().substring(Names.slot(n.name(), "").length()) + " failed, the task waits for it:"
+                    + " run pgmesh init again, which drops this slot and loads again (or, to give the load up, "
+                    + drop + "); if the task is retired for good, drop it: " + drop
                     : "no task of this mesh reads it; unless another pgmesh mesh still does, drop it: " + drop;
             findings.add(Finding.warning(n.name(), "inactive_slot", "slot " + slot.name() + " is inactive and retains "
                             + bytes(slot.retainedBytes()) + " of WAL"
