@@ -15,9 +15,16 @@ import java.util.Objects;
  * @param user     user name
  * @param password the password, or {@link Secret#NONE}
  * @param sslmode  libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full
+ * @param tls      sslrootcert, sslcert and sslkey
  */
 public record NodeConfig(String name, String host, int port, String database, String user,
-                         Secret password, String sslmode) {
+                         Secret password, String sslmode, TlsFiles tls) {
+
+    /** A node with the driver's default TLS files. */
+    public NodeConfig(String name, String host, int port, String database, String user, Secret password,
+                      String sslmode) {
+        this(name, host, port, database, user, password, sslmode, TlsFiles.DEFAULTS);
+    }
 
     public NodeConfig {
         Objects.requireNonNull(name, "name");
@@ -26,5 +33,6 @@ public record NodeConfig(String name, String host, int port, String database, St
         Objects.requireNonNull(user, "user");
         Objects.requireNonNull(password, "password (use Secret.NONE for none)");
         Objects.requireNonNull(sslmode, "sslmode");
+        Objects.requireNonNull(tls, "tls");
     }
 }

@@ -8,6 +8,9 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,13 +28,15 @@ final class NodeConfigReader {
     static final String DEFAULT_SSLMODE = "prefer";
 
     private static final Set<String> KEYS =
-            Set.of("name", "host", "port", "database", "user", "password", "password-file", "sslmode");
+            Set.of("name", "host", "port", "database", "user", "password", "password-file", "sslmode", "sslrootcert",
+                    "sslcert", "sslkey");
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]{0,15}");
     private static final List<String> SSLMODES =
             List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
     /** A password file larger than this is surely the wrong file (or /dev/zero). */
     private static final int MAX_PASSWORD_FILE_BYTES = 64 * 1024;
 
+    private static final Logger log = LoggerFactory.getLogger("pgmesh.config");
     private final Fields fields;
     private final Problems problems;
     private final Path baseDir;
@@ -60,10 +65,12 @@ final class NodeConfigReader {
         String user = string(map, path, "user", "a user name", null);
         Secret password = password(map, path);
         String sslmode = sslmode(map, path);
+        TlsFiles tls = new TlsFiles(readableFile(map, path, "sslrootcert"), readableFile(map, path, "sslcert"),
+                readableFile(map, path, "sslkey"));
         if (problems.count() > before) {
             return null;
         }
-        return new NodeConfig(name, host, port, database, user, password, sslmode);
+        return new NodeConfig(name, host, port, database, user, password, sslmode, tls);
     }
 
     private String name(Map<?, ?> map, String path) {
@@ -128,6 +135,25 @@ final class NodeConfigReader {
         return mode;
     }
 
+    /** An optional file key: its absolute path when the file can be read, null when absent (or reported). */
+    private String readableFile(Map<?, ?> map, String path, String key) {
+        if (!map.containsKey(key)) {
+            return null;
+        }
+        String keyPath = Fields.child(path, key);
+        String name = fields.string(map.get(key), keyPath, "a file path", false);
+        if (name == null) {
+            return null;
+        }
+        Path file = (baseDir == null ? Path.of(name) : baseDir.resolve(name)).toAbsolutePath();
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            problems.add(keyPath, "cannot read " + Fields.quote(file.toString())
+                    + (Files.exists(file) ? ": not a readable file" : ": no such file"));
+            return null;
+        }
+        return file.toString();
+    }
+
     /** From password or password-file (not both); no message ever shows the password. */
     private Secret password(Map<?, ?> map, String path) {
         boolean inline = map.containsKey("password");
@@ -178,12 +204,25 @@ final class NodeConfigReader {
             problems.add(keyPath, "cannot read " + Fields.quote(file.toString()) + ": " + Fields.ioReason(e));
             return null;
         }
+        warnIfOthersMayRead(file, keyPath);
         String password = stripLineEnd(content);
         if (password.isEmpty()) {
             problems.add(keyPath, Fields.quote(file.toString()) + " is empty");
             return null;
         }
         return Secret.of(password);
+    }
+
+    /** As libpq does for .pgpass: a password file others may read is a password others know. */
+    private static void warnIfOthersMayRead(Path file, String keyPath) {
+        try {
+            var perms = Files.getPosixFilePermissions(file);
+            if (perms.contains(PosixFilePermission.GROUP_READ) || perms.contains(PosixFilePermission.OTHERS_READ)) {
+                log.warn("{}: {} can be read by group or others; restrict it: chmod 600 {}", keyPath, file, file);
+            }
+        } catch (UnsupportedOperationException | IOException e) {
+            // not a POSIX file system: nothing to compare with
+        }
     }
 
     /** Drops the one line end an editor or {@code echo} leaves at the end of the file. */

@@ -93,6 +93,15 @@ public final class PgConnector {
             PGProperty.PASSWORD.set(props, node.password().reveal());
         }
         PGProperty.SSL_MODE.set(props, node.sslmode());
+        if (node.tls().rootCert() != null) {
+            PGProperty.SSL_ROOT_CERT.set(props, node.tls().rootCert());
+        }
+        if (node.tls().cert() != null) {
+            PGProperty.SSL_CERT.set(props, node.tls().cert());
+        }
+        if (node.tls().key() != null) {
+            PGProperty.SSL_KEY.set(props, node.tls().key());
+        }
         PGProperty.APPLICATION_NAME.set(props, "pgmesh " + purpose);
         PGProperty.CONNECT_TIMEOUT.set(props, CONNECT_TIMEOUT_SECONDS);
         PGProperty.LOGIN_TIMEOUT.set(props, LOGIN_TIMEOUT_SECONDS);

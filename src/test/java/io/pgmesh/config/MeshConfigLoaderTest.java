@@ -350,6 +350,19 @@ class MeshConfigLoaderTest {
     }
 
     @Test
+    void tlsFilesResolveAgainstTheMeshFileAndMustBeReadable() throws Exception {
+        Files.writeString(dir.resolve("ca.crt"), "-----BEGIN CERTIFICATE-----\n");
+        MeshConfig config = MeshConfigLoader.parse("mesh.yaml", TWO_NODES + "    sslmode: verify-full\n"
+                + "    sslrootcert: ca.crt\n", ENV::get, dir);
+        assertEquals(dir.resolve("ca.crt").toAbsolutePath().toString(), config.node("west").tls().rootCert());
+        assertEquals(null, config.node("east").tls().rootCert(), "no file named: the driver's default");
+        assertEquals(List.of("mesh.yaml: nodes[1].sslkey: cannot read \"" + dir.resolve("client.pk8").toAbsolutePath()
+                        + "\": no such file"),
+                problemsOf(() -> MeshConfigLoader.parse("mesh.yaml", TWO_NODES + "    sslkey: client.pk8\n", ENV::get,
+                        dir)), "a TLS file that cannot be read names the key and the file");
+    }
+
+    @Test
     void passwordAndPasswordFileTogether() throws Exception {
         Files.writeString(dir.resolve("east.pw"), "other");
         assertEquals(List.of("mesh.yaml: nodes[1]: set either password or password-file, not both"),
