@@ -73,6 +73,12 @@ final class DemoCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         Path work = Files.createTempDirectory("pgmesh-demo-");
+        // Ctrl-C (or a TERM) interrupts the demo instead of ending the JVM at once, so that the
+        // finally below stops the nodes and removes their data directories in every case.
+        Thread main = Thread.currentThread();
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), s -> main.interrupt());
+        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), s -> main.interrupt());
+        String password = generatedPassword();
         List<EmbeddedPostgres> servers = new ArrayList<>();
         MeshRunner runner = null;
         try {
@@ -81,6 +87,7 @@ final class DemoCommand implements Callable<Integer> {
             for (int i = 0; i < nodes; i++) {
                 EmbeddedPostgres pg = EmbeddedPostgres.start(EmbeddedPostgres.DEFAULT_VERSION, work.resolve(NAMES[i]), Map.of());
                 servers.add(pg);
+                pg.requirePassword(password);
                 pg.createDatabase("app");
                 if (i == 0) {
                     DemoWorkload.createSchema(pg.connect("app"));
@@ -88,7 +95,7 @@ final class DemoCommand implements Callable<Integer> {
                 out.printf("  node %-5s 127.0.0.1:%d  %s%n", NAMES[i], pg.port(),
                         i == 0 ? "sample schema: 20,000 customers, 60,000 orders" : "empty database");
             }
-            MeshConfig mesh = meshOf(servers);
+            MeshConfig mesh = meshOf(servers, password);
             out.println();
             out.println("$ pgmesh check      (preflight: settings, roles, tables, keys)");
             List<Finding> findings = Preflight.run(mesh);
@@ -126,9 +133,14 @@ final class DemoCommand implements Callable<Integer> {
             out.println(same ? "All nodes hold the same rows." : "The nodes differ: this is a bug, please report it.");
             out.flush();
             if (keep) {
-                keepRunning(servers, out);
+                keepRunning(servers, password, work, out);
             }
             return same ? Main.OK : Main.FAILED;
+        } catch (InterruptedException e) {
+            out.println();
+            out.println("Interrupted: stopping the nodes and removing " + work);
+            out.flush();
+            return Main.OK;
         } finally {
             if (runner != null) {
                 runner.close();
@@ -167,22 +179,41 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static void keepRunning(List<EmbeddedPostgres> servers, PrintWriter out) throws InterruptedException {
-        out.println("Nodes keep running with replication on; connect with for example:");
+    private static void keepRunning(List<EmbeddedPostgres> servers, String password, Path work, PrintWriter out)
+            throws InterruptedException, IOException {
+        // The password goes to a file only the user can read, never to the terminal or a log.
+        Path passFile = work.resolve("pgpass");
+        StringBuilder lines = new StringBuilder();
+        for (EmbeddedPostgres pg : servers) {
+            lines.append("127.0.0.1:").append(pg.port()).append(":*:postgres:").append(password).append('\n');
+        }
+        Files.writeString(passFile, lines);
+        Files.setPosixFilePermissions(passFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        out.println("Nodes keep running with replication on; every connection needs the generated password in "
+                + passFile + ". Connect with for example:");
         for (int i = 0; i < servers.size(); i++) {
-            out.printf("  psql -h 127.0.0.1 -p %d -U postgres app     # %s%n", servers.get(i).port(), NAMES[i]);
+            out.printf("  PGPASSFILE=%s psql -h 127.0.0.1 -p %d -U postgres app     # %s%n", passFile,
+                    servers.get(i).port(), NAMES[i]);
         }
         out.println("Press Ctrl-C to stop and remove them.");
         out.flush();
         Thread.currentThread().join();
     }
 
-    private static MeshConfig meshOf(List<EmbeddedPostgres> servers) {
+    private static MeshConfig meshOf(List<EmbeddedPostgres> servers, String password) {
         List<NodeConfig> nodes = new ArrayList<>();
         for (int i = 0; i < servers.size(); i++) {
-            nodes.add(new NodeConfig(NAMES[i], "127.0.0.1", servers.get(i).port(), "app", "postgres", Secret.NONE, "disable"));
+            nodes.add(new NodeConfig(NAMES[i], "127.0.0.1", servers.get(i).port(), "app", "postgres",
+                    Secret.of(password), "disable"));
         }
         return new MeshConfig(nodes, TableSelection.defaults(), NAMES[0]);
+    }
+
+    /** 144 random bits, in characters that need no quoting anywhere. */
+    private static String generatedPassword() {
+        byte[] bytes = new byte[18];
+        new java.security.SecureRandom().nextBytes(bytes);
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
 
     private static void deleteQuietly(Path dir) {

@@ -384,17 +384,44 @@ public final class EmbeddedPostgres implements AutoCloseable {
         return HOST;
     }
 
+    /** Set by {@link #requirePassword}; null while the server trusts local connections. */
+    private volatile String password;
+
     public String jdbcUrl(String database) {
         return "jdbc:postgresql://" + HOST + ":" + port + "/" + database;
     }
 
-    /** Connects as user postgres (trust authentication, no password). */
+    /** Connects as user postgres (trust authentication, or the password of {@link #requirePassword}). */
     public Connection connect(String database) throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", "postgres");
+        String pw = password;
+        if (pw != null) {
+            props.setProperty("password", pw);
+        }
         props.setProperty("connectTimeout", "10");
         props.setProperty("loginTimeout", "20");
         return DriverManager.getConnection(jdbcUrl(database), props);
+    }
+
+    /**
+     * From now on every connection, local socket or TCP, needs {@code password} (scram-sha-256):
+     * a server that trusts every local connection lets any account of the machine in as superuser.
+     */
+    public void requirePassword(String password) throws SQLException, IOException {
+        try (Connection c = connect("postgres"); java.sql.Statement st = c.createStatement()) {
+            st.execute("SET password_encryption = 'scram-sha-256'");
+            st.execute("ALTER ROLE postgres PASSWORD '" + password.replace("'", "''") + "'");
+        }
+        Files.writeString(dataDir.resolve("pg_hba.conf"), """
+                local all all scram-sha-256
+                host all all 127.0.0.1/32 scram-sha-256
+                host replication all 127.0.0.1/32 scram-sha-256
+                """);
+        this.password = password;
+        try (Connection c = connect("postgres"); java.sql.Statement st = c.createStatement()) {
+            st.execute("SELECT pg_reload_conf()");
+        }
     }
 
     public void createDatabase(String name) throws SQLException {
