@@ -4,6 +4,7 @@ import io.pgmesh.capture.SlotInfo;
 import io.pgmesh.capture.SlotManager;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.pg.Ident;
+import io.pgmesh.pg.Sql;
 import io.pgmesh.topology.Names;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -19,6 +20,17 @@ final class SlotCheck {
     static List<Finding> check(CheckedNode n) throws SQLException {
         List<String> ownSlots = n.peers().stream().map(NodeConfig::name).map(p -> Names.slot(n.name(), p)).toList();
         List<Finding> findings = new ArrayList<>();
+        List<String> taken = Sql.queryColumn(n.conn(), "SELECT slot_name || ' (database ' || database || ')'"
+                + " FROM pg_replication_slots WHERE slot_name = ANY (?) AND database <> current_database() ORDER BY 1",
+                n.conn().createArrayOf("text", ownSlots.toArray()));
+        if (!taken.isEmpty()) {
+            findings.add(Finding.error(n.name(), "slot_name_taken", "slot name(s) of this mesh are taken on this server"
+                            + " by another database: " + String.join(", ", taken),
+                    "slots and replication origins belong to the whole server and pgmesh names them after the nodes:"
+                            + " two meshes whose node names match, on databases of one server, would share their"
+                            + " origins' progress and lose or repeat changes",
+                    "give this mesh's nodes names the other mesh does not use (node names are in the mesh file)"));
+        }
         for (SlotInfo slot : SlotManager.pgmeshSlots(n.conn(), n.caps())) {
             if (slot.active()) {
                 continue;

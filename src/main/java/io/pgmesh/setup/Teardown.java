@@ -121,6 +121,19 @@ public final class Teardown {
         return users;
     }
 
+    /** Objects outside schema pgmesh that use its tables (a view over the conflict log, say). */
+    private static List<String> userDependents(Connection conn) throws SQLException {
+        return Sql.queryColumn(conn, """
+                SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d
+                 WHERE d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
+                   AND d.refobjid IN (SELECT oid FROM pg_class WHERE relnamespace = 'pgmesh'::regnamespace)
+                   AND (pg_identify_object(d.classid, d.objid, d.objsubid)).schema IS DISTINCT FROM 'pgmesh'
+                   AND NOT EXISTS (SELECT FROM pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid
+                                    WHERE d.classid = 'pg_attrdef'::regclass AND a.oid = d.objid
+                                      AND c.relnamespace = 'pgmesh'::regnamespace)
+                 ORDER BY 1""");
+    }
+
     /**
      * Drops every table, function and procedure of schema pgmesh except the ID ones; CASCADE takes
      * the tombstone triggers on user tables with their functions.
@@ -196,7 +209,20 @@ public final class Teardown {
             out.println(node.name() + ": kept " + String.join(", ", others) + " and their origins: they belong to"
                     + " another mesh on this server");
         }
-        if (Sql.queryBool(conn, "SELECT to_regnamespace(?) IS NOT NULL", Ident.quote(Names.CONTROL_SCHEMA))) {
+        List<String> dependents = Sql.queryBool(conn, "SELECT to_regnamespace(?) IS NOT NULL",
+                Ident.quote(Names.CONTROL_SCHEMA)) ? userDependents(conn) : List.of();
+        if (!dependents.isEmpty()) {
+            // Dropping the schema would take the user's objects with it (CASCADE): keep it, and stop
+            // the tombstone triggers, which are the only part of it that acts on the user's tables.
+            for (String drop : Sql.queryColumn(conn, """
+                    SELECT 'DROP TRIGGER ' || quote_ident(t.tgname) || ' ON ' || t.tgrelid::regclass FROM pg_trigger t
+                      JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.pronamespace = 'pgmesh'::regnamespace""")) {
+                Sql.exec(conn, drop);
+            }
+            removed.add("the tombstone triggers");
+            out.println(node.name() + ": kept schema pgmesh and its tables (the conflict log among them), because "
+                    + String.join(", ", dependents) + " depend on them; drop or change those, then run teardown again");
+        } else if (Sql.queryBool(conn, "SELECT to_regnamespace(?) IS NOT NULL", Ident.quote(Names.CONTROL_SCHEMA))) {
             List<String> users = idFunctionUsers(conn);
             if (users.isEmpty()) {
                 Sql.exec(conn, "DROP SCHEMA " + Ident.quote(Names.CONTROL_SCHEMA) + " CASCADE");

@@ -69,6 +69,45 @@ class TeardownIT {
         }
     }
 
+    @Test
+    void aMeshWhoseNodeNamesAreTakenIsRefusedAndTeardownKeepsWhatUserViewsNeed() throws Exception {
+        try (PgCluster c = PgCluster.start(2)) {
+            c.sqlAll("CREATE TABLE t (id int PRIMARY KEY, v text)");
+            for (int n = 0; n < 2; n++) {
+                c.server(n).createDatabase(OTHER_DB);
+                sql(c, n, "CREATE TABLE t (id int PRIMARY KEY, v text)");
+            }
+            MeshConfig one = c.config();
+            MeshRunner runOne = c.startMesh(one);
+            // The same node names on the other database of the same servers would share slots and origins.
+            MeshConfig sameNames = new MeshConfig(List.of(
+                    new NodeConfig("east", "127.0.0.1", c.server(0).port(), OTHER_DB, "postgres", Secret.NONE, "disable"),
+                    new NodeConfig("west", "127.0.0.1", c.server(1).port(), OTHER_DB, "postgres", Secret.NONE, "disable")),
+                    TableSelection.defaults());
+            List<String> taken = io.pgmesh.check.Preflight.run(sameNames).stream()
+                    .filter(f -> f.code().equals("slot_name_taken") && f.isError()).map(f -> f.node()).toList();
+            assertEquals(List.of("east", "west"), taken, "check refuses the second mesh on both nodes");
+            runOne.close();
+
+            c.sql(1, "CREATE VIEW recent_conflicts AS SELECT table_name, recorded_at FROM pgmesh.conflicts");
+            StringWriter text = new StringWriter();
+            assertTrue(new Teardown(one, new PrintWriter(text, true)).run(false), text.toString());
+            assertTrue(text.toString().contains("west: kept schema pgmesh and its tables (the conflict log among them),"
+                    + " because rule _RETURN on view recent_conflicts depend on them"), text.toString());
+            assertEquals(1, c.count(1, "SELECT count(*) FROM pg_views WHERE viewname = 'recent_conflicts'"),
+                    "the user's view survives");
+            assertEquals(0, c.count(1, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'pgmesh%'"),
+                    "no tombstone trigger keeps acting on the user's table");
+            assertEquals(0, c.count(0, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgmesh'"),
+                    "east had no such view: its schema is gone");
+
+            c.sql(1, "DROP VIEW recent_conflicts");
+            text = new StringWriter();
+            assertTrue(new Teardown(one, new PrintWriter(text, true)).run(false), text.toString());
+            assertEquals(0, c.count(1, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgmesh'"), text.toString());
+        }
+    }
+
     private static MeshRunner start(PgCluster c, MeshConfig mesh) throws Exception {
         MeshRunner r = c.track(new MeshRunner(mesh, PgCluster.testRetry()));
         r.start();
