@@ -1,6 +1,7 @@
 package io.pgmesh.check;
 
 import io.pgmesh.config.TableSelection;
+import io.pgmesh.pg.ColumnSequences;
 import io.pgmesh.pg.ReplicaIdentity;
 import io.pgmesh.pg.TableName;
 import java.math.BigInteger;
@@ -57,13 +58,16 @@ final class TableCatalog {
                             SELECT d.refobjid, d.deptype FROM pg_attrdef ad
                               JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
                                               AND d.refclassid = 'pg_class'::regclass
-                             WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum) f
+                             WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum
+                            UNION ALL
+                            %s) f
                       JOIN pg_class sc ON sc.oid = f.seqid AND sc.relkind = 'S'
                       JOIN pg_namespace sn ON sn.oid = sc.relnamespace
                       JOIN pg_sequence ps ON ps.seqrelid = sc.oid
                      WHERE a.attnum = ANY (k.indkey)
                      LIMIT 1) sq ON true
-            """.formatted(ReplicaIdentity.isIdentityIndex("k")) + USER_TABLES + " ORDER BY n.nspname, c.relname, a.attnum";
+            """.formatted(ReplicaIdentity.isIdentityIndex("k"), ColumnSequences.ancestorIdentity("c.oid", "a"))
+            + USER_TABLES + " ORDER BY n.nspname, c.relname, a.attnum";
 
     private TableCatalog() {
     }

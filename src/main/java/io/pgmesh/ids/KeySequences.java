@@ -1,5 +1,6 @@
 package io.pgmesh.ids;
 
+import io.pgmesh.pg.ColumnSequences;
 import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.TableName;
@@ -48,12 +49,14 @@ final class KeySequences {
                       JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
                                       AND d.refclassid = 'pg_class'::regclass
                      WHERE ad.adrelid = t.oid AND ad.adnum = a.attnum
+                    UNION
+                    SELECT objid FROM (%s) anc
                    ) fed ON true
               JOIN pg_class s ON s.oid = fed.seq AND s.relkind = 'S'
               JOIN pg_namespace sn ON sn.oid = s.relnamespace
              WHERE t.relkind = 'r'
              ORDER BY 4, 5, 1, 2, 3
-            """;
+            """.formatted(ColumnSequences.ancestorIdentity("t.oid", "a"));
 
     private KeySequences() {
     }

@@ -56,6 +56,21 @@ public final class SequencePartitioner {
         return Math.max(nodes, 8);
     }
 
+    /**
+     * The number of slices the sequences feeding {@code tables} on this node are cut into: their
+     * common INCREMENT when every one of them steps by more than 1 (ids partition ran), else empty.
+     */
+    public static java.util.OptionalInt slicesOf(Connection conn, Set<TableName> tables) throws SQLException {
+        Set<Long> increments = new java.util.TreeSet<>();
+        for (TableName sequence : KeySequences.fedColumns(conn, tables).keySet()) {
+            increments.add(KeySequences.state(conn, sequence).increment());
+        }
+        if (increments.size() != 1 || increments.iterator().next() <= 1 || increments.iterator().next() > MAX_SLOTS) {
+            return java.util.OptionalInt.empty();
+        }
+        return java.util.OptionalInt.of(increments.iterator().next().intValue());
+    }
+
     public SequencePartitioner(MeshConfig mesh, int slots, PrintWriter out) {
         if (slots < mesh.nodes().size() || slots > MAX_SLOTS) {
             throw new IllegalArgumentException("slots must be " + mesh.nodes().size() + ".." + MAX_SLOTS

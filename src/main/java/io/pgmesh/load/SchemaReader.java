@@ -1,5 +1,6 @@
 package io.pgmesh.load;
 
+import io.pgmesh.pg.ColumnSequences;
 import io.pgmesh.pg.TableName;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -21,12 +22,21 @@ public final class SchemaReader {
                    CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
                         THEN (SELECT quote_ident(n.nspname) || '.' || quote_ident(co.collname)
                                 FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
-                               WHERE co.oid = a.attcollation) END
+                               WHERE co.oid = a.attcollation) END,
+                   (SELECT format('INCREMENT %%s MINVALUE %%s MAXVALUE %%s START %%s CACHE %%s%%s', s.seqincrement,
+                                  s.seqmin, s.seqmax, s.seqstart, s.seqcache,
+                                  CASE WHEN s.seqcycle THEN ' CYCLE' ELSE '' END)
+                      FROM pg_sequence s
+                     WHERE a.attidentity <> '' AND s.seqrelid = (SELECT seqid FROM (
+                            SELECT d.objid AS seqid, d.deptype FROM pg_depend d
+                             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                               AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'i'
+                            UNION ALL %s) q LIMIT 1))
               FROM pg_attribute a
               JOIN pg_type t ON t.oid = a.atttypid
               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
              WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped
-             ORDER BY a.attnum""";
+             ORDER BY a.attnum""".formatted(ColumnSequences.ancestorIdentity("a.attrelid", "a"));
     /**
      * The table's constraints; of a partition only its own, not those it has from its parent. (A
      * child of plain inheritance keeps its inherited CHECKs: init creates it as a table of its own.)
@@ -89,7 +99,7 @@ public final class SchemaReader {
                        || COALESCE(' DEFAULT ' || t.typdefault, '')
                        || COALESCE((SELECT ' ' || string_agg('CONSTRAINT ' || quote_ident(c.conname) || ' '
                                           || pg_get_constraintdef(c.oid), ' ' ORDER BY c.conname)
-                                      FROM pg_constraint c WHERE c.contypid = t.oid), '')
+                                      FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c'), '')
                      WHEN 'r' THEN (SELECT 'SUBTYPE = ' || format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)
                      WHEN 'c' THEN (SELECT string_agg(quote_ident(fa.attname) || ' ' || format_type(fa.atttypid, fa.atttypmod)
                                           || CASE WHEN fa.attcollation <> ft.typcollation AND fa.attcollation <> 0
@@ -158,7 +168,7 @@ public final class SchemaReader {
                 boolean isGenerated = generated != null && !generated.isEmpty();
                 columns.add(new TableDefinition.Column(rs.getString(1), rs.getString(2), rs.getBoolean(3),
                         isGenerated ? null : rs.getString(4), identity == null || identity.isEmpty() ? 0 : identity.charAt(0),
-                        isGenerated ? rs.getString(4) : null, rs.getString(7)));
+                        isGenerated ? rs.getString(4) : null, rs.getString(7), "v".equals(generated), rs.getString(8)));
             }
         }
         List<TableDefinition.Constraint> checks = new ArrayList<>();

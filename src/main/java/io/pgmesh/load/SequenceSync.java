@@ -1,5 +1,6 @@
 package io.pgmesh.load;
 
+import io.pgmesh.pg.ColumnSequences;
 import io.pgmesh.pg.Ident;
 import io.pgmesh.pg.Sql;
 import java.sql.Connection;
@@ -41,6 +42,12 @@ final class SequenceSync {
                 c.name());
         if (owned.isPresent()) {
             return owned;
+        }
+        Optional<String> inherited = Sql.queryString(target, "SELECT a.objid::regclass::text FROM pg_attribute att,"
+                + " LATERAL (" + ColumnSequences.ancestorIdentity("att.attrelid", "att") + ") a"
+                + " WHERE att.attrelid = ?::regclass AND att.attname = ?", t.name().quoted(), c.name());
+        if (inherited.isPresent()) {
+            return inherited;
         }
         Optional<String> def = Sql.queryString(target, """
                 SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d

@@ -10,7 +10,8 @@ import java.util.List;
  *
  * @param name            the table
  * @param columns         in the source's column order
- * @param checks          CHECK constraints: name and definition, created with the table
+ * @param checks          CHECK constraints: name and definition, created with the table (those
+ *                        NOT VALID after the rows, so that rows they were never checked against load)
  * @param keys            primary key, unique and exclusion constraints: added once the rows are in
  * @param foreignKeys     added after every table is loaded, so load order does not matter
  * @param indexes         {@code CREATE INDEX} statements of indexes that back no constraint
@@ -40,11 +41,13 @@ public record TableDefinition(TableName name, List<Column> columns, List<Constra
      * @param notNull   NOT NULL
      * @param defaultExpr the default expression, or null (also null for generated columns)
      * @param identity  {@code a} (ALWAYS), {@code d} (BY DEFAULT) or 0
-     * @param generatedExpr the expression of a STORED generated column, or null
+     * @param generatedExpr the expression of a generated column, or null
      * @param collation the quoted collation when it differs from the type's, or null
+     * @param virtual   a generated column computed when read (PostgreSQL 18), not STORED
+     * @param identityOptions the identity sequence's options ({@code INCREMENT 1 MINVALUE ...}), or null
      */
     public record Column(String name, String type, boolean notNull, String defaultExpr, char identity,
-                         String generatedExpr, String collation) {
+                         String generatedExpr, String collation, boolean virtual, String identityOptions) {
         public boolean generated() {
             return generatedExpr != null;
         }
@@ -73,6 +76,15 @@ public record TableDefinition(TableName name, List<Column> columns, List<Constra
 
     /** A named constraint and its definition as {@code pg_get_constraintdef} prints it. */
     public record Constraint(String name, String definition) {
+        /** Added NOT VALID on the source: existing rows were never checked against it. */
+        public boolean notValid() {
+            return definition.endsWith(" NOT VALID");
+        }
+    }
+
+    /** The CHECK constraints every row was checked against: created with the table. */
+    public List<Constraint> validChecks() {
+        return checks.stream().filter(c -> !c.notValid()).toList();
     }
 
     /** The columns whose values travel in the load: generated columns are computed by the target. */

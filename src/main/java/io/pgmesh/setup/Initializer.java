@@ -9,6 +9,7 @@ import io.pgmesh.load.InitialLoad;
 import io.pgmesh.load.LoadException;
 import io.pgmesh.load.LoadProgress;
 import io.pgmesh.load.PeerHandoff;
+import io.pgmesh.ids.SequencePartitioner;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.pg.Sql;
@@ -86,6 +87,9 @@ public final class Initializer {
                 }
             }
             createOriginsAndSlots(conns);
+            if (!plan.loads().isEmpty() || !plan.reloads().isEmpty()) {
+                giveLoadedNodesTheirSlices(source, conns.get(source.name()));
+            }
             if (changes == 0) {
                 say("the mesh is already set up: nothing changed");
             } else {
@@ -199,6 +203,28 @@ public final class Initializer {
                         + " replication from %s starts at %s", source.name(), target.name(), r.tables(), r.rows(),
                 r.bytes() / 1048576.0, r.seconds(), r.seconds() > 0 ? r.bytes() / 1048576.0 / r.seconds() : 0,
                 source.name(), r.consistentPoint()));
+    }
+
+    /**
+     * A loaded node's sequences are copies of the seed's: where ids partition cut them into
+     * slices, the copies hand out values from the seed's slice. Every node gets its own again.
+     */
+    private void giveLoadedNodesTheirSlices(NodeConfig seed, Connection seedConn) throws SQLException {
+        java.util.OptionalInt slices = SequencePartitioner.slicesOf(seedConn,
+                PublicationManager.selected(seedConn, config.tables()).published());
+        if (slices.isEmpty()) {
+            return;
+        }
+        if (slices.getAsInt() < config.nodes().size()) {
+            say("the sequences of " + seed.name() + " are cut into " + slices.getAsInt() + " slices, fewer than the "
+                    + config.nodes().size() + " nodes: the loaded nodes hand out values of other nodes until you run"
+                    + " pgmesh ids partition -c <mesh file> --slots " + SequencePartitioner.defaultSlots(config.nodes().size()));
+            return;
+        }
+        say("the sequences of " + seed.name() + " are cut into " + slices.getAsInt() + " slices (ids partition):"
+                + " giving every loaded node its own");
+        new SequencePartitioner(config, slices.getAsInt(), out).run(false);
+        changes++;
     }
 
     private void createOriginsAndSlots(Map<String, Connection> conns) throws SQLException, SlotLostException {
