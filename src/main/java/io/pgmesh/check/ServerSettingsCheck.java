@@ -10,8 +10,8 @@ import java.util.Optional;
 /** The server version and the settings that need a restart: wal_level and track_commit_timestamp. */
 final class ServerSettingsCheck {
 
-    static final String RESTART_MANAGED = "; on Amazon RDS and Aurora set it in the DB parameter group,"
-            + " then reboot the instance";
+    static final String RESTART_MANAGED = "; on Amazon RDS set it in the DB parameter group (on Aurora: the DB"
+            + " cluster parameter group), then reboot the instance";
 
     private ServerSettingsCheck() {
     }
@@ -25,8 +25,8 @@ final class ServerSettingsCheck {
             findings.add(Finding.error(n.name(), "wal_level", "wal_level is " + walLevel + ", not logical",
                     "pgmesh reads each node's changes through logical decoding, which needs wal_level = logical",
                     "set wal_level = logical (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL;"
-                            + " on Amazon RDS and Aurora set rds.logical_replication = 1 in the DB parameter group,"
-                            + " then reboot the instance; on Cloud SQL set the flag cloudsql.logical_decoding = on"));
+                            + " on Amazon RDS set rds.logical_replication = 1 in the DB parameter group (on Aurora: the DB"
+                            + " cluster parameter group), then reboot the instance; on Cloud SQL set the flag cloudsql.logical_decoding = on"));
         }
         if (!Sql.queryString(n.conn(), "SHOW track_commit_timestamp").orElse("off").equals("on")) {
             findings.add(Finding.error(n.name(), "track_commit_timestamp", "track_commit_timestamp is off",
