@@ -35,7 +35,7 @@ record CreateRights(boolean onDatabase, Set<String> existing, Set<String> creata
         if (existing.contains(schema)) {
             return Optional.of("GRANT CREATE ON SCHEMA " + Ident.quote(schema) + " TO " + Ident.quote(role));
         }
-        return Optional.of("GRANT CREATE ON DATABASE <database> TO " + Ident.quote(role) + " (or create schema "
-                + Ident.quote(schema) + " and GRANT CREATE ON it)");
+        // The schema is missing, so init creates it: that takes CREATE on the database.
+        return Optional.of("GRANT CREATE ON DATABASE <database> TO " + Ident.quote(role));
     }
 }

@@ -159,7 +159,7 @@ class CheckIT {
         List<String> expected = new ArrayList<>();
         for (String node : List.of("east", "west")) {
             for (String code : List.of("role_replication", "role_origins", "session_replication_role",
-                    "table_privileges")) {
+                    "table_privileges", "create_schema")) {
                 expected.add(node + " " + code);
             }
         }
