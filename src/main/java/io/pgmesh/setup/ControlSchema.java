@@ -25,6 +25,10 @@ import java.sql.SQLException;
  * when it changes: {@code status} reads it, so a task that failed inside a process that still
  * runs is seen; whether that process still runs, status tells by its reporting session.
  *
+ * <p>{@code removed_nodes} names the nodes {@code pgmesh remove-node} took out: a task into or
+ * out of one never starts again, so that a {@code run} still given the old mesh file cannot
+ * recreate their slots.
+ *
  * <p>{@code initial_load} records, per source, an initial load into this node: while it says
  * {@code loading} the rows are incomplete, so no task from that source may start, and the next
  * {@code init} removes what the interrupted one created before loading again.
@@ -92,6 +96,10 @@ public final class ControlSchema {
                 since timestamptz NOT NULL,
                 process text NOT NULL,
                 reported_at timestamptz NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS pgmesh.removed_nodes (
+                node text PRIMARY KEY,
+                removed_at timestamptz NOT NULL DEFAULT now()
             );
             CREATE TABLE IF NOT EXISTS pgmesh.initial_load (
                 source_node text PRIMARY KEY,
@@ -166,6 +174,19 @@ public final class ControlSchema {
     private ControlSchema() {
     }
 
+    /** Whether pgmesh's control tables are on this node (init or run has been there). */
+    public static boolean exists(Connection conn) throws SQLException {
+        return Sql.queryBool(conn, "SELECT to_regclass('pgmesh.task_progress') IS NOT NULL");
+    }
+
+    /** The nodes remove-node took out of the mesh, as this node knows them; none without the schema. */
+    public static java.util.List<String> removedNodes(Connection conn) throws SQLException {
+        if (!Sql.queryBool(conn, "SELECT to_regclass('pgmesh.removed_nodes') IS NOT NULL")) {
+            return java.util.List.of();
+        }
+        return Sql.queryColumn(conn, "SELECT node FROM pgmesh.removed_nodes ORDER BY node");
+    }
+
     /** Creates or completes the schema; true when something was missing. */
     public static boolean ensure(Connection conn) throws SQLException {
         if (!Sql.queryBool(conn, "SELECT to_regclass('pgmesh.task_progress') IS NOT NULL"
@@ -177,6 +198,7 @@ public final class ControlSchema {
                 + " AND to_regclass('pgmesh.task_state') IS NOT NULL"
                 + " AND to_regclass('pgmesh.slot_start') IS NOT NULL"
                 + " AND to_regclass('pgmesh.seen_history') IS NOT NULL"
+                + " AND to_regclass('pgmesh.removed_nodes') IS NOT NULL"
                 + " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pgmesh.task_progress')"
                 + " AND attname = 'seen')")) {
             Sql.exec(conn, DDL);

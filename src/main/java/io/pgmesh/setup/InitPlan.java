@@ -45,16 +45,26 @@ public record InitPlan(List<NodeConfig> loads, List<NodeConfig> reloads, List<St
         List<String> notes = new ArrayList<>();
         Map<String, List<NodeConfig>> peers = new LinkedHashMap<>();
         if (config.initialLoadSource().isEmpty()) {
+            refusals.addAll(removedAndNotReloaded(config, conns, loads));
             return new InitPlan(loads, reloads, refusals, notes, peers);
         }
         NodeConfig source = config.initialLoadSource().get();
         Connection src = conns.get(source.name());
         List<TableName> tables = new ArrayList<>(PublicationManager.selected(src, config.tables()).published());
+        java.util.Set<String> removed = removedNodes(conns);
         for (NodeConfig target : config.nodes()) {
             if (target.equals(source)) {
                 continue;
             }
             Connection tgt = conns.get(target.name());
+            if (removed.contains(target.name())) {
+                // What it knew of the mesh no longer holds: it joins again as a new node, or not at all.
+                if (nonEmpty(tgt, tables).isEmpty()) {
+                    notes.add(target.name() + " was removed from the mesh before: it is loaded again as a new node");
+                    loads.add(target);
+                }
+                continue;
+            }
             String state = MeshState.initialLoadState(tgt, source.name()).orElse(null);
             String slot = Names.slot(source.name(), target.name());
             if ("done".equals(state)) {
@@ -90,7 +100,35 @@ public record InitPlan(List<NodeConfig> loads, List<NodeConfig> reloads, List<St
                 peers.put(target.name(), runningPeers(config, conns, source, target, loads, reloads, refusals));
             }
         }
+        refusals.addAll(removedAndNotReloaded(config, conns, loads));
         return new InitPlan(loads, reloads, refusals, notes, peers);
+    }
+
+    /**
+     * A node remove-node took out comes back only as a new node would, loaded from the seed: its
+     * rows stopped following the others when it left.
+     */
+    /** The nodes remove-node took out, as any node knows them. */
+    static java.util.Set<String> removedNodes(Map<String, Connection> conns) throws SQLException {
+        java.util.Set<String> removed = new java.util.TreeSet<>();
+        for (Connection conn : conns.values()) {
+            removed.addAll(ControlSchema.removedNodes(conn));
+        }
+        return removed;
+    }
+
+    private static List<String> removedAndNotReloaded(MeshConfig config, Map<String, Connection> conns,
+                                                      List<NodeConfig> loads) throws SQLException {
+        java.util.Set<String> removed = removedNodes(conns);
+        List<String> refusals = new ArrayList<>();
+        for (NodeConfig n : config.nodes()) {
+            if (removed.contains(n.name()) && !loads.contains(n)) {
+                refusals.add(n.name() + " was removed from the mesh (pgmesh remove-node) and its rows no longer follow"
+                        + " the others: take it out of the mesh file, or empty its replicated tables so that init"
+                        + " loads it again from initial-load.from");
+            }
+        }
+        return refusals;
     }
 
     /**

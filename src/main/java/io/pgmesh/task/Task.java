@@ -205,6 +205,10 @@ public final class Task implements Runnable {
             Lsn loadedAt;
             try {
                 targetPreparer.ensure(target);
+                Optional<String> removed = MembershipGate.removed(spec, source, target);
+                if (removed.isPresent()) {
+                    throw new TaskBlockedException(removed.get());
+                }
                 Optional<String> wait = LoadGate.reason(spec, loadSource, source, target);
                 if (wait.isPresent()) {
                     throw new LoadPendingException(wait.get());
