@@ -29,7 +29,7 @@ final class NodeReader implements AutoCloseable {
      * Every value's text must be the same on every node whatever its server's defaults, because
      * row hashes are taken over text.
      */
-    private static final String SESSION_SETTINGS = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
+    static final String SESSION_SETTINGS = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
             + " SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex';"
             + " SET lc_monetary = 'C'";
 

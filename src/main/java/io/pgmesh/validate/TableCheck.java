@@ -125,8 +125,10 @@ final class TableCheck {
                 .map(c -> difference(shape, c, samples)).toList();
         List<String> busy = pending.values().stream().limit(options.shownPerTable())
                 .map(c -> difference(shape, c, samples).key()).toList();
+        TableReport.RepairKeys repair = shape.keyed() ? new TableReport.RepairKeys(shape.table(), shape.key(),
+                confirmed.stream().map(c -> c.key().keyParts()).toList()) : null;
         return new TableReport(shape.table().toString(), verdict, rows, confirmed.size(), shown, settled, unchecked, busy,
-                notes);
+                notes, repair);
     }
 
     private static KeyDifference difference(TableShape shape, Candidate c, Map<String, String> samples) {

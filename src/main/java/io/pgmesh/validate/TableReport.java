@@ -16,10 +16,33 @@ import java.util.Map;
  *                      {@link TableCheck#CANDIDATE_LIMIT}): not judged, only counted
  * @param busyKeys      keys that changed in every re-check, so were not judged
  * @param notes         what was left out of the comparison, and anything that limits the verdict
+ * @param repairKeys    every confirmed differing key of a keyed table, for a repair (not in the
+ *                      JSON report, which names the keys); null for a multiset table or none
  */
 public record TableReport(String table, Verdict verdict, Map<String, Long> rows, long differingKeys,
                           List<KeyDifference> differences, long settledKeys, long uncheckedKeys,
-                          List<String> busyKeys, List<String> notes) {
+                          List<String> busyKeys, List<String> notes,
+                          @com.fasterxml.jackson.annotation.JsonIgnore RepairKeys repairKeys) {
+
+    /**
+     * What a repair needs to find the differing rows.
+     *
+     * @param table   the table
+     * @param columns its key columns
+     * @param values  per differing key, its columns' values as text
+     */
+    public record RepairKeys(io.pgmesh.pg.TableName table, List<String> columns, List<List<String>> values) {
+        public RepairKeys {
+            columns = List.copyOf(columns);
+            values = List.copyOf(values);
+        }
+    }
+
+    public TableReport(String table, Verdict verdict, Map<String, Long> rows, long differingKeys,
+                       List<KeyDifference> differences, long settledKeys, long uncheckedKeys, List<String> busyKeys,
+                       List<String> notes) {
+        this(table, verdict, rows, differingKeys, differences, settledKeys, uncheckedKeys, busyKeys, notes, null);
+    }
 
     public enum Verdict {
         IDENTICAL,
@@ -33,5 +56,6 @@ public record TableReport(String table, Verdict verdict, Map<String, Long> rows,
         differences = List.copyOf(differences);
         busyKeys = List.copyOf(busyKeys);
         notes = List.copyOf(notes);
+
     }
 }

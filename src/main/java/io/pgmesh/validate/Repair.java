@@ -1,0 +1,208 @@
+package io.pgmesh.validate;
+
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.Ident;
+import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.Sql;
+import io.pgmesh.pg.SqlStates;
+import io.pgmesh.pg.TableName;
+import io.pgmesh.topology.Names;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code validate --repair --from NODE}: makes every key validate found different equal, on every
+ * other node, to NODE's row (or its absence). Each key is written in a transaction of its own
+ * under NODE's replication origin, carrying the commit time of NODE's row: the other nodes' tasks
+ * never send it back (it is not their node's change), and a later conflict over that row is
+ * judged against the same version everywhere.
+ */
+public final class Repair {
+    /** What the repair did (or would do, on a dry run) per node. */
+    public record Outcome(int inserted, int updated, int deleted) {
+        public int total() {
+            return inserted + updated + deleted;
+        }
+    }
+
+    private final MeshConfig mesh;
+    private final NodeConfig from;
+    private final boolean dryRun;
+    private final PrintWriter out;
+
+    public Repair(MeshConfig mesh, NodeConfig from, boolean dryRun, PrintWriter out) {
+        this.mesh = mesh;
+        this.from = from;
+        this.dryRun = dryRun;
+        this.out = out;
+    }
+
+    public Outcome run(ValidationReport report) throws SQLException, ValidationException {
+        int inserted = 0;
+        int updated = 0;
+        int deleted = 0;
+        Map<NodeConfig, Connection> targets = new LinkedHashMap<>();
+        try (Connection truth = open(from)) {
+            for (NodeConfig n : mesh.nodes()) {
+                if (!n.equals(from)) {
+                    targets.put(n, open(n));
+                }
+            }
+            if (!dryRun) {
+                for (var e : targets.entrySet()) {
+                    takeOrigin(e.getKey(), e.getValue());
+                }
+            }
+            for (TableReport t : report.tables()) {
+                if (t.verdict() != TableReport.Verdict.DIFFERENT) {
+                    continue;
+                }
+                TableReport.RepairKeys keys = t.repairKeys();
+                if (keys == null) {
+                    out.println("skipped " + t.table() + ": it has no key every node shares, so its rows cannot be"
+                            + " matched one by one; repair it by hand");
+                    continue;
+                }
+                if (t.uncheckedKeys() > 0) {
+                    out.println(t.table() + ": " + t.uncheckedKeys() + " more keys differed than validate re-checks"
+                            + " at once; run validate --repair again after this one");
+                }
+                TableName table = keys.table();
+                for (List<String> key : keys.values()) {
+                    Version version = read(truth, table, keys.columns(), key);
+                    for (var e : targets.entrySet()) {
+                        Version there = read(e.getValue(), table, keys.columns(), key);
+                        String change = version.json() == null ? there.json() == null ? null : "delete"
+                                : there.json() == null ? "insert" : version.json().equals(there.json()) ? null : "update";
+                        if (change == null) {
+                            continue;
+                        }
+                        out.println((dryRun ? "would " : "") + change + " " + t.table() + " "
+                                + KeyDifference.keyed(keys.columns(), key) + " on " + e.getKey().name()
+                                + " (as on " + from.name() + ")");
+                        if (!dryRun) {
+                            write(e.getValue(), table, keys.columns(), key, change, version);
+                        }
+                        switch (change) {
+                            case "insert" -> inserted++;
+                            case "update" -> updated++;
+                            default -> deleted++;
+                        }
+                    }
+                }
+            }
+        } finally {
+            for (Connection c : targets.values()) {
+                c.close();
+            }
+        }
+        return new Outcome(inserted, updated, deleted);
+    }
+
+    private static Connection open(NodeConfig node) throws SQLException {
+        Connection conn = PgConnector.connect(node, "repair");
+        Sql.exec(conn, NodeReader.SESSION_SETTINGS);
+        return conn;
+    }
+
+    /**
+     * The repair writes as NODE's task would: under its origin (so nothing echoes) and as a replica
+     * session (so the target's own triggers do not fire twice). The origin serves one session:
+     * while run applies from NODE to that node, the repair must wait for it to stop.
+     */
+    private void takeOrigin(NodeConfig node, Connection conn) throws SQLException, ValidationException {
+        String origin = Names.origin(from.name());
+        if (Sql.queryString(conn, "SELECT pg_replication_origin_oid(?)", origin).isEmpty()) {
+            Sql.queryString(conn, "SELECT pg_replication_origin_create(?)", origin);
+        }
+        try {
+            Sql.queryString(conn, "SELECT pg_replication_origin_session_setup(?)", origin);
+        } catch (SQLException e) {
+            if (SqlStates.OBJECT_IN_USE.equals(e.getSQLState())) {
+                throw new ValidationException("repair: pgmesh run is applying from " + from.name() + " to " + node.name()
+                        + " (origin " + origin + " is in use): stop pgmesh run, repair, then start it again;"
+                        + " nothing was changed on " + node.name(), e);
+            }
+            throw e;
+        }
+        Sql.exec(conn, "SET session_replication_role = replica");
+    }
+
+    /** A row as JSON with its commit time, or no row (both null). */
+    private record Version(String json, String commitTime) {
+    }
+
+    private static Version read(Connection conn, TableName table, List<String> keyColumns, List<String> key)
+            throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement("SELECT row_to_json(t)::text,"
+                + " pg_xact_commit_timestamp(t.xmin)::text FROM " + table.quoted() + " t WHERE "
+                + keyMatch(conn, table, keyColumns))) {
+            for (int i = 0; i < key.size(); i++) {
+                ps.setString(i + 1, key.get(i));
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? new Version(rs.getString(1), rs.getString(2)) : new Version(null, null);
+            }
+        }
+    }
+
+    private static String keyMatch(Connection conn, TableName table, List<String> keyColumns) throws SQLException {
+        List<String> parts = new ArrayList<>();
+        for (String column : keyColumns) {
+            String type = Sql.queryString(conn, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+                    + " WHERE attrelid = ?::regclass AND attname = ?", table.quoted(), column).orElseThrow();
+            parts.add("t." + Ident.quote(column) + " = ?::text::" + type);
+        }
+        return String.join(" AND ", parts);
+    }
+
+    /** One key in one transaction, stamped with the commit time of the truth's version. */
+    private static void write(Connection conn, TableName table, List<String> keyColumns, List<String> key,
+                              String change, Version version) throws SQLException {
+        List<String> columns = Sql.queryColumn(conn, "SELECT quote_ident(attname) FROM pg_attribute"
+                + " WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''"
+                + " ORDER BY attnum", table.quoted());
+        String list = String.join(", ", columns);
+        String row = "(SELECT " + list + " FROM json_populate_record(NULL::" + table.quoted() + ", ?::json))";
+        String sql = switch (change) {
+            case "insert" -> "INSERT INTO " + table.quoted() + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list
+                    + " FROM json_populate_record(NULL::" + table.quoted() + ", ?::json)";
+            case "update" -> "UPDATE " + table.quoted() + " t SET (" + list + ") = " + row + " WHERE "
+                    + keyMatch(conn, table, keyColumns);
+            default -> "DELETE FROM " + table.quoted() + " t WHERE " + keyMatch(conn, table, keyColumns);
+        };
+        conn.setAutoCommit(false);
+        try {
+            String at = Sql.queryString(conn, "SELECT pg_replication_origin_session_progress(false)::text")
+                    .orElse("0/0");
+            Sql.queryString(conn, "SELECT pg_replication_origin_xact_setup(?::pg_lsn, COALESCE(?::timestamptz, now()))",
+                    at, version.commitTime());
+            try (PreparedStatement ps = conn.prepareStatement(sql)) {
+                int p = 1;
+                if (!change.equals("delete")) {
+                    ps.setString(p++, version.json());
+                }
+                if (!change.equals("insert")) {
+                    for (String k : key) {
+                        ps.setString(p++, k);
+                    }
+                }
+                ps.executeUpdate();
+            }
+            conn.commit();
+        } catch (SQLException e) {
+            conn.rollback();
+            throw e;
+        } finally {
+            conn.setAutoCommit(true);
+        }
+    }
+}
