@@ -54,6 +54,8 @@ public final class Main {
         all.put("conflicts", ConflictsCommand.class);
         all.put("retry", RetryCommand.class);
         all.put("discard", DiscardCommand.class);
+        all.put("remove-node", RemoveNodeCommand.class);
+        all.put("resync", ResyncCommand.class);
         all.put("teardown", TeardownCommand.class);
         all.put("ids", IdsCommand.class);
         all.put("demo", DemoCommand.class);

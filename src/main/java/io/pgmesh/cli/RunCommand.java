@@ -15,7 +15,8 @@ import sun.misc.Signal;
 /**
  * {@code pgmesh run}: every task of the mesh in this process, until SIGINT or SIGTERM. SIGHUP
  * reads the mesh file again: a node added (after its init) gets its tasks without a restart of
- * the process; a file that does not load is reported and the tasks run on as they were.
+ * the process, and tasks that failed for good start again; a file that does not load is
+ * reported and the tasks run on as they were.
  */
 @Command(name = "run", description = "Replicate between all nodes of the mesh until stopped (SIGINT/SIGTERM);"
         + " SIGHUP reads the mesh file again.")
@@ -57,18 +58,22 @@ final class RunCommand implements Callable<Integer> {
                         return runner.anyFailed() ? Main.FAILED : Main.OK;
                     }
                     if (e instanceof Reload) {
-                        next = reloaded(mesh);
+                        next = reloaded(mesh, runner.anyFailed());
                     }
                 }
-                log.info("mesh file {} changed: restarting the tasks with it ({} node(s))", config.file,
+                log.info("SIGHUP: restarting the tasks with the mesh file {} ({} node(s))", config.file,
                         next.nodes().size());
                 mesh = next;
             }
         }
     }
 
-    /** The mesh file as it is now when it differs from {@code current}; null when unchanged or broken. */
-    private MeshConfig reloaded(MeshConfig current) {
+    /**
+     * The mesh file as it is now when it differs from {@code current}, or when a task failed for
+     * good (after a resync, say, it can start again); null when there is nothing to restart or the
+     * file is broken.
+     */
+    private MeshConfig reloaded(MeshConfig current, boolean failedTasks) {
         MeshConfig next;
         try {
             next = config.load();
@@ -77,8 +82,8 @@ final class RunCommand implements Callable<Integer> {
                     e.getMessage());
             return null;
         }
-        if (next.equals(current)) {
-            log.info("SIGHUP: the mesh file {} is unchanged; nothing to do", config.file);
+        if (next.equals(current) && !failedTasks) {
+            log.info("SIGHUP: the mesh file {} is unchanged and no task failed; nothing to do", config.file);
             return null;
         }
         return next;

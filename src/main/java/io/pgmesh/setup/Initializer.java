@@ -72,6 +72,16 @@ public final class Initializer {
                 prepare(n, conns.get(n.name()));
             }
             NodeConfig source = config.initialLoadSource().orElse(null);
+            java.util.Set<String> removed = InitPlan.removedNodes(conns);
+            for (NodeConfig target : plan.loads()) {
+                if (removed.contains(target.name())) {
+                    forget(target, conns.get(target.name()));
+                    // It comes back as a new node: the marks that held its tasks go.
+                    for (Connection c : conns.values()) {
+                        Sql.queryString(c, "DELETE FROM pgmesh.removed_nodes WHERE node = ? RETURNING 1", target.name());
+                    }
+                }
+            }
             for (NodeConfig target : config.nodes()) {
                 if (plan.loads().contains(target) || plan.reloads().contains(target)) {
                     // First, so that nothing a reload empties is captured and sent anywhere.
@@ -132,6 +142,26 @@ public final class Initializer {
         }
     }
 
+    /**
+     * A node that remove-node took out (unreachable at the time, perhaps) may still hold its slots,
+     * origins and progress from before: none of it is true any more, and a load starts from none.
+     */
+    private void forget(NodeConfig node, Connection conn) throws SQLException {
+        for (String slot : Sql.queryColumn(conn, "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE"
+                + " 'pgmesh\\_%' AND database = current_database() AND NOT active")) {
+            Sql.queryString(conn, "SELECT pg_drop_replication_slot(?)", slot);
+        }
+        for (NodeConfig other : config.nodes()) {
+            if (!other.equals(node) && MeshState.originExists(conn, Names.origin(other.name()))) {
+                Sql.queryString(conn, "SELECT pg_replication_origin_drop(?)", Names.origin(other.name()));
+            }
+        }
+        Sql.exec(conn, "DELETE FROM pgmesh.task_progress; DELETE FROM pgmesh.initial_load; DELETE FROM pgmesh.seen_history;"
+                + " DELETE FROM pgmesh.slot_start; DELETE FROM pgmesh.task_state");
+        changes++;
+        say(node.name() + ": forgot what it knew of the mesh before it was removed (slots, origins, progress)");
+    }
+
     /** An earlier init stopped half way through this load: what it created and copied goes, then it starts over. */
     private void removeInterruptedLoad(NodeConfig source, NodeConfig target, Map<String, Connection> conns)
             throws SQLException {
@@ -154,10 +184,15 @@ public final class Initializer {
             for (String t : created) {
                 Sql.exec(tgt, "DROP TABLE IF EXISTS " + t + " CASCADE");
             }
+            List<String> emptied = new java.util.ArrayList<>();
             for (String t : loaded) {
                 if (!created.contains(t) && Sql.queryBool(tgt, "SELECT to_regclass(?) IS NOT NULL", t)) {
-                    Sql.exec(tgt, "TRUNCATE " + t);
+                    emptied.add(t);
                 }
+            }
+            if (!emptied.isEmpty()) {
+                // All in one statement: tables that reference each other can only be emptied together.
+                Sql.exec(tgt, "TRUNCATE " + String.join(", ", emptied));
             }
         } finally {
             Sql.queryString(tgt, "SELECT pg_replication_origin_session_reset()");

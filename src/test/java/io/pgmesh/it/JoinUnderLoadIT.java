@@ -202,7 +202,7 @@ class JoinUnderLoadIT {
                             () -> c.countOrMinusOne(node, "SELECT count(*) FROM ledger") == 30003);
                 }
                 assertTrue(run.isAlive(), "run went on: " + run.tail());
-                assertTrue(run.output().contains("restarting the tasks with it (3 node(s))"), run.tail());
+                assertTrue(run.output().contains("restarting the tasks with the mesh file") && run.output().contains("(3 node(s))"), run.tail());
                 run.terminate();
                 assertEquals(0, run.waitFor(Duration.ofSeconds(30)), run.tail());
             }

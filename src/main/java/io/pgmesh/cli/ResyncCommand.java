@@ -1,0 +1,56 @@
+package io.pgmesh.cli;
+
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.setup.Resync;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code pgmesh resync NODE --from SOURCE}: rebuild a node that can no longer follow, while the others run. */
+@Command(name = "resync", description = "Reload NODE's replicated tables from SOURCE's snapshot while the other nodes"
+        + " keep running; NODE's differing rows are kept in pgmesh.resync_saved first.")
+final class ResyncCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @Parameters(paramLabel = "NODE", description = "the node to rebuild")
+    String node;
+
+    @Option(names = "--from", required = true, paramLabel = "SOURCE", description = "the node whose rows NODE gets")
+    String from;
+
+    @Option(names = "--force", description = "also when NODE holds keys no other node has (they are kept, then replaced)")
+    boolean force;
+
+    @Option(names = "--jobs", defaultValue = "4", description = "tables or table slices copied at once (default ${DEFAULT-VALUE})")
+    int jobs;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (jobs < 1 || jobs > 64) {
+            throw new ExitException(Main.USAGE, "resync: --jobs: expected 1..64, got " + jobs);
+        }
+        MeshConfig mesh = config.load();
+        NodeConfig target;
+        NodeConfig source;
+        try {
+            target = mesh.node(node);
+            source = mesh.node(from);
+        } catch (IllegalArgumentException e) {
+            throw new ExitException(Main.USAGE, "resync: " + e.getMessage());
+        }
+        if (target.equals(source)) {
+            throw new ExitException(Main.USAGE, "resync: NODE and --from name the same node, " + node);
+        }
+        boolean ok = new Resync(mesh, target, source, force, jobs, spec.commandLine().getOut()).run();
+        return ok ? Main.OK : Main.FAILED;
+    }
+}

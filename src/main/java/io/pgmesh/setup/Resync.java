@@ -1,0 +1,258 @@
+package io.pgmesh.setup;
+
+import io.pgmesh.capture.PublicationManager;
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.load.LoadException;
+import io.pgmesh.capture.SlotLostException;
+import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.Sql;
+import io.pgmesh.pg.TableName;
+import io.pgmesh.topology.Names;
+import io.pgmesh.validate.TableReport;
+import io.pgmesh.validate.ValidateOptions;
+import io.pgmesh.validate.ValidationException;
+import io.pgmesh.validate.ValidationReport;
+import io.pgmesh.validate.Validator;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code pgmesh resync NODE --from SOURCE}: rebuilds a node whose rows can no longer follow the
+ * mesh (its slot was lost, or it was down past the WAL the others kept) while the other nodes keep
+ * running. It is a join of NODE again: what NODE had applied and sent so far no longer counts.
+ *
+ * <p>First the keys where NODE differs from SOURCE are read and kept, with NODE's rows, in
+ * {@code pgmesh.resync_saved} on NODE, and printed: they may be writes NODE made while cut off.
+ * Then NODE's load is marked as running (so every task into or out of NODE waits), the sessions of
+ * those tasks end, their slots and origins go, and init's reload path empties NODE's tables and
+ * loads them from SOURCE's snapshot with the same hand-off as a join.
+ */
+public final class Resync {
+    private final MeshConfig config;
+    private final NodeConfig node;
+    private final NodeConfig source;
+    private final boolean force;
+    private final int jobs;
+    private final PrintWriter out;
+
+    public Resync(MeshConfig config, NodeConfig node, NodeConfig source, boolean force, int jobs, PrintWriter out) {
+        this.config = config;
+        this.node = node;
+        this.source = source;
+        this.force = force;
+        this.jobs = jobs;
+        this.out = out;
+    }
+
+    /** True when NODE is loaded again; false when it refused (and then nothing was changed). */
+    public boolean run() throws SQLException, InterruptedException, ValidationException, LoadException,
+            SlotLostException {
+        Map<NodeConfig, Connection> conns = new LinkedHashMap<>();
+        try {
+            for (NodeConfig n : config.nodes()) {
+                try {
+                    conns.put(n, PgConnector.connect(n, "resync"));
+                } catch (SQLException e) {
+                    say("refused: cannot connect to " + PgConnector.describe(n) + " (" + io.pgmesh.pg.Errors.describe(e)
+                            + "); resync changes nothing until every node is reachable");
+                    return false;
+                }
+            }
+            Connection target = conns.get(node);
+            if (!ControlSchema.exists(target)) {
+                say("refused: " + node.name() + " has no pgmesh schema, so it never replicated: load it with pgmesh init."
+                        + " Nothing was changed");
+                return false;
+            }
+            List<TableName> tables = new ArrayList<>(PublicationManager.selected(conns.get(source), config.tables())
+                    .published());
+            if (!saveDifferences(target, tables)) {
+                return false;
+            }
+            holdTasks(target, tables);
+            for (var e : conns.entrySet()) {
+                if (!e.getKey().equals(node)) {
+                    cutFrom(e.getKey(), e.getValue());
+                }
+            }
+            cutOnNode(target);
+        } finally {
+            for (Connection c : conns.values()) {
+                c.close();
+            }
+        }
+        MeshConfig fromSource = new MeshConfig(config.nodes(), config.tables(), source.name(), config.conflicts());
+        return new Initializer(fromSource, jobs, out, System.console() != null).run();
+    }
+
+    /**
+     * Keeps NODE's version of every key where it differs from SOURCE. A key only NODE holds may be
+     * a write nobody else has: without --force that refuses the resync, naming the keys.
+     */
+    private boolean saveDifferences(Connection target, List<TableName> tables)
+            throws ValidationException, InterruptedException, SQLException {
+        MeshConfig pair = new MeshConfig(List.of(source, node), config.tables());
+        ValidationReport report = Validator.run(pair, new ValidateOptions(Duration.ZERO, 20, 1));
+        record Kept(TableReport.RepairKeys keys, List<String> key, String row, boolean onSource) {
+        }
+        List<Kept> kept = new ArrayList<>();
+        for (TableReport t : report.tables()) {
+            if (t.verdict() != TableReport.Verdict.DIFFERENT) {
+                continue;
+            }
+            if (t.repairKeys() == null) {
+                say(node.name() + ": " + t.table() + " differs from " + source.name() + " and has no key to keep its"
+                        + " rows by; they are replaced");
+                continue;
+            }
+            for (List<String> key : t.repairKeys().values()) {
+                kept.add(new Kept(t.repairKeys(), key, rowOf(target, t.repairKeys(), key),
+                        rowOf(null, t.repairKeys(), key) != null));
+            }
+        }
+        long onlyOnNode = 0;
+        for (Kept k : kept) {
+            boolean only = k.row() != null && !k.onSource();
+            onlyOnNode += only ? 1 : 0;
+            say(node.name() + ": " + k.keys().table() + " " + io.pgmesh.validate.KeyDifference.keyed(k.keys().columns(),
+                    k.key()) + (k.row() == null ? " is missing (" + source.name() + " has it)"
+                    : only ? " exists only here" : " differs from " + source.name()));
+        }
+        if (onlyOnNode > 0 && !force) {
+            say("refused: " + onlyOnNode + " key(s) exist only on " + node.name() + " (listed above): they may be writes"
+                    + " no other node has; --force resyncs anyway (they are kept in pgmesh.resync_saved). Nothing was"
+                    + " changed");
+            return false;
+        }
+        Sql.exec(target, """
+                CREATE TABLE IF NOT EXISTS pgmesh.resync_saved (
+                    id bigserial PRIMARY KEY,
+                    saved_at timestamptz NOT NULL DEFAULT now(),
+                    source_node text NOT NULL,
+                    table_name text NOT NULL,
+                    key_values text[] NOT NULL,
+                    row_on_node jsonb
+                )""");
+        for (Kept k : kept) {
+            try (PreparedStatement ps = target.prepareStatement("INSERT INTO pgmesh.resync_saved"
+                    + " (source_node, table_name, key_values, row_on_node) VALUES (?, ?, ?::text[], ?::jsonb)")) {
+                ps.setString(1, source.name());
+                ps.setString(2, k.keys().table().toString());
+                ps.setArray(3, target.createArrayOf("text", k.key().toArray()));
+                ps.setString(4, k.row());
+                ps.executeUpdate();
+            }
+        }
+        if (!kept.isEmpty()) {
+            say(node.name() + ": " + kept.size() + " differing key(s) and its rows for them kept in"
+                    + " pgmesh.resync_saved before the reload");
+        }
+        return true;
+    }
+
+    private Connection sourceConn;
+
+    /** The key's row as JSON on NODE ({@code conn}), or on SOURCE when {@code conn} is null; null when absent. */
+    private String rowOf(Connection conn, TableReport.RepairKeys keys, List<String> key) throws SQLException {
+        Connection c = conn;
+        if (c == null) {
+            if (sourceConn == null) {
+                sourceConn = PgConnector.connect(source, "resync");
+            }
+            c = sourceConn;
+        }
+        List<String> match = new ArrayList<>();
+        for (String column : keys.columns()) {
+            String type = Sql.queryString(c, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+                    + " WHERE attrelid = ?::regclass AND attname = ?", keys.table().quoted(), column).orElseThrow();
+            match.add("t." + io.pgmesh.pg.Ident.quote(column) + " = ?::text::" + type);
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT row_to_json(t)::text FROM " + keys.table().quoted()
+                + " t WHERE " + String.join(" AND ", match))) {
+            for (int i = 0; i < key.size(); i++) {
+                ps.setString(i + 1, key.get(i));
+            }
+            try (var rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    /** From here on every task into or out of NODE waits, and init takes its reload path. */
+    private void holdTasks(Connection target, List<TableName> tables) throws SQLException {
+        if (sourceConn != null) {
+            sourceConn.close();
+        }
+        try (PreparedStatement ps = target.prepareStatement("""
+                INSERT INTO pgmesh.initial_load (source_node, state, created_tables, loaded_tables)
+                VALUES (?, 'loading', '{}', ?::text[])
+                ON CONFLICT (source_node) DO UPDATE SET state = 'loading', started_at = now(), finished_at = NULL,
+                    created_tables = '{}', loaded_tables = excluded.loaded_tables""")) {
+            ps.setString(1, source.name());
+            ps.setArray(2, target.createArrayOf("text", tables.stream().map(TableName::quoted).toArray()));
+            ps.executeUpdate();
+        }
+        say(node.name() + ": resync from " + source.name() + " started; its tasks wait until it is done");
+    }
+
+    /** On another node: the slot toward NODE and the origin of NODE's changes, and their sessions. */
+    private void cutFrom(NodeConfig other, Connection conn) throws SQLException, InterruptedException {
+        String slot = Names.slot(other.name(), node.name());
+        String origin = Names.origin(node.name());
+        endAndDrop(conn, List.of(slot), List.of(origin), "pgmesh apply " + node.name() + "->" + other.name());
+        Sql.queryString(conn, "DELETE FROM pgmesh.task_progress WHERE source_node = ? RETURNING 1", node.name());
+        Sql.queryString(conn, "DELETE FROM pgmesh.seen_history WHERE source_node = ? RETURNING 1", node.name());
+        Sql.queryString(conn, "DELETE FROM pgmesh.slot_start WHERE slot_name = ? RETURNING 1", slot);
+    }
+
+    /** On NODE: its slots toward the others and the origins of their changes; what it knew goes. */
+    private void cutOnNode(Connection conn) throws SQLException, InterruptedException {
+        List<String> slots = new ArrayList<>();
+        List<String> origins = new ArrayList<>();
+        for (NodeConfig other : config.nodes()) {
+            if (!other.equals(node)) {
+                slots.add(Names.slot(node.name(), other.name()));
+                origins.add(Names.origin(other.name()));
+            }
+        }
+        endAndDrop(conn, slots, origins, "pgmesh apply %->" + node.name());
+        Sql.exec(conn, "DELETE FROM pgmesh.task_progress; DELETE FROM pgmesh.seen_history; DELETE FROM pgmesh.slot_start");
+    }
+
+    private static void endAndDrop(Connection conn, List<String> slots, List<String> origins, String applyName)
+            throws SQLException, InterruptedException {
+        for (String slot : slots) {
+            Sql.queryString(conn, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"
+                    + " WHERE slot_name = ? AND active_pid IS NOT NULL", slot);
+        }
+        Sql.queryString(conn, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                + " WHERE datname = current_database() AND application_name LIKE ?", applyName);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        for (String slot : slots) {
+            while (MeshState.slotActive(conn, slot) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            if (MeshState.slotExists(conn, slot)) {
+                Sql.queryString(conn, "SELECT pg_drop_replication_slot(?)", slot);
+            }
+        }
+        for (String origin : origins) {
+            if (MeshState.originExists(conn, origin)) {
+                NodeRemoval.dropOrigin(conn, origin, deadline);
+            }
+        }
+    }
+
+    private void say(String line) {
+        out.println(line);
+        out.flush();
+    }
+}
