@@ -119,6 +119,12 @@ public final class InitialLoad {
                     snapshot.consistentPoint(), tables.size(), jobs);
             long copyStarted = System.nanoTime();
             copyAll(definitions, pageSize, workers, created);
+            if (!handoff.peers().isEmpty()) {
+                VersionStamps stamps = new VersionStamps(source, handoff.seenByPeer(), handoff.nodes());
+                for (TableDefinition d : definitions) {
+                    stamps.run(planner, targetConn, d);
+                }
+            }
             long finishStarted = System.nanoTime();
             for (String statement : SchemaWriter.foreignKeys(createdAll)) {
                 Sql.exec(targetConn, statement);

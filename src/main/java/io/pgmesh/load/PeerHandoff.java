@@ -10,7 +10,10 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import io.pgmesh.causal.Seen;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +41,8 @@ public final class PeerHandoff {
     private final NodeConfig joining;
     private final List<NodeConfig> peers;
     private final List<Resume> resumes = new ArrayList<>();
+    /** Per peer, when the seed's slot toward it was made: the floor of what it had seen of the seed. */
+    private final Map<String, java.time.Instant> seedFloors = new LinkedHashMap<>();
 
     /** @param peers the nodes other than the seed whose slot toward the seed exists: they are running */
     public PeerHandoff(NodeConfig seed, NodeConfig joining, List<NodeConfig> peers) {
@@ -48,6 +53,27 @@ public final class PeerHandoff {
 
     public List<NodeConfig> peers() {
         return peers;
+    }
+
+    /**
+     * What each peer had seen of every node when the snapshot was taken, as the seed knew it
+     * (after {@link #readProgress}); a peer the seed applied nothing from had seen nothing known.
+     */
+    Map<String, Seen> seenByPeer() {
+        Map<String, Seen> seen = new LinkedHashMap<>();
+        for (NodeConfig peer : peers) {
+            Seen s = resumes.stream().filter(r -> r.peer().equals(peer)).findFirst()
+                    .map(r -> Seen.parse(r.seen())).orElse(Seen.NONE);
+            seen.put(peer.name(), s.with(seed.name(), seedFloors.get(peer.name())));
+        }
+        return seen;
+    }
+
+    /** The nodes whose versions a loaded row can carry: the seed, the peers and the joining node. */
+    List<String> nodes() {
+        List<String> all = new ArrayList<>(List.of(seed.name(), joining.name()));
+        peers.forEach(p -> all.add(p.name()));
+        return all;
     }
 
     /**
@@ -76,7 +102,14 @@ public final class PeerHandoff {
     /** Inside the snapshot ({@code seedSnapshot} has imported it): what the seed had applied of each peer. */
     public void readProgress(Connection seedSnapshot) throws SQLException {
         resumes.clear();
+        seedFloors.clear();
         for (NodeConfig peer : peers) {
+            // Every version the seed wrote before its slot toward the peer existed reached the peer
+            // by other means (a load, a common seed): the peer had seen it.
+            Sql.queryString(seedSnapshot, "SELECT (extract(epoch FROM started_at) * 1000000)::bigint::text"
+                    + " FROM pgmesh.slot_start WHERE slot_name = ?", Names.slot(seed.name(), peer.name()))
+                    .ifPresent(micros -> seedFloors.put(peer.name(), java.time.Instant.EPOCH.plus(Long.parseLong(micros),
+                            java.time.temporal.ChronoUnit.MICROS)));
             try (PreparedStatement ps = seedSnapshot.prepareStatement("SELECT last_commit_lsn::text,"
                     + " last_commit_time::text, seen::text FROM pgmesh.task_progress WHERE source_node = ?")) {
                 ps.setString(1, peer.name());
