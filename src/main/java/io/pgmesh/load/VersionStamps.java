@@ -106,7 +106,8 @@ final class VersionStamps {
         String keyText = String.join(", ", key.stream().map(k -> "t." + Ident.quote(k) + "::text").toList());
         String sql = "SELECT v.roident, v.\"timestamp\"::text, " + keyText + " FROM " + table.name().quoted()
                 + " t, LATERAL pg_xact_commit_timestamp_origin(t.xmin) v WHERE v.\"timestamp\" > " + since
-                + " ORDER BY v.\"timestamp\", v.roident";
+                + " ORDER BY v.roident, v.\"timestamp\"";
+        long started = System.nanoTime();
         Map<String, List<List<String>>> byCommit = new LinkedHashMap<>();
         try (PreparedStatement ps = seedSnapshot.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
@@ -119,6 +120,8 @@ final class VersionStamps {
             }
         }
         if (byCommit.isEmpty()) {
+            log.info("initial load {}: no row of {} to re-stamp (scanned in {} ms)", seed.name(), table.name(),
+                    (System.nanoTime() - started) / 1_000_000);
             return 0;
         }
         List<String> types = new ArrayList<>();
@@ -126,51 +129,54 @@ final class VersionStamps {
             types.add(Sql.queryString(target, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
                     + " WHERE attrelid = ?::regclass AND attname = ?", table.name().quoted(), k).orElseThrow());
         }
-        StringBuilder match = new StringBuilder();
-        for (int i = 0; i < key.size(); i++) {
-            match.append(i == 0 ? "" : " AND ").append(Ident.quote(key.get(i))).append(" = ?::text::").append(types.get(i));
-        }
-        // A row written again as it is: a new version, whose commit carries the origin and time set up.
-        String touch = "UPDATE " + table.name().quoted() + " SET " + Ident.quote(key.get(0)) + " = "
-                + Ident.quote(key.get(0)) + " WHERE " + match;
         int rows = 0;
-        for (var e : byCommit.entrySet()) {
-            String[] parts = e.getKey().split("\u0000", 2);
-            rows += write(target, parts[0], parts[1], touch, e.getValue());
+        String origin = null;
+        try {
+            for (var e : byCommit.entrySet()) {
+                String[] parts = e.getKey().split("\u0000", 2);
+                if (!parts[0].equals(origin)) {
+                    if (origin != null) {
+                        Sql.queryString(target, "SELECT pg_replication_origin_session_reset()");
+                    }
+                    origin = parts[0];
+                    if (Sql.queryString(target, "SELECT pg_replication_origin_oid(?)", origin).isEmpty()) {
+                        Sql.queryString(target, "SELECT pg_replication_origin_create(?)", origin);
+                    }
+                    Sql.queryString(target, "SELECT pg_replication_origin_session_setup(?)", origin);
+                }
+                Sql.exec(target, commit(table, key, types, parts[1], e.getValue()));
+                rows += e.getValue().size();
+            }
+        } finally {
+            if (origin != null) {
+                Sql.queryString(target, "SELECT pg_replication_origin_session_reset()");
+            }
         }
         log.info("initial load {}: {} row(s) of {} given the version they have on {} (written by a commit some"
-                + " node had not seen yet)", seed.name(), rows, table.name(), seed.name());
+                + " node had not seen yet) in {} ms", seed.name(), rows, table.name(), seed.name(),
+                (System.nanoTime() - started) / 1_000_000);
         return rows;
     }
 
-    private static int write(Connection target, String origin, String commitTime, String touch, List<List<String>> keys)
-            throws SQLException {
-        if (Sql.queryString(target, "SELECT pg_replication_origin_oid(?)", origin).isEmpty()) {
-            Sql.queryString(target, "SELECT pg_replication_origin_create(?)", origin);
-        }
-        Sql.queryString(target, "SELECT pg_replication_origin_session_setup(?)", origin);
-        target.setAutoCommit(false);
-        try {
-            // The origin's position stays where it is: nothing was received under it yet.
-            Sql.queryString(target, "SELECT pg_replication_origin_xact_setup(COALESCE("
-                    + "pg_replication_origin_session_progress(false), '0/0'), ?::timestamptz)", commitTime);
-            int n = 0;
-            try (PreparedStatement ps = target.prepareStatement(touch)) {
-                for (List<String> key : keys) {
-                    for (int i = 0; i < key.size(); i++) {
-                        ps.setString(i + 1, key.get(i));
-                    }
-                    n += ps.executeUpdate();
-                }
+    /**
+     * One source commit's rows, written again as they are (a new version, whose commit carries the
+     * origin set up and this commit time) in one round trip. The origin's position stays where it
+     * is: nothing was received under it yet.
+     */
+    private static String commit(TableDefinition table, List<String> key, List<String> types, String commitTime,
+                                 List<List<String>> keys) {
+        StringBuilder sql = new StringBuilder("BEGIN; SELECT pg_replication_origin_xact_setup(COALESCE("
+                + "pg_replication_origin_session_progress(false), '0/0'), ").append(Ident.literal(commitTime))
+                .append("::timestamptz);");
+        for (List<String> values : keys) {
+            sql.append(" UPDATE ").append(table.name().quoted()).append(" SET ").append(Ident.quote(key.get(0)))
+                    .append(" = ").append(Ident.quote(key.get(0))).append(" WHERE ");
+            for (int i = 0; i < key.size(); i++) {
+                sql.append(i == 0 ? "" : " AND ").append(Ident.quote(key.get(i))).append(" = ")
+                        .append(Ident.literal(values.get(i))).append("::").append(types.get(i));
             }
-            target.commit();
-            return n;
-        } catch (SQLException e) {
-            target.rollback();
-            throw e;
-        } finally {
-            target.setAutoCommit(true);
-            Sql.queryString(target, "SELECT pg_replication_origin_session_reset()");
+            sql.append(';');
         }
+        return sql.append(" COMMIT").toString();
     }
 }
