@@ -262,12 +262,21 @@ public final class InitialLoad {
     }
 
     private void recordStart(Connection target, List<TableName> loaded) throws SQLException {
+        markLoading(target, source.name(), loaded);
+    }
+
+    /**
+     * Records on {@code target} that a load from {@code source} into these tables is under way:
+     * until it is done, every task into or out of the node waits, and the next init empties the
+     * tables and loads again.
+     */
+    public static void markLoading(Connection target, String source, List<TableName> loaded) throws SQLException {
         try (PreparedStatement ps = target.prepareStatement("""
                 INSERT INTO pgmesh.initial_load (source_node, state, created_tables, loaded_tables)
                 VALUES (?, 'loading', '{}', ?::text[])
                 ON CONFLICT (source_node) DO UPDATE SET state = 'loading', started_at = now(), finished_at = NULL,
                     created_tables = '{}', loaded_tables = excluded.loaded_tables""")) {
-            ps.setString(1, source.name());
+            ps.setString(1, source);
             ps.setArray(2, target.createArrayOf("text", loaded.stream().map(TableName::quoted).toArray()));
             ps.executeUpdate();
         }

@@ -126,8 +126,7 @@ final class VersionStamps {
         }
         List<String> types = new ArrayList<>();
         for (String k : key) {
-            types.add(Sql.queryString(target, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
-                    + " WHERE attrelid = ?::regclass AND attname = ?", table.name().quoted(), k).orElseThrow());
+            types.add(io.pgmesh.pg.KeyMatch.typeOf(target, table.name(), k));
         }
         int rows = 0;
         String origin = null;

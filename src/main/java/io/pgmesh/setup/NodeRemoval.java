@@ -150,34 +150,12 @@ public final class NodeRemoval {
      */
     private void removeFrom(NodeConfig node, Connection conn, List<String> slots, List<String> origins,
                             List<String> sources) throws SQLException, InterruptedException {
-        List<String> removed = new ArrayList<>();
-        for (String slot : slots) {
-            Sql.queryString(conn, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"
-                    + " WHERE slot_name = ? AND active_pid IS NOT NULL", slot);
-        }
+        List<String> applyNames = new ArrayList<>();
         for (String source : sources) {
-            String app = "pgmesh apply " + (node.equals(leaving) ? source + "->" + leaving.name()
-                    : leaving.name() + "->" + node.name());
-            Sql.queryString(conn, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    + " WHERE datname = current_database() AND application_name = ?", app);
+            applyNames.add("pgmesh apply " + (node.equals(leaving) ? source + "->" + leaving.name()
+                    : leaving.name() + "->" + node.name()));
         }
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        for (String slot : slots) {
-            while (Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND active)",
-                    slot) && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
-            if (MeshState.slotExists(conn, slot)) {
-                Sql.queryString(conn, "SELECT pg_drop_replication_slot(?)", slot);
-                removed.add("slot " + slot);
-            }
-        }
-        for (String origin : origins) {
-            if (MeshState.originExists(conn, origin)) {
-                dropOrigin(conn, origin, deadline);
-                removed.add("origin " + origin);
-            }
-        }
+        List<String> removed = TaskCut.endAndDrop(conn, slots, origins, applyNames);
         if (ControlSchema.exists(conn)) {
             for (String source : sources) {
                 Sql.queryString(conn, "DELETE FROM pgmesh.task_progress WHERE source_node = ? RETURNING 1", source);
@@ -189,21 +167,6 @@ public final class NodeRemoval {
             }
         }
         say(node.name() + ": removed " + (removed.isEmpty() ? "nothing (none left)" : String.join(", ", removed)));
-    }
-
-    /** An origin a session still holds cannot be dropped; the killed apply session lets go a moment later. */
-    static void dropOrigin(Connection conn, String origin, long deadline) throws SQLException, InterruptedException {
-        while (true) {
-            try {
-                Sql.queryString(conn, "SELECT pg_replication_origin_drop(?)", origin);
-                return;
-            } catch (SQLException e) {
-                if (!io.pgmesh.pg.SqlStates.OBJECT_IN_USE.equals(e.getSQLState()) || System.nanoTime() > deadline) {
-                    throw e;
-                }
-                Thread.sleep(50);
-            }
-        }
     }
 
     private void say(String line) {

@@ -169,21 +169,7 @@ public final class Resync {
             }
             c = sourceConn;
         }
-        List<String> match = new ArrayList<>();
-        for (String column : keys.columns()) {
-            String type = Sql.queryString(c, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
-                    + " WHERE attrelid = ?::regclass AND attname = ?", keys.table().quoted(), column).orElseThrow();
-            match.add("t." + io.pgmesh.pg.Ident.quote(column) + " = ?::text::" + type);
-        }
-        try (PreparedStatement ps = c.prepareStatement("SELECT row_to_json(t)::text FROM " + keys.table().quoted()
-                + " t WHERE " + String.join(" AND ", match))) {
-            for (int i = 0; i < key.size(); i++) {
-                ps.setString(i + 1, key.get(i));
-            }
-            try (var rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
+        return io.pgmesh.pg.KeyMatch.rowJson(c, keys.table(), keys.columns(), key)[0];
     }
 
     /** From here on every task into or out of NODE waits, and init takes its reload path. */
@@ -191,15 +177,7 @@ public final class Resync {
         if (sourceConn != null) {
             sourceConn.close();
         }
-        try (PreparedStatement ps = target.prepareStatement("""
-                INSERT INTO pgmesh.initial_load (source_node, state, created_tables, loaded_tables)
-                VALUES (?, 'loading', '{}', ?::text[])
-                ON CONFLICT (source_node) DO UPDATE SET state = 'loading', started_at = now(), finished_at = NULL,
-                    created_tables = '{}', loaded_tables = excluded.loaded_tables""")) {
-            ps.setString(1, source.name());
-            ps.setArray(2, target.createArrayOf("text", tables.stream().map(TableName::quoted).toArray()));
-            ps.executeUpdate();
-        }
+        io.pgmesh.load.InitialLoad.markLoading(target, source.name(), tables);
         say(node.name() + ": resync from " + source.name() + " started; its tasks wait until it is done");
     }
 
@@ -207,7 +185,7 @@ public final class Resync {
     private void cutFrom(NodeConfig other, Connection conn) throws SQLException, InterruptedException {
         String slot = Names.slot(other.name(), node.name());
         String origin = Names.origin(node.name());
-        endAndDrop(conn, List.of(slot), List.of(origin), "pgmesh apply " + node.name() + "->" + other.name());
+        TaskCut.endAndDrop(conn, List.of(slot), List.of(origin), List.of("pgmesh apply " + node.name() + "->" + other.name()));
         Sql.queryString(conn, "DELETE FROM pgmesh.task_progress WHERE source_node = ? RETURNING 1", node.name());
         Sql.queryString(conn, "DELETE FROM pgmesh.seen_history WHERE source_node = ? RETURNING 1", node.name());
         Sql.queryString(conn, "DELETE FROM pgmesh.slot_start WHERE slot_name = ? RETURNING 1", slot);
@@ -223,32 +201,8 @@ public final class Resync {
                 origins.add(Names.origin(other.name()));
             }
         }
-        endAndDrop(conn, slots, origins, "pgmesh apply %->" + node.name());
+        TaskCut.endAndDrop(conn, slots, origins, List.of("pgmesh apply %->" + node.name()));
         Sql.exec(conn, "DELETE FROM pgmesh.task_progress; DELETE FROM pgmesh.seen_history; DELETE FROM pgmesh.slot_start");
-    }
-
-    private static void endAndDrop(Connection conn, List<String> slots, List<String> origins, String applyName)
-            throws SQLException, InterruptedException {
-        for (String slot : slots) {
-            Sql.queryString(conn, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"
-                    + " WHERE slot_name = ? AND active_pid IS NOT NULL", slot);
-        }
-        Sql.queryString(conn, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                + " WHERE datname = current_database() AND application_name LIKE ?", applyName);
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        for (String slot : slots) {
-            while (MeshState.slotActive(conn, slot) && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
-            if (MeshState.slotExists(conn, slot)) {
-                Sql.queryString(conn, "SELECT pg_drop_replication_slot(?)", slot);
-            }
-        }
-        for (String origin : origins) {
-            if (MeshState.originExists(conn, origin)) {
-                NodeRemoval.dropOrigin(conn, origin, deadline);
-            }
-        }
     }
 
     private void say(String line) {

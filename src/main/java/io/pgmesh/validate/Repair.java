@@ -3,6 +3,7 @@ package io.pgmesh.validate;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.pg.Ident;
+import io.pgmesh.pg.KeyMatch;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.pg.SqlStates;
@@ -11,7 +12,6 @@ import io.pgmesh.topology.Names;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -142,26 +142,8 @@ public final class Repair {
 
     private static Version read(Connection conn, TableName table, List<String> keyColumns, List<String> key)
             throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement("SELECT row_to_json(t)::text,"
-                + " pg_xact_commit_timestamp(t.xmin)::text FROM " + table.quoted() + " t WHERE "
-                + keyMatch(conn, table, keyColumns))) {
-            for (int i = 0; i < key.size(); i++) {
-                ps.setString(i + 1, key.get(i));
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? new Version(rs.getString(1), rs.getString(2)) : new Version(null, null);
-            }
-        }
-    }
-
-    private static String keyMatch(Connection conn, TableName table, List<String> keyColumns) throws SQLException {
-        List<String> parts = new ArrayList<>();
-        for (String column : keyColumns) {
-            String type = Sql.queryString(conn, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
-                    + " WHERE attrelid = ?::regclass AND attname = ?", table.quoted(), column).orElseThrow();
-            parts.add("t." + Ident.quote(column) + " = ?::text::" + type);
-        }
-        return String.join(" AND ", parts);
+        String[] row = KeyMatch.rowJson(conn, table, keyColumns, key);
+        return new Version(row[0], row[1]);
     }
 
     /** One key in one transaction, stamped with the commit time of the truth's version. */
@@ -176,8 +158,8 @@ public final class Repair {
             case "insert" -> "INSERT INTO " + table.quoted() + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list
                     + " FROM json_populate_record(NULL::" + table.quoted() + ", ?::json)";
             case "update" -> "UPDATE " + table.quoted() + " t SET (" + list + ") = " + row + " WHERE "
-                    + keyMatch(conn, table, keyColumns);
-            default -> "DELETE FROM " + table.quoted() + " t WHERE " + keyMatch(conn, table, keyColumns);
+                    + KeyMatch.condition(conn, table, "t", keyColumns);
+            default -> "DELETE FROM " + table.quoted() + " t WHERE " + KeyMatch.condition(conn, table, "t", keyColumns);
         };
         conn.setAutoCommit(false);
         try {
