@@ -27,6 +27,10 @@ final class ResyncCommand implements Callable<Integer> {
     @Option(names = "--force", description = "also when NODE holds keys no other node has (they are kept, then replaced)")
     boolean force;
 
+    @Option(names = "--timeout", defaultValue = "60", paramLabel = "SECONDS", description = "how long to wait for"
+            + " the other nodes to apply what NODE wrote before its slots go (default ${DEFAULT-VALUE})")
+    int timeoutSeconds;
+
     @Option(names = "--jobs", defaultValue = "4", description = "tables or table slices copied at once (default ${DEFAULT-VALUE})")
     int jobs;
 
@@ -50,7 +54,11 @@ final class ResyncCommand implements Callable<Integer> {
         if (target.equals(source)) {
             throw new ExitException(Main.USAGE, "resync: NODE and --from name the same node, " + node);
         }
-        boolean ok = new Resync(mesh, target, source, force, jobs, spec.commandLine().getOut()).run();
+        if (timeoutSeconds < 1) {
+            throw new ExitException(Main.USAGE, "resync: --timeout: expected 1 or more seconds, got " + timeoutSeconds);
+        }
+        boolean ok = new Resync(mesh, target, source, force, jobs, java.time.Duration.ofSeconds(timeoutSeconds),
+                spec.commandLine().getOut()).run();
         return ok ? Main.OK : Main.FAILED;
     }
 }

@@ -52,6 +52,12 @@ public final class InitialLoad {
     private final long sliceBytes;
     private final LoadProgress progress;
     private final PeerHandoff handoff;
+    private final OwnSlots ownSlots;
+
+    /** Creates the target's own slots toward the other nodes, once its rows are in. */
+    public interface OwnSlots {
+        void create() throws SQLException;
+    }
 
     /**
      * @param jobs       copying sessions at once, each a source and a target connection
@@ -59,9 +65,10 @@ public final class InitialLoad {
      *                   several workers share a big table; 0 copies every table in one piece
      * @param handoff    the running nodes whose changes must reach the target from where the
      *                   snapshot leaves off
+     * @param ownSlots   creates the target's own slots, after its rows and before the load is done
      */
     public InitialLoad(NodeConfig source, NodeConfig target, TableSelection selection, int jobs, long sliceBytes,
-                       LoadProgress progress, PeerHandoff handoff) {
+                       LoadProgress progress, PeerHandoff handoff, OwnSlots ownSlots) {
         this.source = source;
         this.target = target;
         this.selection = selection;
@@ -69,6 +76,7 @@ public final class InitialLoad {
         this.sliceBytes = sliceBytes;
         this.progress = progress;
         this.handoff = handoff;
+        this.ownSlots = ownSlots;
     }
 
     public Result run() throws SQLException, LoadException, InterruptedException {
@@ -292,8 +300,15 @@ public final class InitialLoad {
         }
     }
 
-    /** The load is done, and where each running peer's changes follow from, in one transaction. */
+    /**
+     * The load is done, and where each running peer's changes follow from, in one transaction.
+     * The target's own slots exist before that: a task into or out of it starts the moment the
+     * load is done, and what it knows of the target (that the other node has seen every version
+     * committed before the target's slot toward it) must already hold; and nothing the target
+     * takes from then on may go unsent.
+     */
     private void recordDone(Connection target, Lsn consistentPoint) throws SQLException {
+        ownSlots.create();
         handoff.startOrigins(target);
         target.setAutoCommit(false);
         try (PreparedStatement ps = target.prepareStatement("""
@@ -305,6 +320,10 @@ public final class InitialLoad {
             ps.setLong(3, progress.totalBytes());
             ps.setString(4, source.name());
             ps.executeUpdate();
+            // This load makes the node complete: an earlier one from another source that was
+            // interrupted no longer holds its tasks back.
+            Sql.queryString(target, "DELETE FROM pgmesh.initial_load WHERE state = 'loading' AND source_node <> ?"
+                    + " RETURNING 1", source.name());
             target.commit();
         } catch (SQLException e) {
             target.rollback();

@@ -103,79 +103,152 @@ final class VersionStamps {
                             : Ident.literal(h.toString()) + "::timestamptz");
         }
         since.append(" ELSE 'infinity'::timestamptz END");
+        // The column written again as it is: any stored column the server lets an UPDATE set
+        // (not a generated one, nor an identity GENERATED ALWAYS).
+        String touched = Sql.queryString(target, "SELECT attname FROM pg_attribute WHERE attrelid = ?::regclass"
+                + " AND attnum > 0 AND NOT attisdropped AND attgenerated = '' AND attidentity <> 'a' ORDER BY attnum"
+                + " LIMIT 1", table.name().quoted()).orElse(null);
+        if (touched == null) {
+            log.warn("initial load {}: {} has no column an UPDATE may set, so its recent rows keep the load's stamp;"
+                    + " run pgmesh validate once the join is done", seed.name(), table.name());
+            return 0;
+        }
         String keyText = String.join(", ", key.stream().map(k -> "t." + Ident.quote(k) + "::text").toList());
         String sql = "SELECT v.roident, v.\"timestamp\"::text, " + keyText + " FROM " + table.name().quoted()
                 + " t, LATERAL pg_xact_commit_timestamp_origin(t.xmin) v WHERE v.\"timestamp\" > " + since
                 + " ORDER BY v.roident, v.\"timestamp\"";
-        long started = System.nanoTime();
-        Map<String, List<List<String>>> byCommit = new LinkedHashMap<>();
-        try (PreparedStatement ps = seedSnapshot.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                List<String> values = new ArrayList<>();
-                for (int i = 0; i < key.size(); i++) {
-                    values.add(rs.getString(3 + i));
-                }
-                byCommit.computeIfAbsent(origins.get(rs.getInt(1)) + "\u0000" + rs.getString(2), k -> new ArrayList<>())
-                        .add(values);
-            }
-        }
-        if (byCommit.isEmpty()) {
-            log.info("initial load {}: no row of {} to re-stamp (scanned in {} ms)", seed.name(), table.name(),
-                    (System.nanoTime() - started) / 1_000_000);
-            return 0;
-        }
         List<String> types = new ArrayList<>();
         for (String k : key) {
             types.add(io.pgmesh.pg.KeyMatch.typeOf(target, table.name(), k));
         }
-        int rows = 0;
-        String origin = null;
-        try {
-            for (var e : byCommit.entrySet()) {
-                String[] parts = e.getKey().split("\u0000", 2);
-                if (!parts[0].equals(origin)) {
+        long started = System.nanoTime();
+        Rewriter rewriter = new Rewriter(target, table, key, types, touched);
+        try (PreparedStatement ps = seedSnapshot.prepareStatement(sql)) {
+            // Streamed: in a mesh that was quiet, most of a big table can count as recent.
+            ps.setFetchSize(BATCH);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    List<String> values = new ArrayList<>();
+                    for (int i = 0; i < key.size(); i++) {
+                        values.add(rs.getString(3 + i));
+                    }
+                    rewriter.add(origins.get(rs.getInt(1)), rs.getString(2), values);
+                }
+            }
+            rewriter.finish();
+        } catch (SQLException e) {
+            rewriter.abort();
+            throw e;
+        }
+        if (rewriter.rows > 0) {
+            log.info("initial load {}: {} row(s) of {} given the version they have on {} (written by a commit some"
+                    + " node had not seen yet) in {} ms", seed.name(), rewriter.rows, table.name(), seed.name(),
+                    (System.nanoTime() - started) / 1_000_000);
+        }
+        return rewriter.rows;
+    }
+
+    private static final int BATCH = 1000;
+
+    /**
+     * Writes the rows of each source commit again in one target transaction under the commit's
+     * origin, with its commit time; rows are sent in batches, so memory stays bounded. It runs
+     * as a replica session, as an apply does: the target's own triggers must not fire for a row
+     * that is only being stamped.
+     */
+    private static final class Rewriter {
+        private final Connection target;
+        private final TableDefinition table;
+        private final List<String> key;
+        private final List<String> types;
+        private final String touched;
+        private String origin;
+        private String commitTime;
+        private final StringBuilder pending = new StringBuilder();
+        private int pendingRows;
+        private boolean open;
+        int rows;
+
+        Rewriter(Connection target, TableDefinition table, List<String> key, List<String> types, String touched)
+                throws SQLException {
+            this.target = target;
+            this.table = table;
+            this.key = key;
+            this.types = types;
+            this.touched = touched;
+            Sql.exec(target, "SET session_replication_role = replica");
+        }
+
+        void add(String rowOrigin, String rowCommitTime, List<String> values) throws SQLException {
+            if (!rowOrigin.equals(origin) || !rowCommitTime.equals(commitTime)) {
+                commit();
+                if (!rowOrigin.equals(origin)) {
                     if (origin != null) {
                         Sql.queryString(target, "SELECT pg_replication_origin_session_reset()");
                     }
-                    origin = parts[0];
-                    if (Sql.queryString(target, "SELECT pg_replication_origin_oid(?)", origin).isEmpty()) {
-                        Sql.queryString(target, "SELECT pg_replication_origin_create(?)", origin);
+                    if (Sql.queryString(target, "SELECT pg_replication_origin_oid(?)", rowOrigin).isEmpty()) {
+                        Sql.queryString(target, "SELECT pg_replication_origin_create(?)", rowOrigin);
                     }
-                    Sql.queryString(target, "SELECT pg_replication_origin_session_setup(?)", origin);
+                    Sql.queryString(target, "SELECT pg_replication_origin_session_setup(?)", rowOrigin);
+                    origin = rowOrigin;
                 }
-                Sql.exec(target, commit(table, key, types, parts[1], e.getValue()));
-                rows += e.getValue().size();
+                commitTime = rowCommitTime;
+                // The origin's position stays where it is: nothing was received under it yet.
+                pending.append("BEGIN; SELECT pg_replication_origin_xact_setup(COALESCE(")
+                        .append("pg_replication_origin_session_progress(false), '0/0'), ")
+                        .append(Ident.literal(commitTime)).append("::timestamptz);");
+                open = true;
             }
-        } finally {
-            if (origin != null) {
-                Sql.queryString(target, "SELECT pg_replication_origin_session_reset()");
-            }
-        }
-        log.info("initial load {}: {} row(s) of {} given the version they have on {} (written by a commit some"
-                + " node had not seen yet) in {} ms", seed.name(), rows, table.name(), seed.name(),
-                (System.nanoTime() - started) / 1_000_000);
-        return rows;
-    }
-
-    /**
-     * One source commit's rows, written again as they are (a new version, whose commit carries the
-     * origin set up and this commit time) in one round trip. The origin's position stays where it
-     * is: nothing was received under it yet.
-     */
-    private static String commit(TableDefinition table, List<String> key, List<String> types, String commitTime,
-                                 List<List<String>> keys) {
-        StringBuilder sql = new StringBuilder("BEGIN; SELECT pg_replication_origin_xact_setup(COALESCE("
-                + "pg_replication_origin_session_progress(false), '0/0'), ").append(Ident.literal(commitTime))
-                .append("::timestamptz);");
-        for (List<String> values : keys) {
-            sql.append(" UPDATE ").append(table.name().quoted()).append(" SET ").append(Ident.quote(key.get(0)))
-                    .append(" = ").append(Ident.quote(key.get(0))).append(" WHERE ");
+            pending.append(" UPDATE ").append(table.name().quoted()).append(" SET ").append(Ident.quote(touched))
+                    .append(" = ").append(Ident.quote(touched)).append(" WHERE ");
             for (int i = 0; i < key.size(); i++) {
-                sql.append(i == 0 ? "" : " AND ").append(Ident.quote(key.get(i))).append(" = ")
+                pending.append(i == 0 ? "" : " AND ").append(Ident.quote(key.get(i))).append(" = ")
                         .append(Ident.literal(values.get(i))).append("::").append(types.get(i));
             }
-            sql.append(';');
+            pending.append(';');
+            rows++;
+            if (++pendingRows >= BATCH) {
+                flush();
+            }
         }
-        return sql.append(" COMMIT").toString();
+
+        private void flush() throws SQLException {
+            if (pending.length() > 0) {
+                Sql.exec(target, pending.toString());
+                pending.setLength(0);
+                pendingRows = 0;
+            }
+        }
+
+        private void commit() throws SQLException {
+            if (open) {
+                pending.append(" COMMIT;");
+                flush();
+                open = false;
+            }
+        }
+
+        void finish() throws SQLException {
+            commit();
+            reset();
+        }
+
+        /** After a failure: the open transaction goes, so the error is the one the caller sees. */
+        void abort() {
+            try {
+                Sql.exec(target, "ROLLBACK");
+                reset();
+            } catch (SQLException ignored) {
+                // the original failure is what matters
+            }
+        }
+
+        private void reset() throws SQLException {
+            if (origin != null) {
+                Sql.queryString(target, "SELECT pg_replication_origin_session_reset()");
+                origin = null;
+            }
+            Sql.exec(target, "RESET session_replication_role");
+        }
     }
 }

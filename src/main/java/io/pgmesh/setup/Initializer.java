@@ -93,7 +93,7 @@ public final class Initializer {
             }
             for (NodeConfig target : config.nodes()) {
                 if (plan.loads().contains(target) || plan.reloads().contains(target)) {
-                    load(source, target, plan.peersOf(target));
+                    load(source, target, plan.peersOf(target), conns);
                 }
             }
             createOriginsAndSlots(conns);
@@ -225,14 +225,14 @@ public final class Initializer {
         }
     }
 
-    private void load(NodeConfig source, NodeConfig target, List<NodeConfig> peers)
+    private void load(NodeConfig source, NodeConfig target, List<NodeConfig> peers, Map<String, Connection> conns)
             throws SQLException, LoadException, InterruptedException {
         say("initial load " + source.name() + " -> " + target.name() + " (" + jobs + " workers)"
                 + (peers.isEmpty() ? "" : "; the changes of " + peers.stream().map(NodeConfig::name).toList()
                 + " that " + source.name() + " has not applied yet follow over their own slots"));
         LoadProgress progress = new LoadProgress(out, terminal, source.name() + "->" + target.name());
         InitialLoad.Result r = new InitialLoad(source, target, config.tables(), jobs, sliceBytes, progress,
-                new PeerHandoff(source, target, peers)).run();
+                new PeerHandoff(source, target, peers), () -> createOwnSlots(target, conns)).run();
         changes++;
         say(String.format("initial load %s -> %s done: %d table(s), %,d rows, %.1f MB in %.1f s (%.1f MB/s);"
                         + " replication from %s starts at %s", source.name(), target.name(), r.tables(), r.rows(),
@@ -260,6 +260,22 @@ public final class Initializer {
                 + " giving every loaded node its own");
         new SequencePartitioner(config, slices.getAsInt(), out).run(false);
         changes++;
+    }
+
+    /** The loaded node's slots toward every other node: after its rows, so the rows never travel back. */
+    private void createOwnSlots(NodeConfig node, Map<String, Connection> conns) throws SQLException {
+        for (TaskSpec t : Topology.mesh(config)) {
+            Connection src = conns.get(node.name());
+            if (t.source().equals(node) && !MeshState.slotExists(src, t.slotName())) {
+                try {
+                    SlotManager.ensure(src, ServerCapabilities.of(src), t,
+                            MeshState.originProgress(conns.get(t.target().name()), t.originName()), null);
+                } catch (SlotLostException e) {
+                    throw new SQLException(e.getMessage(), e);
+                }
+                say(node.name() + ": created slot " + t.slotName());
+            }
+        }
     }
 
     private void createOriginsAndSlots(Map<String, Connection> conns) throws SQLException, SlotLostException {

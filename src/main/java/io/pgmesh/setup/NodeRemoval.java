@@ -108,34 +108,17 @@ public final class NodeRemoval {
      */
     private boolean drained(Connection leavingConn, Map<NodeConfig, Connection> conns)
             throws SQLException, InterruptedException {
-        Lsn mark = Lsn.parse(Sql.queryString(leavingConn, "SELECT pg_current_wal_lsn()::text").orElseThrow());
-        say("waiting until every node has applied what " + leaving.name() + " wrote up to " + mark
-                + " (at most " + timeout.toSeconds() + " s)");
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            List<String> behind = new ArrayList<>();
-            for (NodeConfig n : conns.keySet()) {
-                String slot = Names.slot(leaving.name(), n.name());
-                Lsn confirmed = Sql.queryString(leavingConn, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots"
-                        + " WHERE slot_name = ?", slot).map(Lsn::parse).orElse(null);
-                if (confirmed == null) {
-                    continue; // no slot: nothing was ever sent that way, nothing can be waited for
-                }
-                if (confirmed.compareTo(mark) < 0) {
-                    behind.add(leaving.name() + "->" + n.name() + " (" + mark.minus(confirmed) + " bytes behind)");
-                }
-            }
-            if (behind.isEmpty()) {
-                return true;
-            }
-            if (System.nanoTime() > deadline) {
-                say("refused: after " + timeout.toSeconds() + " s these tasks have still not applied everything "
-                        + leaving.name() + " wrote: " + String.join(", ", behind) + "; is pgmesh run running for the"
-                        + " mesh? Start it (or wait longer with --timeout), then run remove-node again. Nothing was changed");
-                return false;
-            }
-            Thread.sleep(200);
+        say("waiting until every node has applied what " + leaving.name() + " wrote (at most " + timeout.toSeconds()
+                + " s)");
+        List<String> behind = Drain.await(leavingConn, leaving.name(),
+                conns.keySet().stream().map(NodeConfig::name).toList(), timeout);
+        if (!behind.isEmpty()) {
+            say("refused: after " + timeout.toSeconds() + " s these tasks have still not applied everything "
+                    + leaving.name() + " wrote: " + String.join(", ", behind) + "; is pgmesh run running for the"
+                    + " mesh? Start it (or wait longer with --timeout), then run remove-node again. Nothing was changed");
+            return false;
         }
+        return true;
     }
 
     private void markRemoved(Connection conn) throws SQLException {

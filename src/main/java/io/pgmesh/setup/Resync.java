@@ -41,14 +41,17 @@ public final class Resync {
     private final NodeConfig source;
     private final boolean force;
     private final int jobs;
+    private final Duration drainTimeout;
     private final PrintWriter out;
 
-    public Resync(MeshConfig config, NodeConfig node, NodeConfig source, boolean force, int jobs, PrintWriter out) {
+    public Resync(MeshConfig config, NodeConfig node, NodeConfig source, boolean force, int jobs, Duration drainTimeout,
+                  PrintWriter out) {
         this.config = config;
         this.node = node;
         this.source = source;
         this.force = force;
         this.jobs = jobs;
+        this.drainTimeout = drainTimeout;
         this.out = out;
     }
 
@@ -74,6 +77,16 @@ public final class Resync {
             }
             List<TableName> tables = new ArrayList<>(PublicationManager.selected(conns.get(source), config.tables())
                     .published());
+            // What NODE wrote and the others have not applied yet would be lost with its slots: it
+            // goes out first, as far as its slots can still send.
+            List<String> others = config.nodes().stream().filter(n -> !n.equals(node)).map(NodeConfig::name).toList();
+            List<String> behind = Drain.await(target, node.name(), others, drainTimeout);
+            if (!behind.isEmpty() && !force) {
+                say("refused: after " + drainTimeout.toSeconds() + " s these tasks have still not applied everything " + node.name() + " wrote: "
+                        + String.join(", ", behind) + "; start pgmesh run so they can, or --force resyncs anyway (those"
+                        + " changes are then lost to the nodes that lack them). Nothing was changed");
+                return false;
+            }
             if (!saveDifferences(target, tables)) {
                 return false;
             }

@@ -199,12 +199,10 @@ public final class Task implements Runnable {
             sourceCaps = ServerCapabilities.of(source);
             senderTimeout = Duration.ofMillis(Sql.queryInt(source,
                     "SELECT setting::int FROM pg_settings WHERE name = 'wal_sender_timeout'"));
-            sourcePreparer.ensure(source);
             Connection target = connect(spec.target().name(),
                     () -> PgConnector.connectApply(spec.target(), "apply " + spec, PgConnector.RUN_STATEMENT_BOUND));
             Lsn loadedAt;
             try {
-                targetPreparer.ensure(target);
                 Optional<String> removed = MembershipGate.removed(spec, source, target);
                 if (removed.isPresent()) {
                     throw new TaskBlockedException(removed.get());
@@ -213,6 +211,10 @@ public final class Task implements Runnable {
                 if (wait.isPresent()) {
                     throw new LoadPendingException(wait.get());
                 }
+                // Only now: a node is prepared once per process (publication, tombstone triggers), and
+                // a node still being loaded lacks the tables those are for.
+                sourcePreparer.ensure(source);
+                targetPreparer.ensure(target);
                 loadedAt = MeshState.loadedAt(target, spec.source().name()).orElse(null);
                 applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics::applied, carefulTxns,
                         new SourceRows(() -> PgConnector.connect(spec.source(), "lookup " + spec, PROBE_BOUND),

@@ -200,6 +200,9 @@ class JoinUnderLoadIT {
     void aConflictInFlightAtTheSnapshotIsResolvedOnTheNewNodeAsOnTheOldOnes() throws Exception {
         try (PgCluster c = PgCluster.start(3)) {
             c.sql(0, SCHEMA);
+            // A key the server generates ALWAYS: the new node's copy is stamped without setting it.
+            c.sql(0, "CREATE TABLE tickets (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, title text);"
+                    + " INSERT INTO tickets (title) SELECT 't' || g FROM generate_series(1, 10) g");
             MeshConfig two = mesh(c, 2);
             init(two, true);
             MeshRunner old = c.track(new MeshRunner(two, PgCluster.testRetry()));
@@ -209,9 +212,11 @@ class JoinUnderLoadIT {
             PgCluster.await(Duration.ofSeconds(30), "west to have east's update",
                     () -> c.countOrMinusOne(1, "SELECT count(*) FROM counters WHERE value = 1") == 10);
             old.close();
-            c.sql(1, "UPDATE counters SET value = 200, owner = 'west' WHERE id = 3");
+            c.sql(1, "UPDATE counters SET value = 200, owner = 'west' WHERE id = 3;"
+                    + " UPDATE tickets SET title = 'west' WHERE id = 3");
             Thread.sleep(20);
-            c.sql(0, "UPDATE counters SET value = 100, owner = 'east' WHERE id = 3");
+            c.sql(0, "UPDATE counters SET value = 100, owner = 'east' WHERE id = 3;"
+                    + " UPDATE tickets SET title = 'east' WHERE id = 3");
 
             init(mesh(c, 3), true);
             c.startMesh(mesh(c, 3));
@@ -220,6 +225,7 @@ class JoinUnderLoadIT {
                     "east kept its later version (last update wins)");
             for (int n = 1; n < 3; n++) {
                 assertEquals(c.dump(0, "counters", "id"), c.dump(n, "counters", "id"), c.name(n) + " decided as east did");
+                assertEquals(c.dump(0, "tickets", "id"), c.dump(n, "tickets", "id"), c.name(n) + " decided as east did");
             }
         }
     }

@@ -35,10 +35,11 @@ class ResyncIT {
             c.sql(0, "INSERT INTO ledger SELECT 'east', g, 'x' FROM generate_series(1, 5000) g");
             c.awaitSettled(Duration.ofSeconds(60));
             runner.close();
-            // north writes while nothing replicates, then loses its slot from east: changes east made
-            // from now on can never reach it through that slot.
+            // north writes while nothing replicates, then loses its slots (all three that touch it):
+            // east's later changes can never reach it that way, and nobody will get north's write.
             c.sql(2, "INSERT INTO ledger VALUES ('north', 1, 'only here')");
             c.sql(0, "SELECT pg_drop_replication_slot('pgmesh_east_north')");
+            c.sql(2, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots");
             c.sql(0, "INSERT INTO ledger VALUES ('east', 5001, 'after the loss')");
 
             Cli refused = Cli.run("resync", "-c", file.toString(), "north", "--from", "east");
@@ -47,7 +48,8 @@ class ResyncIT {
             assertTrue(refused.out().contains("(node, seq)=(east, 5001) is missing (east has it)"), refused.toString());
             assertTrue(refused.out().contains("--force resyncs anyway"), refused.toString());
             assertEquals(1, c.count(2, "SELECT count(*) FROM ledger WHERE node = 'north'"), "nothing was changed");
-            assertEquals(2, c.count(2, "SELECT count(*) FROM pg_replication_slots"), "north kept its slots");
+            assertEquals(1, c.count(1, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgmesh_west_north'"),
+                    "west kept its slot toward north");
 
             runner = c.track(new MeshRunner(io.pgmesh.config.MeshConfigLoader.load(file), PgCluster.testRetry()));
             runner.start();
@@ -88,7 +90,9 @@ class ResyncIT {
             for (int n = 1; n < 3; n++) {
                 assertEquals(c.dump(0, "ledger", "node, seq"), c.dump(n, "ledger", "node, seq"), c.name(n));
             }
-            assertEquals(5002 + written.get(), c.count(2, "SELECT count(*) FROM ledger"), "every row once on north");
+            assertEquals(5001 + written.get(), c.count(2, "SELECT count(*) FROM ledger"), "every row once on north");
+            assertEquals(1, c.count(2, "SELECT count(*) FROM pgmesh.resync_saved WHERE key_values = '{north,1}'"
+                    + " AND row_on_node->>'note' = 'only here'"), "north's write nobody else had is kept");
             assertEquals(1, c.count(2, "SELECT count(*) FROM pgmesh.resync_saved WHERE key_values = '{east,5001}'"
                     + " AND row_on_node IS NULL"), "what north lacked is recorded with the resync");
             for (Task t : again.tasks()) {
