@@ -33,17 +33,22 @@ public final class KeyMatch {
         return String.join(" AND ", parts);
     }
 
-    /** The row with this key as JSON ({@code row_to_json}) and its commit time; both null when there is none. */
+    /**
+     * The row with this key as JSON ({@code row_to_json}), its commit time and the replication
+     * origin that wrote it (null for the node's own write); all null when there is no such row.
+     */
     public static String[] rowJson(Connection conn, TableName table, List<String> keyColumns, List<String> key)
             throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement("SELECT row_to_json(t)::text,"
-                + " pg_xact_commit_timestamp(t.xmin)::text FROM " + table.quoted() + " t WHERE "
-                + condition(conn, table, "t", keyColumns))) {
+                + " pg_xact_commit_timestamp(t.xmin)::text, (SELECT o.roname FROM pg_replication_origin o"
+                + " WHERE o.roident = (pg_xact_commit_timestamp_origin(t.xmin)).roident) FROM " + table.quoted()
+                + " t WHERE " + condition(conn, table, "t", keyColumns))) {
             for (int i = 0; i < key.size(); i++) {
                 ps.setString(i + 1, key.get(i));
             }
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? new String[] {rs.getString(1), rs.getString(2)} : new String[] {null, null};
+                return rs.next() ? new String[] {rs.getString(1), rs.getString(2), rs.getString(3)}
+                        : new String[] {null, null, null};
             }
         }
     }

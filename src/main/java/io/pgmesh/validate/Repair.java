@@ -58,7 +58,7 @@ public final class Repair {
             }
             if (!dryRun) {
                 for (var e : targets.entrySet()) {
-                    takeOrigin(e.getKey(), e.getValue());
+                    checkIdle(e.getKey(), e.getValue());
                 }
             }
             for (TableReport t : report.tables()) {
@@ -89,6 +89,7 @@ public final class Repair {
                                 + KeyDifference.keyed(keys.columns(), key) + " on " + e.getKey().name()
                                 + " (as on " + from.name() + ")");
                         if (!dryRun) {
+                            useOrigin(e.getValue(), writerOrigin(version, e.getKey()));
                             write(e.getValue(), table, keys.columns(), key, change, version);
                         }
                         switch (change) {
@@ -107,6 +108,34 @@ public final class Repair {
         return new Outcome(inserted, updated, deleted);
     }
 
+    /** The origin a session has set up, per target connection. */
+    private final Map<Connection, String> sessionOrigins = new java.util.HashMap<>();
+
+    /**
+     * The origin the repaired version is written under: the one of the node that wrote the row on
+     * the truth (its own origin when the truth wrote it), so every node holds the same version of
+     * it. A row the target itself wrote, or a delete, is written under the truth's origin.
+     */
+    private String writerOrigin(Version version, NodeConfig target) {
+        String writer = version.writerOrigin() == null ? from.name() : Names.nodeOfOrigin(version.writerOrigin());
+        boolean meshNode = mesh.nodes().stream().anyMatch(n -> n.name().equals(writer));
+        return Names.origin(version.json() == null || !meshNode || writer.equals(target.name()) ? from.name() : writer);
+    }
+
+    private void useOrigin(Connection conn, String origin) throws SQLException {
+        if (origin.equals(sessionOrigins.get(conn))) {
+            return;
+        }
+        if (sessionOrigins.containsKey(conn)) {
+            Sql.queryString(conn, "SELECT pg_replication_origin_session_reset()");
+        }
+        if (Sql.queryString(conn, "SELECT pg_replication_origin_oid(?)", origin).isEmpty()) {
+            Sql.queryString(conn, "SELECT pg_replication_origin_create(?)", origin);
+        }
+        Sql.queryString(conn, "SELECT pg_replication_origin_session_setup(?)", origin);
+        sessionOrigins.put(conn, origin);
+    }
+
     private static Connection open(NodeConfig node) throws SQLException {
         Connection conn = PgConnector.connect(node, "repair");
         Sql.exec(conn, NodeReader.SESSION_SETTINGS);
@@ -114,36 +143,36 @@ public final class Repair {
     }
 
     /**
-     * The repair writes as NODE's task would: under its origin (so nothing echoes) and as a replica
-     * session (so the target's own triggers do not fire twice). The origin serves one session:
-     * while run applies from NODE to that node, the repair must wait for it to stop.
+     * The repair writes as the tasks would: under the origin of the row's writer (so nothing
+     * echoes) and as a replica session (so the target's own triggers do not fire twice). An origin
+     * serves one session, so no task may be applying to the target meanwhile.
      */
-    private void takeOrigin(NodeConfig node, Connection conn) throws SQLException, ValidationException {
-        String origin = Names.origin(from.name());
-        if (Sql.queryString(conn, "SELECT pg_replication_origin_oid(?)", origin).isEmpty()) {
-            Sql.queryString(conn, "SELECT pg_replication_origin_create(?)", origin);
-        }
-        try {
-            Sql.queryString(conn, "SELECT pg_replication_origin_session_setup(?)", origin);
-        } catch (SQLException e) {
-            if (SqlStates.OBJECT_IN_USE.equals(e.getSQLState())) {
-                throw new ValidationException("repair: pgmesh run is applying from " + from.name() + " to " + node.name()
-                        + " (origin " + origin + " is in use): stop pgmesh run, repair, then start it again;"
-                        + " nothing was changed on " + node.name(), e);
+    private void checkIdle(NodeConfig node, Connection conn) throws SQLException, ValidationException {
+        for (String origin : Sql.queryColumn(conn, "SELECT roname FROM pg_replication_origin WHERE roname LIKE"
+                + " 'pgmesh\\_%' ORDER BY 1")) {
+            try {
+                Sql.queryString(conn, "SELECT pg_replication_origin_session_setup(?)", origin);
+                Sql.queryString(conn, "SELECT pg_replication_origin_session_reset()");
+            } catch (SQLException e) {
+                if (SqlStates.OBJECT_IN_USE.equals(e.getSQLState())) {
+                    throw new ValidationException("repair: pgmesh run is applying to " + node.name() + " (origin "
+                            + origin + " is in use): stop pgmesh run, repair, then start it again; nothing was changed",
+                            e);
+                }
+                throw e;
             }
-            throw e;
         }
         Sql.exec(conn, "SET session_replication_role = replica");
     }
 
-    /** A row as JSON with its commit time, or no row (both null). */
-    private record Version(String json, String commitTime) {
+    /** A row as JSON with its commit time and writer's origin (null: the node's own), or no row (all null). */
+    private record Version(String json, String commitTime, String writerOrigin) {
     }
 
     private static Version read(Connection conn, TableName table, List<String> keyColumns, List<String> key)
             throws SQLException {
         String[] row = KeyMatch.rowJson(conn, table, keyColumns, key);
-        return new Version(row[0], row[1]);
+        return new Version(row[0], row[1], row[2]);
     }
 
     /** One key in one transaction, stamped with the commit time of the truth's version. */

@@ -33,10 +33,13 @@ class ValidateRepairIT {
             c.sql(0, "INSERT INTO acc (id, balance, note, tags, at) SELECT g, g, 'n' || g, ARRAY['a', g::text],"
                     + " '2026-01-01'::timestamptz + g * interval '1 hour' FROM generate_series(1, 100) g");
             c.awaitSettled(Duration.ofSeconds(60));
+            c.sql(2, "UPDATE acc SET note = 'by north' WHERE id = 50");
+            c.awaitSettled(Duration.ofSeconds(60));
+            assertEquals("by north", c.queryString(0, "SELECT note FROM acc WHERE id = 50"));
             runner.close();
 
             c.sql(1, DIVERGE + "UPDATE acc SET balance = -1 WHERE id <= 5; DELETE FROM acc WHERE id = 10;"
-                    + " INSERT INTO acc (id, balance) VALUES (500, 5)");
+                    + " INSERT INTO acc (id, balance) VALUES (500, 5); UPDATE acc SET note = 'diverged' WHERE id = 50");
             c.sql(2, DIVERGE + "UPDATE acc SET note = 'changed', tags = NULL WHERE id = 20");
             Cli before = Cli.run("validate", "-c", file.toString(), "--catch-up-timeout", "0");
             assertEquals(1, before.code(), before.toString());
@@ -51,20 +54,24 @@ class ValidateRepairIT {
             assertTrue(dry.out().contains("would insert public.acc (id)=(10) on west"), dry.toString());
             assertTrue(dry.out().contains("would delete public.acc (id)=(500) on west"), dry.toString());
             assertTrue(dry.out().contains("would update public.acc (id)=(20) on north"), dry.toString());
-            assertTrue(dry.out().contains("dry run: would repair 8 key(s) as on east: 1 inserted, 6 updated, 1 deleted"),
+            assertTrue(dry.out().contains("dry run: would repair 9 key(s) as on east: 1 inserted, 7 updated, 1 deleted"),
                     dry.toString());
             assertEquals(-1, c.count(1, "SELECT balance FROM acc WHERE id = 1"), "a dry run changes nothing");
 
             Cli repaired = Cli.run("validate", "-c", file.toString(), "--catch-up-timeout", "0", "--repair", "--from",
                     "east");
             assertEquals(0, repaired.code(), repaired.toString());
-            assertTrue(repaired.out().contains("repaired 8 key(s) as on east"), repaired.toString());
+            assertTrue(repaired.out().contains("repaired 9 key(s) as on east"), repaired.toString());
             for (int n = 1; n < 3; n++) {
                 assertEquals(c.dump(0, "acc", "id"), c.dump(n, "acc", "id"), c.name(n) + " holds east's rows");
             }
             assertEquals(c.queryString(0, "SELECT pg_xact_commit_timestamp(xmin)::text FROM acc WHERE id = 1"),
                     c.queryString(1, "SELECT pg_xact_commit_timestamp(xmin)::text FROM acc WHERE id = 1"),
                     "the repaired row carries east's commit time, so later conflicts are judged alike everywhere");
+            String version = "SELECT o.roname || ' ' || x.\"timestamp\" FROM acc t, pg_xact_commit_timestamp_origin(t.xmin) x"
+                    + " JOIN pg_replication_origin o ON o.roident = x.roident WHERE t.id = 50";
+            assertEquals(c.queryString(0, version), c.queryString(1, version),
+                    "a row north wrote is repaired as north's version, with north's commit time");
 
             runner = c.startMesh();
             c.awaitSettled(Duration.ofSeconds(60));
@@ -78,7 +85,7 @@ class ValidateRepairIT {
             Cli busy = Cli.run("validate", "-c", file.toString(), "--catch-up-timeout", "5", "--repair", "--from",
                     "east");
             assertEquals(1, busy.code(), busy.toString());
-            assertTrue(busy.err().contains("pgmesh run is applying from east to west"), busy.toString());
+            assertTrue(busy.err().contains("pgmesh run is applying to west"), busy.toString());
             assertEquals(-7, c.count(1, "SELECT balance FROM acc WHERE id = 30"));
             runner.close();
         }
