@@ -3,7 +3,6 @@ package io.pgmesh.setup;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.pg.Errors;
-import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.topology.Names;

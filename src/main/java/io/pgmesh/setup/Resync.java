@@ -87,7 +87,7 @@ public final class Resync {
                         + " changes are then lost to the nodes that lack them). Nothing was changed");
                 return false;
             }
-            if (!saveDifferences(target, tables)) {
+            if (!saveDifferences(target, conns.get(source))) {
                 return false;
             }
             holdTasks(target, tables);
@@ -110,7 +110,7 @@ public final class Resync {
      * Keeps NODE's version of every key where it differs from SOURCE. A key only NODE holds may be
      * a write nobody else has: without --force that refuses the resync, naming the keys.
      */
-    private boolean saveDifferences(Connection target, List<TableName> tables)
+    private boolean saveDifferences(Connection target, Connection onSource)
             throws ValidationException, InterruptedException, SQLException {
         MeshConfig pair = new MeshConfig(List.of(source, node), config.tables());
         ValidationReport report = Validator.run(pair, new ValidateOptions(Duration.ZERO, 20, 1));
@@ -128,7 +128,7 @@ public final class Resync {
             }
             for (List<String> key : t.repairKeys().values()) {
                 kept.add(new Kept(t.repairKeys(), key, rowOf(target, t.repairKeys(), key),
-                        rowOf(null, t.repairKeys(), key) != null));
+                        rowOf(onSource, t.repairKeys(), key) != null));
             }
         }
         long onlyOnNode = 0;
@@ -171,25 +171,13 @@ public final class Resync {
         return true;
     }
 
-    private Connection sourceConn;
-
-    /** The key's row as JSON on NODE ({@code conn}), or on SOURCE when {@code conn} is null; null when absent. */
-    private String rowOf(Connection conn, TableReport.RepairKeys keys, List<String> key) throws SQLException {
-        Connection c = conn;
-        if (c == null) {
-            if (sourceConn == null) {
-                sourceConn = PgConnector.connect(source, "resync");
-            }
-            c = sourceConn;
-        }
-        return io.pgmesh.pg.KeyMatch.rowJson(c, keys.table(), keys.columns(), key)[0];
+    /** The key's row as JSON on the node {@code conn} is connected to; null when absent. */
+    private static String rowOf(Connection conn, TableReport.RepairKeys keys, List<String> key) throws SQLException {
+        return io.pgmesh.pg.KeyMatch.rowJson(conn, keys.table(), keys.columns(), key)[0];
     }
 
     /** From here on every task into or out of NODE waits, and init takes its reload path. */
     private void holdTasks(Connection target, List<TableName> tables) throws SQLException {
-        if (sourceConn != null) {
-            sourceConn.close();
-        }
         io.pgmesh.load.InitialLoad.markLoading(target, source.name(), tables);
         say(node.name() + ": resync from " + source.name() + " started; its tasks wait until it is done");
     }
