@@ -1,5 +1,6 @@
 package io.pgmesh.apply;
 
+import io.pgmesh.capture.Heartbeat;
 import io.pgmesh.conflict.ApplyErrorLog;
 import io.pgmesh.conflict.ConflictLog;
 import io.pgmesh.conflict.ConflictPolicy;
@@ -26,6 +27,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,19 +51,17 @@ import org.slf4j.LoggerFactory;
 public final class Applier implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("pgmesh.apply");
 
-    /** Told about every transaction once its COMMIT has run on the target. */
-    @FunctionalInterface
-    public interface CommitListener {
-        void committed(Instant sourceCommitTime, long conflictsSoFar, int rows);
-    }
-
     private final TaskSpec task;
     private final Connection conn;
     private final PreparedShapes shapes;
     private final RowWriter rows;
     private final ConflictHandler conflicts;
     private final ChangeGuard guard;
-    private final CommitListener listener;
+    private final ApplyEvents listener;
+    /** Row changes per received transaction (by commit LSN), reported when it commits. */
+    private final java.util.Map<Lsn, AppliedChanges> tallies = new java.util.HashMap<>();
+    /** A heartbeat that came while applied work waited: the target is caught up to it once that commits. */
+    private Instant heartbeat;
     private final SourceRows sourceRows;
     private final RelationCache relations = new RelationCache();
     private final Lsn startProgress;
@@ -93,7 +93,7 @@ public final class Applier implements AutoCloseable {
     private final BatchRecovery.Steps recovery = new Recovery();
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
-                    ApplySession session, CommitListener listener, java.util.Set<Lsn> carefulTxns,
+                    ApplySession session, ApplyEvents listener, java.util.Set<Lsn> carefulTxns,
                     SourceRows sourceRows, int meshNodes) throws SQLException {
         this.task = task;
         this.sourceRows = sourceRows;
@@ -102,12 +102,14 @@ public final class Applier implements AutoCloseable {
         this.listener = listener;
         this.sender = new BatchSender(conn, "apply " + task);
         this.shapes = new PreparedShapes(conn, sender::quiesce);
-        this.conflicts = new ConflictHandler(shapes, policy, new ConflictLog(conn, task.target().name()),
+        this.conflicts = new ConflictHandler(shapes, policy, new ConflictLog(conn, task.target().name(),
+                        e -> listener.conflict(e.conflict().table().toString(), e.conflict().type().label(),
+                                e.resolution().label())),
                 new OriginNames(conn, task.target().name()), caps.commitTimestampOrigin(), sourceRows);
         this.rows = new RowWriter(shapes, conflicts,
                 caps.commitTimestampOrigin()
                         ? SqlRenderer.sameOriginGuard(session.originId(), session.loadedThrough()) : null);
-        this.guard = new ChangeGuard(task, conn, policy.onError(), new ApplyErrorLog(conn, task.target().name()),
+        this.guard = new ChangeGuard(task, conn, policy.onError(), new ApplyErrorLog(conn, task.target().name(), e -> listener.applyError(e.table())),
                 relations::description);
         this.startProgress = session.resumeAt();
         this.progress = new AppliedProgress(session.resumeAt());
@@ -120,7 +122,7 @@ public final class Applier implements AutoCloseable {
      * with SQLSTATE 55006 when another process holds the origin.
      */
     public static Applier open(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
-                               CommitListener listener, java.util.Set<Lsn> carefulTxns, SourceRows sourceRows,
+                               ApplyEvents listener, java.util.Set<Lsn> carefulTxns, SourceRows sourceRows,
                                int meshNodes) throws SQLException {
         return new Applier(task, conn, caps, policy, ApplySession.open(conn, task), listener, carefulTxns, sourceRows,
                 meshNodes);
@@ -158,9 +160,15 @@ public final class Applier implements AutoCloseable {
         } else if (m instanceof Relation r) {
             relation(r);
         } else if (m instanceof Insert || m instanceof Update || m instanceof Delete || m instanceof Truncate) {
+            tally(m);
             change(m);
         } else if (m instanceof LogicalMessage lm) {
             knowledge.received(lm);
+            Optional<Instant> beat = Heartbeat.parse(lm);
+            if (beat.isPresent()) {
+                heartbeat = beat.get();
+                reportCaughtUp();
+            }
         }
         // Origin and TypeInfo carry nothing to apply.
     }
@@ -174,7 +182,47 @@ public final class Applier implements AutoCloseable {
         if (current == null) {
             send(false);
             knowledge.save();
+            reportCaughtUp();
         }
+    }
+
+    /**
+     * With nothing received and not yet committed, the last heartbeat's time is reached on the
+     * target, once the target answers: a round trip, so that an idle task toward a target that
+     * stopped answering shows its latency growing (and then fails its statement bound) instead of
+     * looking healthy.
+     */
+    private void reportCaughtUp() throws SQLException {
+        if (heartbeat != null && current == null && !hasPendingCommit()) {
+            Sql.exec(conn, "SELECT 1");
+            listener.caughtUp(heartbeat);
+            heartbeat = null;
+        }
+    }
+
+    /** Counted at arrival, once: a transaction replayed after a failed batch passes {@link #change} again. */
+    private void tally(WalMessage m) {
+        if (current == null || current.skipped) {
+            return;
+        }
+        AppliedChanges t = tallies.computeIfAbsent(current.txn.finalLsn(), k -> new AppliedChanges());
+        if (m instanceof Truncate tr) {
+            for (int id : tr.relationIds()) {
+                t.add(tableName(id), AppliedChanges.Op.TRUNCATE);
+            }
+        } else if (m instanceof Insert i) {
+            t.add(tableName(i.relationId()), AppliedChanges.Op.INSERT);
+        } else if (m instanceof Update u) {
+            t.add(tableName(u.relationId()), AppliedChanges.Op.UPDATE);
+        } else if (m instanceof Delete d) {
+            t.add(tableName(d.relationId()), AppliedChanges.Op.DELETE);
+        }
+    }
+
+    private String tableName(int relationId) {
+        Relation r = relations.description(relationId);
+        return r == null ? String.valueOf(Integer.toUnsignedLong(relationId))
+                : (r.namespace().isEmpty() ? "pg_catalog" : r.namespace()) + "." + r.name();
     }
 
     private void change(WalMessage m) throws SQLException {
@@ -431,7 +479,8 @@ public final class Applier implements AutoCloseable {
     private void committed(RemoteTxn t, Commit c, int rows) {
         progress.committed(c.endLsn());
         knowledge.committed(t);
-        listener.committed(c.commitTime(), conflicts.conflicts(), rows);
+        AppliedChanges changes = tallies.remove(t.finalLsn());
+        listener.committed(c.commitTime(), conflicts.conflicts(), rows, changes == null ? AppliedChanges.NONE : changes);
     }
 
     /**
@@ -550,6 +599,8 @@ public final class Applier implements AutoCloseable {
     /** Abandons whatever was not committed: the source sends it again after a restart. */
     public void abort() {
         knowledge.unknown();
+        tallies.clear();
+        heartbeat = null;
         sender.abandon();
         batch.clear();
         copyRun.clear();

@@ -21,15 +21,17 @@ public final class Capture implements Runnable {
     private final BlockingQueue<WalMessage> queue;
     private final FlushPosition flush;
     private final TransactionFilter filter = new TransactionFilter();
+    private final ReceiveEvents events;
     private volatile boolean running = true;
     private volatile Throwable failure;
     private volatile long lastMessageNanos = System.nanoTime();
     private long enqueued;
 
-    public Capture(ChangeStream stream, BlockingQueue<WalMessage> queue, FlushPosition flush) {
+    public Capture(ChangeStream stream, BlockingQueue<WalMessage> queue, FlushPosition flush, ReceiveEvents events) {
         this.stream = stream;
         this.queue = queue;
         this.flush = flush;
+        this.events = events;
     }
 
     @Override
@@ -47,6 +49,7 @@ public final class Capture implements Runnable {
                 idleRounds = 0;
                 lastMessageNanos = System.nanoTime();
                 for (WalMessage m : filter.accept(PgOutputDecoder.decode(buf))) {
+                    count(m);
                     hand(m);
                 }
             }
@@ -54,6 +57,18 @@ public final class Capture implements Runnable {
             if (running) {
                 failure = t;
             }
+        }
+    }
+
+    /** Before the message waits for room in the queue: what arrived counts as received, whatever the target does. */
+    private void count(WalMessage m) {
+        if (m instanceof WalMessage.Commit c) {
+            events.sourceTime(c.commitTime());
+        } else if (m instanceof WalMessage.LogicalMessage lm) {
+            Heartbeat.parse(lm).ifPresent(events::sourceTime);
+        } else if (m instanceof WalMessage.Insert || m instanceof WalMessage.Update || m instanceof WalMessage.Delete
+                || m instanceof WalMessage.Truncate) {
+            events.changes(1);
         }
     }
 

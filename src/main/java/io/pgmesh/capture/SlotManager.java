@@ -23,7 +23,7 @@ public final class SlotManager {
         String invalidation = caps.slotInvalidationReason() ? "invalidation_reason"
                 : caps.slotConflicting() ? "CASE WHEN conflicting THEN 'conflicting' END"
                 : "NULL::text";
-        String walStatus = caps.slotWalStatus() ? "wal_status" : "NULL::text";
+        String walStatus = caps.slotWalStatus() ? "wal_status, safe_wal_size" : "NULL::text, NULL::bigint";
         String sql = "SELECT slot_name, active, confirmed_flush_lsn, restart_lsn,"
                 + " COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint,"
                 + " " + invalidation + ", " + walStatus
@@ -37,8 +37,9 @@ public final class SlotManager {
                     if (reason == null && "lost".equals(rs.getString(7))) {
                         reason = "wal_status lost";
                     }
+                    long safe = rs.getLong(8);
                     slots.add(new SlotInfo(rs.getString(1), rs.getBoolean(2), lsn(rs.getString(3)),
-                            lsn(rs.getString(4)), rs.getLong(5), reason));
+                            lsn(rs.getString(4)), rs.getLong(5), reason, rs.getString(7), rs.wasNull() ? null : safe));
                 }
             }
         }

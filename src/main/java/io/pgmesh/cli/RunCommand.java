@@ -1,6 +1,14 @@
 package io.pgmesh.cli;
 
 import io.pgmesh.config.MeshConfig;
+import io.pgmesh.http.HttpEndpoint;
+import io.pgmesh.http.RunMonitor;
+import io.pgmesh.metrics.TaskMetricsSet;
+import io.pgmesh.metrics.TaskView;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import picocli.CommandLine.Option;
 import io.pgmesh.task.MeshRunner;
 import io.pgmesh.task.RetryPolicy;
 import java.util.concurrent.BlockingQueue;
@@ -26,6 +34,10 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
 
+    @Option(names = "--http", paramLabel = "HOST:PORT", description = "serve /metrics, /health, /api/status and the"
+            + " dashboard there (overrides http.listen of the mesh file); keep it on loopback or a private network")
+    String http;
+
     /** What wakes the main thread: a signal, or the end of every task of one runner. */
     private sealed interface Event permits Stop, Reload, Ended {
     }
@@ -42,13 +54,47 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MeshConfig mesh = config.load();
+        if (http != null) {
+            mesh = mesh.withMonitor(mesh.monitor().withHttpListen(http));
+        }
+        TaskMetricsSet metrics = new TaskMetricsSet(MeshRunner.HEARTBEAT_INTERVAL);
+        AtomicReference<MeshRunner> current = new AtomicReference<>();
+        try (RunMonitor monitor = monitor(mesh, () -> {
+            MeshRunner r = current.get();
+            return r == null ? List.of() : r.views();
+        })) {
+            return run(mesh, metrics, current, monitor);
+        }
+    }
+
+    /** The HTTP side, when asked for; an address that cannot be listened on ends the command (exit 2). */
+    private RunMonitor monitor(MeshConfig mesh, Supplier<List<TaskView>> tasks) {
+        String listen = mesh.monitor().httpListen();
+        if (listen == null) {
+            return null;
+        }
+        try {
+            return RunMonitor.start(listen, mesh, tasks, MeshRunner.process());
+        } catch (HttpEndpoint.ListenException e) {
+            throw new ExitException(Main.USAGE, (http != null ? "--http " : "http.listen ") + listen + ": "
+                    + e.getMessage());
+        }
+    }
+
+    private Integer run(MeshConfig first, TaskMetricsSet metrics, AtomicReference<MeshRunner> current,
+                        RunMonitor monitor) throws InterruptedException {
+        MeshConfig mesh = first;
         BlockingQueue<Event> events = new LinkedBlockingQueue<>();
         // Handled signals rather than a shutdown hook: a clean stop then exits 0, not 130/143.
         Signal.handle(new Signal("INT"), s -> events.add(new Stop()));
         Signal.handle(new Signal("TERM"), s -> events.add(new Stop()));
         Signal.handle(new Signal("HUP"), s -> events.add(new Reload()));
         while (true) {
-            try (MeshRunner runner = new MeshRunner(mesh, RetryPolicy.defaults())) {
+            try (MeshRunner runner = new MeshRunner(mesh, RetryPolicy.defaults(), metrics)) {
+                current.set(runner);
+                if (monitor != null) {
+                    monitor.tasksStarted(mesh, runner.views());
+                }
                 runner.start();
                 watch(runner, events);
                 MeshConfig next = null;
@@ -77,6 +123,9 @@ final class RunCommand implements Callable<Integer> {
         MeshConfig next;
         try {
             next = config.load();
+            if (http != null) {
+                next = next.withMonitor(next.monitor().withHttpListen(http));
+            }
         } catch (ExitException e) {
             log.error("SIGHUP: the mesh file {} was not reloaded, the tasks run on as before: {}", config.file,
                     e.getMessage());

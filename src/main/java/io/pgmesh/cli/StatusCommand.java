@@ -67,9 +67,16 @@ final class StatusCommand implements Callable<Integer> {
             }
             out.println("node " + n.node() + " (server " + n.serverVersion() + ")");
             for (MeshStatus.SlotStatus slot : n.slots()) {
-                out.printf("  slot %-28s %-7s confirmed %-14s retains %s%s%n", slot.slot(),
-                        slot.active() ? "active" : "idle", slot.confirmedLsn(), bytes(slot.retainedWalBytes()),
+                out.printf("  slot %-28s %-7s confirmed %-14s retains %-9s wal_status %-10s safe_wal_size %s%s%n",
+                        slot.slot(), slot.active() ? "active" : "idle", slot.confirmedLsn(),
+                        bytes(slot.retainedWalBytes()), dash(slot.walStatus()),
+                        slot.safeWalSize() == null ? "unbounded" : bytes(slot.safeWalSize()),
                         slot.invalidation() == null ? "" : "  INVALIDATED: " + slot.invalidation());
+                if (slot.overBudget() && slot.invalidation() == null) {
+                    out.println("  ! slot " + slot.slot() + " holds " + bytes(slot.retainedWalBytes()) + " of WAL on "
+                            + n.node() + ", over slot-safety.warn-retained-wal: its target is down or far behind;"
+                            + " bring it back, or pgmesh remove-node it, before the disk fills");
+                }
             }
             for (MeshStatus.WalSender w : n.walSenders()) {
                 out.printf("  wal sender %-30s %-10s sent %-14s flushed %s%n", w.applicationName(), w.state(),
@@ -123,7 +130,8 @@ final class StatusCommand implements Callable<Integer> {
         return s == null ? "-" : s;
     }
 
-    private static String bytes(long b) {
-        return b < 1024 * 1024 ? b / 1024 + " kB" : String.format("%.1f MB", b / 1048576.0);
+    static String bytes(long b) {
+        return b < 1024 * 1024 ? b / 1024 + " kB" : b < 1L << 30 ? String.format("%.1f MB", b / 1048576.0)
+                : String.format("%.1f GB", b / (double) (1L << 30));
     }
 }

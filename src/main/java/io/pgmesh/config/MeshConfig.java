@@ -12,14 +12,21 @@ import java.util.stream.Collectors;
  * @param tables which tables are replicated
  * @param initialLoadFrom the node whose rows seed empty nodes ({@code initial-load.from}), or null
  * @param conflicts how conflicts are resolved and what an unresolvable change does
+ * @param monitor how a run process is watched (HTTP, health bound, slot safety)
  */
 public record MeshConfig(List<NodeConfig> nodes, TableSelection tables, String initialLoadFrom,
-                         ConflictSettings conflicts) {
+                         ConflictSettings conflicts, MonitorSettings monitor) {
 
     public MeshConfig {
         nodes = List.copyOf(nodes);
         Objects.requireNonNull(tables, "tables");
         Objects.requireNonNull(conflicts, "conflicts");
+        Objects.requireNonNull(monitor, "monitor");
+    }
+
+    public MeshConfig(List<NodeConfig> nodes, TableSelection tables, String initialLoadFrom,
+                      ConflictSettings conflicts) {
+        this(nodes, tables, initialLoadFrom, conflicts, MonitorSettings.defaults());
     }
 
     public MeshConfig(List<NodeConfig> nodes, TableSelection tables, String initialLoadFrom) {
@@ -32,7 +39,12 @@ public record MeshConfig(List<NodeConfig> nodes, TableSelection tables, String i
 
     /** The same mesh with other conflict settings. */
     public MeshConfig withConflicts(ConflictSettings settings) {
-        return new MeshConfig(nodes, tables, initialLoadFrom, settings);
+        return new MeshConfig(nodes, tables, initialLoadFrom, settings, monitor);
+    }
+
+    /** The same mesh with other monitoring settings. */
+    public MeshConfig withMonitor(MonitorSettings settings) {
+        return new MeshConfig(nodes, tables, initialLoadFrom, conflicts, settings);
     }
 
     /** The node named by {@code initial-load.from}, if the mesh file has one. */

@@ -28,7 +28,8 @@ import org.yaml.snakeyaml.error.YAMLException;
  */
 public final class MeshConfigLoader {
 
-    private static final Set<String> TOP_KEYS = Set.of("nodes", "tables", "initial-load", "conflicts");
+    private static final Set<String> TOP_KEYS = Set.of("nodes", "tables", "initial-load", "conflicts", "http", "health",
+            "slot-safety");
     private static final Set<String> INITIAL_LOAD_KEYS = Set.of("from");
     private static final Set<String> TABLE_KEYS = Set.of("include", "exclude");
     private static final int MIN_NODES = 2;
@@ -87,8 +88,9 @@ public final class MeshConfigLoader {
         TableSelection tables = tables(top, fields);
         String loadFrom = initialLoadFrom(top, fields, nodes);
         ConflictSettings conflicts = new ConflictSettingsReader(fields).read(top);
+        MonitorSettings monitor = new MonitorSettingsReader(fields).read(top);
         problems.throwIfAny();
-        return new MeshConfig(nodes, tables, loadFrom, conflicts);
+        return new MeshConfig(nodes, tables, loadFrom, conflicts, monitor);
     }
 
     /** The parsed document (maps, lists, scalars), or null after reporting it as malformed. */

@@ -28,11 +28,18 @@ public final class ApplyErrorLog {
 
     private final Connection conn;
     private final String targetNode;
+    private final java.util.function.Consumer<Entry> recorded;
     private PreparedStatement insert;
 
     public ApplyErrorLog(Connection conn, String targetNode) {
+        this(conn, targetNode, e -> { });
+    }
+
+    /** {@code recorded} is told of each entry once its row is written (the metrics count it). */
+    public ApplyErrorLog(Connection conn, String targetNode, java.util.function.Consumer<Entry> recorded) {
         this.conn = conn;
         this.targetNode = targetNode;
+        this.recorded = recorded;
     }
 
     /** Records {@code e} in the transaction open on the connection. */
@@ -52,5 +59,6 @@ public final class ApplyErrorLog {
         insert.setString(10, e.error());
         insert.setString(11, e.sqlState());
         insert.executeUpdate();
+        recorded.accept(e);
     }
 }

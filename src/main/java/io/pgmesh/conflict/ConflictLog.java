@@ -25,11 +25,18 @@ public final class ConflictLog {
 
     private final Connection conn;
     private final String targetNode;
+    private final java.util.function.Consumer<Entry> recorded;
     private PreparedStatement insert;
 
     public ConflictLog(Connection conn, String targetNode) {
+        this(conn, targetNode, e -> { });
+    }
+
+    /** {@code recorded} is told of each entry once its row is written (the metrics count it). */
+    public ConflictLog(Connection conn, String targetNode, java.util.function.Consumer<Entry> recorded) {
         this.conn = conn;
         this.targetNode = targetNode;
+        this.recorded = recorded;
     }
 
     public void record(Entry e) throws SQLException {
@@ -50,6 +57,7 @@ public final class ConflictLog {
         insert.setObject(11, time(c.remoteCommitTime()));
         insert.setString(12, e.remoteCommitLsn().toString());
         insert.executeUpdate();
+        recorded.accept(e);
     }
 
     private static Object time(Instant t) {

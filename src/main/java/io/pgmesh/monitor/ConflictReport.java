@@ -73,10 +73,20 @@ public record ConflictReport(List<Event> events, List<String> unreachable) {
     }
 
     static List<Event> read(Connection conn, String node, Instant since) throws SQLException {
+        return read(conn, node, since, 0);
+    }
+
+    /**
+     * The conflicts and apply errors recorded on one node since {@code since}; with {@code newest}
+     * above 0, only that many of each kind, the newest (a dashboard must not read an hour of a
+     * conflict storm).
+     */
+    public static List<Event> read(Connection conn, String node, Instant since, int newest) throws SQLException {
         List<Event> events = new ArrayList<>();
         Timestamp from = Timestamp.from(since);
+        String tail = newest > 0 ? " DESC LIMIT " + newest : "";
         if (Sql.queryBool(conn, "SELECT to_regclass('pgmesh.conflicts') IS NOT NULL")) {
-            try (PreparedStatement ps = conn.prepareStatement(CONFLICTS)) {
+            try (PreparedStatement ps = conn.prepareStatement(CONFLICTS.strip() + tail)) {
                 ps.setTimestamp(1, from);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -88,7 +98,7 @@ public record ConflictReport(List<Event> events, List<String> unreachable) {
             }
         }
         if (Sql.queryBool(conn, "SELECT to_regclass('pgmesh.apply_errors') IS NOT NULL")) {
-            try (PreparedStatement ps = conn.prepareStatement(ERRORS)) {
+            try (PreparedStatement ps = conn.prepareStatement(ERRORS.strip() + tail)) {
                 ps.setTimestamp(1, from);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {

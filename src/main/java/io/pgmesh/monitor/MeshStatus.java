@@ -44,8 +44,14 @@ public record MeshStatus(List<TaskStatus> tasks, List<NodeStatus> nodes, ClockSk
                              List<SlotStatus> slots, List<WalSender> walSenders, Long clockOffsetMs) {
     }
 
+    /**
+     * @param walStatus    reserved, extended, unreserved or lost (the server's wal_status)
+     * @param safeWalSize  bytes that can still be written before the slot is in danger of losing
+     *                     WAL; null while max_slot_wal_keep_size is unbounded
+     * @param overBudget   it holds more WAL than slot-safety.warn-retained-wal
+     */
     public record SlotStatus(String slot, boolean active, String confirmedLsn, long retainedWalBytes,
-                             String invalidation) {
+                             String invalidation, String walStatus, Long safeWalSize, boolean overBudget) {
     }
 
     public record WalSender(String applicationName, String state, String sentLsn, String flushLsn) {

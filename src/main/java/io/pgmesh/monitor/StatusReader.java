@@ -62,7 +62,7 @@ public final class StatusReader {
         try {
             List<Future<?>> reads = new ArrayList<>();
             for (NodeConfig node : config.nodes()) {
-                reads.add(pool.submit(() -> readNode(node, views, errors, byNode)));
+                reads.add(pool.submit(() -> readNode(config, node, views, errors, byNode)));
             }
             for (Future<?> f : reads) {
                 try {
@@ -98,7 +98,7 @@ public final class StatusReader {
         }
     }
 
-    private static void readNode(NodeConfig node, Map<String, NodeView> views, Map<String, String> errors,
+    private static void readNode(MeshConfig config, NodeConfig node, Map<String, NodeView> views, Map<String, String> errors,
                                  Map<String, MeshStatus.NodeStatus> byNode) {
         Connection conn = null;
         try {
@@ -109,7 +109,8 @@ public final class StatusReader {
                     ClockOffset.measure(conn));
             byNode.put(node.name(), new MeshStatus.NodeStatus(node.name(), true, null, caps.versionNum(),
                     v.slots().stream().map(s -> new MeshStatus.SlotStatus(s.name(), s.active(),
-                            s.confirmedFlushLsn().toString(), s.retainedBytes(), s.invalidation())).toList(),
+                            s.confirmedFlushLsn().toString(), s.retainedBytes(), s.invalidation(), s.walStatus(),
+                            s.safeWalSize(), s.retainedBytes() > config.monitor().warnRetainedWalBytes())).toList(),
                     walSenders(conn), v.clock().offset().toMillis()));
             views.put(node.name(), v);
         } catch (SQLException | RuntimeException e) {

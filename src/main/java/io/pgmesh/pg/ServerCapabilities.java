@@ -50,6 +50,14 @@ public record ServerCapabilities(int versionNum) {
         return major() < 18;
     }
 
+    /**
+     * pg_logical_emit_message can flush the WAL it writes (17+). Before, a non-transactional
+     * message waits in the WAL buffers, unseen by the walsender, until something else flushes.
+     */
+    public boolean messageFlush() {
+        return major() >= 17;
+    }
+
     /** GRANT SET ON PARAMETER (15+) lets a role that is not a superuser set superuser-only settings. */
     public boolean parameterPrivileges() {
         return major() >= 15;

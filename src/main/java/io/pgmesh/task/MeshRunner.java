@@ -3,6 +3,8 @@ package io.pgmesh.task;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.conflict.ConflictPolicy;
+import io.pgmesh.metrics.TaskMetricsSet;
+import io.pgmesh.metrics.TaskView;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.topology.Topology;
 import java.time.Duration;
@@ -21,10 +23,18 @@ public final class MeshRunner implements AutoCloseable {
     private final List<Task> tasks = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final TaskReporter reporter;
+    private final HeartbeatEmitter heartbeats;
+    /** How often each node writes a heartbeat into its WAL. */
+    public static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(2);
     /** How long a stop waits for the tasks to end by themselves. */
     private static final Duration STOP_GRACE = Duration.ofSeconds(6);
 
     public MeshRunner(MeshConfig config, RetryPolicy retry) {
+        this(config, retry, new TaskMetricsSet(HEARTBEAT_INTERVAL));
+    }
+
+    /** {@code metrics}: kept by the caller across runners, so that a reload keeps the counts. */
+    public MeshRunner(MeshConfig config, RetryPolicy retry, TaskMetricsSet metrics) {
         ConflictPolicy policy = new ConflictPolicy(config.conflicts());
         Map<String, NodePreparer> preparers = new HashMap<>();
         for (NodeConfig node : config.nodes()) {
@@ -34,13 +44,30 @@ public final class MeshRunner implements AutoCloseable {
             tasks.add(new Task(spec, config.nodes().size(), config.initialLoadSource().map(NodeConfig::name).orElse(null),
                     preparers.get(spec.source().name()),
                     preparers.get(spec.target().name()),
-                    policy, retry));
+                    policy, retry, metrics.of(spec.name())));
         }
         reporter = new TaskReporter(tasks);
+        heartbeats = new HeartbeatEmitter(config.nodes(), HEARTBEAT_INTERVAL);
+    }
+
+    /** This process as status and the HTTP endpoints name it: host and pid. */
+    public static String process() {
+        return TaskReporter.process();
     }
 
     public List<Task> tasks() {
         return List.copyOf(tasks);
+    }
+
+    /** The tasks as metrics and the HTTP endpoints see them, now. */
+    public List<TaskView> views() {
+        List<TaskView> views = new ArrayList<>(tasks.size());
+        for (Task t : tasks) {
+            TaskState s = t.state();
+            views.add(new TaskView(t.spec().name(), t.spec().source().name(), t.spec().target().name(),
+                    (s == null ? TaskState.CONNECTING : s).label(), t.detail(), t.since(), t.metrics()));
+        }
+        return views;
     }
 
     public void start() {
@@ -53,6 +80,7 @@ public final class MeshRunner implements AutoCloseable {
             threads.add(th);
         }
         reporter.start();
+        heartbeats.start();
     }
 
     /** Blocks until every task has ended (stopped, or failed for good). */
@@ -75,6 +103,7 @@ public final class MeshRunner implements AutoCloseable {
     @Override
     public void close() {
         tasks.forEach(Task::stop);
+        heartbeats.close();
         try {
             joinAll(STOP_GRACE);
             List<String> stuck = new ArrayList<>();

@@ -11,6 +11,7 @@ import io.pgmesh.capture.SlotLostException;
 import io.pgmesh.capture.SlotManager;
 import io.pgmesh.capture.SourceWatch;
 import io.pgmesh.conflict.ConflictPolicy;
+import io.pgmesh.metrics.TaskMetrics;
 import io.pgmesh.pg.Deadline;
 import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.Lsn;
@@ -58,7 +59,7 @@ public final class Task implements Runnable {
     private final NodePreparer targetPreparer;
     private final ConflictPolicy policy;
     private final RetryPolicy retry;
-    private final TaskMetrics metrics = new TaskMetrics();
+    private final TaskMetrics metrics;
     /** Transactions (by commit LSN) to apply statement by statement: they failed in a strict batch before. */
     private final java.util.Set<Lsn> carefulTxns = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean running = true;
@@ -72,8 +73,9 @@ public final class Task implements Runnable {
     private volatile Connection applying;
 
     public Task(TaskSpec spec, int meshNodes, String loadSource, NodePreparer sourcePreparer, NodePreparer targetPreparer,
-                ConflictPolicy policy, RetryPolicy retry) {
+                ConflictPolicy policy, RetryPolicy retry, TaskMetrics metrics) {
         this.spec = spec;
+        this.metrics = metrics;
         this.meshNodes = meshNodes;
         this.loadSource = loadSource;
         this.sourcePreparer = sourcePreparer;
@@ -216,7 +218,7 @@ public final class Task implements Runnable {
                 sourcePreparer.ensure(source);
                 targetPreparer.ensure(target);
                 loadedAt = MeshState.loadedAt(target, spec.source().name()).orElse(null);
-                applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics::applied, carefulTxns,
+                applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics, carefulTxns,
                         new SourceRows(() -> PgConnector.connect(spec.source(), "lookup " + spec, PROBE_BOUND),
                                 meshNodes > 2), meshNodes);
             } catch (Throwable e) {
@@ -264,7 +266,7 @@ public final class Task implements Runnable {
     private void stream(Applier applier, ChangeStream stream, SourceWatch watch) throws Exception {
         BlockingQueue<WalMessage> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
         FlushPosition flush = new FlushPosition(applier.startPosition());
-        Capture capture = new Capture(stream, queue, flush);
+        Capture capture = new Capture(stream, queue, flush, metrics);
         Thread captureThread = new Thread(capture, "capture " + spec);
         captureThread.setDaemon(true);
         captureThread.start();
@@ -353,8 +355,10 @@ public final class Task implements Runnable {
         }
         state = next;
         if (next == TaskState.FAILED) {
+            metrics.error(Instant.now() + " " + detail);
             log.error("task {}: {}", spec, detail);
         } else if (next == TaskState.RETRYING) {
+            metrics.error(Instant.now() + " " + detail);
             log.warn("task {}: {}", spec, detail);
         } else {
             log.info("task {}: {}", spec, detail);

@@ -62,7 +62,7 @@ class CaptureConfirmTest {
                 return super.offer(m, timeout, unit);
             }
         };
-        Capture capture = new Capture(new ChangeStream(source), queue, flush);
+        Capture capture = new Capture(new ChangeStream(source), queue, flush, io.pgmesh.capture.ReceiveEvents.NONE);
         Thread t = new Thread(capture, "capture under test");
         t.start();
         assertTrue(commitWaits.await(10, TimeUnit.SECONDS), "capture must reach the Commit");

@@ -3,11 +3,8 @@ package io.pgmesh.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AutoClose;
@@ -42,35 +39,6 @@ class FrozenNodeIT {
         mesh = cluster.writeMeshFile(dir);
     }
 
-    /** Every process of node {@code i}'s server, the postmaster first. */
-    private static List<String> serverPids(int i) throws IOException {
-        long postmaster = Long.parseLong(Files.readAllLines(cluster.server(i).dataDir().resolve("postmaster.pid")).get(0).strip());
-        List<String> pids = new ArrayList<>();
-        pids.add(Long.toString(postmaster));
-        ProcessHandle.of(postmaster).ifPresent(p -> p.descendants().forEach(d -> pids.add(Long.toString(d.pid()))));
-        return pids;
-    }
-
-    /** Signals every process of the server; one that has just exited (a backend that ended) is no failure. */
-    private static void signal(String sig, int node) throws Exception {
-        List<String> pids = serverPids(node);
-        for (String pid : pids) {
-            Process p = new ProcessBuilder("kill", "-" + sig, pid).redirectErrorStream(true).start();
-            int code = p.waitFor();
-            if (pid.equals(pids.get(0))) {
-                assertEquals(0, code, "kill -" + sig + " of node " + cluster.name(node) + "'s postmaster");
-            }
-        }
-    }
-
-    private static void freeze(int node) throws Exception {
-        signal("STOP", node);
-    }
-
-    private static void thaw(int node) throws Exception {
-        signal("CONT", node);
-    }
-
     private static void awaitEastWestCaughtUp() throws Exception {
         cluster.awaitTask(0, 1, cluster.currentLsn(0), Duration.ofSeconds(20));
         cluster.awaitTask(1, 0, cluster.currentLsn(1), Duration.ofSeconds(20));
@@ -84,7 +52,7 @@ class FrozenNodeIT {
             cluster.sql(0, "INSERT INTO items SELECT g, 'before' FROM generate_series(1, 10) g");
             cluster.awaitSettled(Duration.ofSeconds(30));
 
-            freeze(NORTH);
+            cluster.freeze(NORTH);
             try {
                 cluster.sql(0, "INSERT INTO items SELECT g, 'east while north froze' FROM generate_series(11, 20) g");
                 cluster.sql(1, "INSERT INTO items SELECT g, 'west while north froze' FROM generate_series(21, 30) g");
@@ -100,12 +68,12 @@ class FrozenNodeIT {
                 assertEquals(1, status.exitCode(), "status exits 1 while a node does not answer\n" + status.tail());
                 assertTrue(status.stdout().contains("node north: unreachable"), "status names the frozen node\n" + status.tail());
             } finally {
-                thaw(NORTH);
+                cluster.thaw(NORTH);
             }
             cluster.awaitSettled(Duration.ofSeconds(120));
             assertEquals(30, cluster.count(NORTH, "SELECT count(*) FROM items"), "north catches up once it thaws");
 
-            freeze(NORTH);
+            cluster.freeze(NORTH);
             try {
                 cluster.sql(0, "INSERT INTO items SELECT g, 'east, north frozen again' FROM generate_series(31, 40) g");
                 awaitEastWestCaughtUp();
@@ -119,7 +87,7 @@ class FrozenNodeIT {
                         + run.tail());
                 assertEquals(0, code, "a stop on request exits 0\n" + run.tail());
             } finally {
-                thaw(NORTH);
+                cluster.thaw(NORTH);
             }
         } finally {
             run.close();

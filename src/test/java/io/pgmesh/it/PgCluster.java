@@ -1,5 +1,7 @@
 package io.pgmesh.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.config.Secret;
@@ -346,6 +348,36 @@ public final class PgCluster implements AutoCloseable {
     /** An LSN-valued query (ZERO for NULL or no row). */
     public Lsn lsn(int node, String sql) throws SQLException {
         return lsnQuery(node, sql);
+    }
+
+    /** Every process of node {@code i}'s server, the postmaster first. */
+    private List<String> serverPids(int i) throws IOException {
+        long postmaster = Long.parseLong(Files.readAllLines(server(i).dataDir().resolve("postmaster.pid")).get(0).strip());
+        List<String> pids = new ArrayList<>();
+        pids.add(Long.toString(postmaster));
+        ProcessHandle.of(postmaster).ifPresent(p -> p.descendants().forEach(d -> pids.add(Long.toString(d.pid()))));
+        return pids;
+    }
+
+    /** Signals every process of the server; one that has just exited (a backend that ended) is no failure. */
+    private void signal(String sig, int node) throws Exception {
+        List<String> pids = serverPids(node);
+        for (String pid : pids) {
+            Process p = new ProcessBuilder("kill", "-" + sig, pid).redirectErrorStream(true).start();
+            int code = p.waitFor();
+            if (pid.equals(pids.get(0))) {
+                assertEquals(0, code, "kill -" + sig + " of node " + name(node) + "'s postmaster");
+            }
+        }
+    }
+
+    /** SIGSTOP to every process of node {@code node}'s server: it accepts connections and answers nothing. */
+    public void freeze(int node) throws Exception {
+        signal("STOP", node);
+    }
+
+    public void thaw(int node) throws Exception {
+        signal("CONT", node);
     }
 
     @Override

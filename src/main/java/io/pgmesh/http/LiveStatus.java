@@ -1,0 +1,66 @@
+package io.pgmesh.http;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.pgmesh.apply.AppliedChanges;
+import io.pgmesh.metrics.TaskMetrics;
+import io.pgmesh.metrics.TaskView;
+import io.pgmesh.monitor.ConflictReport;
+import io.pgmesh.monitor.MeshStatus;
+import io.pgmesh.monitor.StatusPoller;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The /api/status document: the {@code status --json} document of the last reading, plus what
+ * only this process knows, live: each task's state, latency on both sides, rates, counts and
+ * per-table statistics, the health verdict and the newest conflicts.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record LiveStatus(String process, String generatedAt, HealthReport health, List<LiveTask> tasks,
+                         String statusReadAt, MeshStatus status, List<ConflictReport.Event> recentConflicts) {
+
+    /** One task as this process runs it. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record LiveTask(String task, String source, String target, String state, String detail, String since,
+                           Double latencySourceSeconds, Double latencyTargetSeconds, long changesReceived,
+                           long transactionsApplied, long rowsApplied, double rowsPerSecond, long conflicts,
+                           long applyErrors, String lastError, List<TableStats> tables) {
+    }
+
+    /** Changes applied to one table by one task, like DMS's table statistics. */
+    public record TableStats(String table, long inserts, long updates, long deletes, long truncates) {
+    }
+
+    static LiveStatus of(String process, List<TaskView> tasks, HealthReport health, StatusPoller.Reading reading) {
+        List<LiveTask> live = new ArrayList<>();
+        for (TaskView t : tasks) {
+            TaskMetrics m = t.metrics();
+            long[] errors = {0};
+            m.applyErrors().forEach((table, n) -> errors[0] += n);
+            live.add(new LiveTask(t.name(), t.source(), t.target(), t.state(), t.detail(), t.since().toString(),
+                    finite(m.latency().sourceSeconds()), finite(m.latency().targetSeconds()), m.receivedChanges(),
+                    m.appliedTransactions(), m.appliedRows(), m.rowsPerSecond(), m.conflicts(), errors[0],
+                    m.lastError(), tables(m)));
+        }
+        return new LiveStatus(process, Instant.now().toString(), health, live,
+                reading == null ? null : reading.at().toString(), reading == null ? null : reading.status(),
+                reading == null ? List.of() : reading.recentConflicts());
+    }
+
+    static List<TableStats> tables(TaskMetrics m) {
+        Map<String, long[]> byTable = new TreeMap<>();
+        m.tableOps().forEach((k, n) -> byTable.computeIfAbsent(k.table(), t -> new long[4])[k.op().ordinal()] += n);
+        List<TableStats> out = new ArrayList<>();
+        byTable.forEach((table, n) -> out.add(new TableStats(table, n[AppliedChanges.Op.INSERT.ordinal()],
+                n[AppliedChanges.Op.UPDATE.ordinal()], n[AppliedChanges.Op.DELETE.ordinal()],
+                n[AppliedChanges.Op.TRUNCATE.ordinal()])));
+        return out;
+    }
+
+    private static Double finite(double v) {
+        return Double.isNaN(v) ? null : Math.round(v * 1000) / 1000.0;
+    }
+}

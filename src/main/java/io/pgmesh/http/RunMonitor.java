@@ -1,0 +1,61 @@
+package io.pgmesh.http;
+
+import io.pgmesh.config.MeshConfig;
+import io.pgmesh.metrics.MeshMetrics;
+import io.pgmesh.metrics.TaskView;
+import io.pgmesh.monitor.StatusPoller;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+/**
+ * Everything {@code run --http} adds to a run process: the status poller, the metrics and the
+ * HTTP endpoint, kept across reloads while the tasks behind them change.
+ */
+public final class RunMonitor implements AutoCloseable {
+    /** How often the nodes are read for slot, lag and node figures. */
+    static final Duration POLL_INTERVAL = Duration.ofSeconds(5);
+
+    private final StatusPoller poller;
+    private final MeshMetrics metrics;
+    private final HttpEndpoint endpoint;
+    private final AtomicReference<MeshConfig> config;
+
+    private RunMonitor(AtomicReference<MeshConfig> config, StatusPoller poller, MeshMetrics metrics,
+                       HttpEndpoint endpoint) {
+        this.config = config;
+        this.poller = poller;
+        this.metrics = metrics;
+        this.endpoint = endpoint;
+    }
+
+    /** Listens first, so that a bad address ends the command before any task starts. */
+    public static RunMonitor start(String listen, MeshConfig config, Supplier<List<TaskView>> tasks, String process)
+            throws HttpEndpoint.ListenException {
+        StatusPoller poller = new StatusPoller(config, POLL_INTERVAL);
+        MeshMetrics metrics = new MeshMetrics(tasks, poller);
+        AtomicReference<MeshConfig> current = new AtomicReference<>(config);
+        HttpEndpoint endpoint = HttpEndpoint.start(listen, metrics, tasks, poller, () -> current.get().monitor(),
+                POLL_INTERVAL.multipliedBy(3).plus(Duration.ofSeconds(10)), process);
+        poller.start();
+        return new RunMonitor(current, poller, metrics, endpoint);
+    }
+
+    /** A new set of tasks runs (start, or a reload with {@code next}). */
+    public void tasksStarted(MeshConfig next, List<TaskView> tasks) {
+        config.set(next);
+        poller.config(next);
+        tasks.forEach(metrics::attach);
+    }
+
+    public int port() {
+        return endpoint.port();
+    }
+
+    @Override
+    public void close() {
+        endpoint.close();
+        poller.close();
+    }
+}

@@ -1,0 +1,28 @@
+package io.pgmesh.metrics;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiConsumer;
+
+/**
+ * Counters keyed by a label set ({@code K}, a record): written by the apply thread, read when
+ * metrics are scraped. A key's counter is created on first use and never removed, as Prometheus
+ * expects of a counter.
+ */
+public final class LabeledCounts<K> {
+    private final Map<K, LongAdder> counts = new ConcurrentHashMap<>();
+
+    public void add(K key, long n) {
+        counts.computeIfAbsent(key, k -> new LongAdder()).add(n);
+    }
+
+    public void forEach(BiConsumer<K, Long> action) {
+        counts.forEach((k, v) -> action.accept(k, v.sum()));
+    }
+
+    public long get(K key) {
+        LongAdder a = counts.get(key);
+        return a == null ? 0 : a.sum();
+    }
+}

@@ -1,0 +1,184 @@
+package io.pgmesh.metrics;
+
+import io.pgmesh.monitor.MeshStatus;
+import io.pgmesh.monitor.StatusPoller;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The Prometheus metrics of a run process. The apply path only bumps counters it owns
+ * ({@link TaskMetrics}); everything here is read at scrape time through callbacks, from those
+ * counters and from the last status reading, so a scrape never touches a database and costs the
+ * tasks nothing. Task labels read {@code source->target}.
+ */
+public final class MeshMetrics {
+    private static final List<String> STATES = List.of("connecting", "streaming", "retrying", "waiting", "failed",
+            "stopped");
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Supplier<List<TaskView>> tasks;
+    private final StatusPoller status;
+    private final Histogram latency;
+
+    public MeshMetrics(Supplier<List<TaskView>> tasks, StatusPoller status) {
+        this.tasks = tasks;
+        this.status = status;
+        JvmMetrics.builder().register(registry);
+        latency = Histogram.builder().name("pgmesh_transaction_latency_seconds")
+                .help("Source commit to target commit of each applied transaction")
+                .labelNames("task").classicOnly()
+                .classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+                .register(registry);
+        registerTasks();
+        registerCounters();
+        registerSlots();
+    }
+
+    /** Hooks a task's histogram up; called for each task when its runner starts. */
+    public void attach(TaskView task) {
+        var point = latency.labelValues(task.name());
+        task.metrics().observeLatencyWith(point::observe);
+    }
+
+    private void registerTasks() {
+        GaugeWithCallback.builder().name("pgmesh_task_up").help("1 while the task streams, else 0")
+                .labelNames("task")
+                .callback(cb -> tasks.get().forEach(t -> cb.call(t.streaming() ? 1 : 0, t.name())))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_task_state").help("1 for the state the task is in, 0 for the others")
+                .labelNames("task", "state")
+                .callback(cb -> tasks.get().forEach(t -> STATES.forEach(s -> cb.call(s.equals(t.state()) ? 1 : 0,
+                        t.name(), s))))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_cdc_latency_source_seconds")
+                .help("Source commit to received; grows while nothing arrives (heartbeats every few seconds)")
+                .labelNames("task")
+                .callback(cb -> tasks.get().forEach(t -> {
+                    double v = t.metrics().latency().sourceSeconds();
+                    if (!Double.isNaN(v)) {
+                        cb.call(v, t.name());
+                    }
+                }))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_cdc_latency_target_seconds")
+                .help("Source commit to committed on the target; grows while nothing is applied")
+                .labelNames("task")
+                .callback(cb -> tasks.get().forEach(t -> {
+                    double v = t.metrics().latency().targetSeconds();
+                    if (!Double.isNaN(v)) {
+                        cb.call(v, t.name());
+                    }
+                }))
+                .register(registry);
+    }
+
+    private void registerCounters() {
+        CounterWithCallback.builder().name("pgmesh_changes_received_total")
+                .help("Row changes received from the source (echoes excluded)").labelNames("task")
+                .callback(cb -> tasks.get().forEach(t -> cb.call(t.metrics().receivedChanges(), t.name())))
+                .register(registry);
+        CounterWithCallback.builder().name("pgmesh_transactions_applied_total")
+                .help("Source transactions committed on the target").labelNames("task")
+                .callback(cb -> tasks.get().forEach(t -> cb.call(t.metrics().appliedTransactions(), t.name())))
+                .register(registry);
+        CounterWithCallback.builder().name("pgmesh_changes_applied_total")
+                .help("Row changes committed on the target, per table and operation").labelNames("task", "table", "op")
+                .callback(cb -> tasks.get().forEach(t -> t.metrics().tableOps().forEach((k, v) ->
+                        cb.call(v, t.name(), k.table(), k.op().label()))))
+                .register(registry);
+        CounterWithCallback.builder().name("pgmesh_conflicts_total")
+                .help("Conflicts resolved and logged in pgmesh.conflicts").labelNames("task", "table", "type", "resolution")
+                .callback(cb -> tasks.get().forEach(t -> t.metrics().conflictCounts().forEach((k, v) ->
+                        cb.call(v, t.name(), k.table(), k.type(), k.resolution()))))
+                .register(registry);
+        CounterWithCallback.builder().name("pgmesh_apply_errors_total")
+                .help("Changes that could not be applied, logged in pgmesh.apply_errors").labelNames("task", "table")
+                .callback(cb -> tasks.get().forEach(t -> t.metrics().applyErrors().forEach((table, v) ->
+                        cb.call(v, t.name(), table))))
+                .register(registry);
+    }
+
+    private void registerSlots() {
+        GaugeWithCallback.builder().name("pgmesh_replication_lag_bytes")
+                .help("Source WAL written past what the task's slot has confirmed").labelNames("task")
+                .callback(cb -> reading(s -> s.tasks().forEach(t -> {
+                    if (t.lagBytes() != null) {
+                        cb.call(t.lagBytes(), t.task());
+                    }
+                })))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_slot_retained_wal_bytes")
+                .help("WAL the slot keeps on its node").labelNames("node", "slot")
+                .callback(cb -> reading(s -> s.nodes().forEach(n -> n.slots().forEach(sl ->
+                        cb.call(sl.retainedWalBytes(), n.node(), sl.slot())))))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_slot_active")
+                .help("1 while a walsender streams from the slot").labelNames("node", "slot")
+                .callback(cb -> reading(s -> s.nodes().forEach(n -> n.slots().forEach(sl ->
+                        cb.call(sl.active() ? 1 : 0, n.node(), sl.slot())))))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_slot_safe_wal_bytes")
+                .help("WAL that can still be written before the slot may lose what it needs (absent while"
+                        + " max_slot_wal_keep_size is unbounded)").labelNames("node", "slot")
+                .callback(cb -> reading(s -> s.nodes().forEach(n -> n.slots().forEach(sl -> {
+                    if (sl.safeWalSize() != null) {
+                        cb.call(sl.safeWalSize(), n.node(), sl.slot());
+                    }
+                }))))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_slot_wal_warning")
+                .help("1 when the slot holds more WAL than slot-safety.warn-retained-wal, or was invalidated")
+                .labelNames("node", "slot")
+                .callback(cb -> reading(s -> s.nodes().forEach(n -> n.slots().forEach(sl ->
+                        cb.call(sl.overBudget() || sl.invalidation() != null ? 1 : 0, n.node(), sl.slot())))))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_node_up").help("1 when the node answered the last status reading")
+                .labelNames("node")
+                .callback(cb -> reading(s -> s.nodes().forEach(n -> cb.call(n.reachable() ? 1 : 0, n.node()))))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_clock_skew_seconds")
+                .help("Widest difference between two nodes' clocks (concurrent conflicts are decided by time)")
+                .callback(cb -> reading(s -> {
+                    if (s.clockSkew() != null) {
+                        cb.call(s.clockSkew().skewMs() / 1000.0);
+                    }
+                }))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_status_age_seconds")
+                .help("Age of the status reading the node and slot figures come from")
+                .callback(cb -> {
+                    StatusPoller.Reading r = status.latest();
+                    if (r != null) {
+                        cb.call(Duration.between(r.at(), Instant.now()).toMillis() / 1000.0);
+                    }
+                })
+                .register(registry);
+    }
+
+    private void reading(java.util.function.Consumer<MeshStatus> use) {
+        StatusPoller.Reading r = status.latest();
+        if (r != null) {
+            use.accept(r.status());
+        }
+    }
+
+    /** Writes every metric in Prometheus's text format. */
+    public void write(OutputStream out) throws IOException {
+        PrometheusTextFormatWriter.create().write(out, registry.scrape(),
+                io.prometheus.metrics.config.EscapingScheme.UNDERSCORE_ESCAPING);
+    }
+
+    public static String contentType() {
+        return PrometheusTextFormatWriter.CONTENT_TYPE;
+    }
+}
