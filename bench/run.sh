@@ -58,5 +58,5 @@ cp="$classes:$(cat "$cpfile")"
 rm -rf bench/out/classes
 mkdir -p bench/out
 javac -d bench/out/classes -cp "$cp" -Xlint:all -Xlint:-serial bench/src/io/pgmesh/bench/*.java
-java -cp "bench/out/classes:$cp" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+java -cp "bench/out/classes:$cp" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dpgmesh.log.level=WARN \
   -Dbench.jar="$root/$jar" -Dbench.version="$version" "${BENCH_MAIN:-io.pgmesh.bench.Bench}" "$@"

@@ -4,6 +4,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
 /** The pgmesh command line. Exit codes: 0 success, 1 failure at run time, 2 usage or config error. */
 @Command(name = "pgmesh", mixinStandardHelpOptions = true, version = "pgmesh 0.1.0",
@@ -19,7 +21,19 @@ public final class Main {
         System.exit(execute(args));
     }
 
+    @Option(names = LogFormat.OPTION, paramLabel = "text|json", scope = ScopeType.INHERIT,
+            description = "log lines as text (default) or as one JSON object per line")
+    String logFormat;
+
     public static int execute(String... args) {
+        String format = LogFormat.requested(java.util.Arrays.asList(args));
+        if (format == null) {
+            System.err.println(LogFormat.OPTION + ": expected text or json");
+            return USAGE;
+        }
+        if (format.equals("json")) {
+            LogFormat.useJson();
+        }
         CommandLine cl = new CommandLine(new Main());
         // picocli builds the model of every command it is given, by reflection, before parsing; a
         // command line that names its subcommand gets only that one (20-40 ms of every start).
