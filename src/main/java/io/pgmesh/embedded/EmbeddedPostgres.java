@@ -207,6 +207,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
         m.put("track_commit_timestamp", "on");
         m.put("max_replication_slots", "32");
         m.put("max_wal_senders", "32");
+        // What check recommends: a slot whose target is gone cannot fill the disk.
+        m.put("max_slot_wal_keep_size", "10GB");
         m.put("max_connections", "200");
         m.put("max_worker_processes", "16");
         m.put("fsync", "off");

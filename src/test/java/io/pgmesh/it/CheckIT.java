@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -90,6 +91,22 @@ class CheckIT {
         List<Finding> findings = Preflight.run(cluster.config(schema("good")));
         assertEquals(List.of(), findings, "a ready mesh must pass without a single finding:\n"
                 + FindingReport.text(findings));
+    }
+
+    @Test
+    void anUnboundedSlotWalIsAWarningThatNamesTheBound() throws Exception {
+        cluster.sql(1, "ALTER SYSTEM SET max_slot_wal_keep_size = -1; SELECT pg_reload_conf()");
+        try {
+            PgCluster.await(Duration.ofSeconds(10), "the reload", () -> "-1".equals(
+                    cluster.queryStringOrNull(1, "SHOW max_slot_wal_keep_size")));
+            List<Finding> findings = Preflight.run(cluster.config(schema("good")));
+            String report = FindingReport.text(findings);
+            assertEquals(List.of("west slot_wal_unbounded WARNING"),
+                    findings.stream().map(f -> f.node() + " " + f.code() + " " + f.severity()).toList(), report);
+            assertTrue(find(findings, "slot_wal_unbounded").fix().contains("max_slot_wal_keep_size = '50GB'"), report);
+        } finally {
+            cluster.sql(1, "ALTER SYSTEM RESET max_slot_wal_keep_size; SELECT pg_reload_conf()");
+        }
     }
 
     @Test
