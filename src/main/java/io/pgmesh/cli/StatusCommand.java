@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.pgmesh.monitor.MeshStatus;
 import io.pgmesh.monitor.StatusReader;
+import io.pgmesh.metrics.TableStats;
 import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,11 +27,17 @@ final class StatusCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print JSON instead of a table")
     boolean json;
 
+    @Option(names = "--watch", description = "redraw the view every second until Ctrl-C, like top")
+    boolean watch;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        if (watch) {
+            return watch();
+        }
         MeshStatus status = StatusReader.read(config.load());
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -38,6 +47,43 @@ final class StatusCommand implements Callable<Integer> {
         }
         out.flush();
         return status.healthy() ? Main.OK : Main.FAILED;
+    }
+
+    /**
+     * Reads and redraws until interrupted: each reading is bounded like a single status, so a
+     * node that stops answering shows up as unreachable within that bound instead of freezing
+     * the screen.
+     */
+    private Integer watch() throws Exception {
+        if (json) {
+            throw new ExitException(Main.USAGE, "--watch redraws a table for a terminal; it does not go with --json");
+        }
+        var mesh = config.load();
+        PrintWriter out = spec.commandLine().getOut();
+        Thread main = Thread.currentThread();
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> main.interrupt());
+        try {
+            while (true) {
+                long started = System.nanoTime();
+                MeshStatus status = StatusReader.read(mesh);
+                StringWriter frame = new StringWriter();
+                PrintWriter f = new PrintWriter(frame);
+                f.println("pgmesh status   " + java.time.LocalTime.now().withNano(0) + "   (every second; Ctrl-C ends)");
+                f.println();
+                print(status, f);
+                f.flush();
+                out.print("\033[H\033[2J" + frame);
+                out.flush();
+                long left = 1000 - (System.nanoTime() - started) / 1_000_000;
+                if (left > 0) {
+                    Thread.sleep(left);
+                }
+            }
+        } catch (InterruptedException e) {
+            out.println();
+            out.flush();
+            return Main.OK;
+        }
     }
 
     private static void print(MeshStatus s, PrintWriter out) {
@@ -57,6 +103,7 @@ final class StatusCommand implements Callable<Integer> {
             if (run != null) {
                 out.println("    " + run);
             }
+            tableLines(t.run(), out);
         }
         out.println();
         clockLine(s.clockSkew(), out);
@@ -121,6 +168,24 @@ final class StatusCommand implements Callable<Integer> {
         }
         return null;
     }
+
+    /** The changes the task's process applied per table, as it last reported them. */
+    private static void tableLines(MeshStatus.RunState run, PrintWriter out) {
+        if (run == null || run.tableStats() == null) {
+            return;
+        }
+        try {
+            for (TableStats t : TABLE_STATS.<List<TableStats>>readValue(run.tableStats())) {
+                out.printf("    %-40s %d inserts, %d updates, %d deletes, %d truncates%n", t.table(), t.inserts(),
+                        t.updates(), t.deletes(), t.truncates());
+            }
+        } catch (java.io.IOException e) {
+            out.println("    (table statistics unreadable: " + e.getMessage() + ")");
+        }
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectReader TABLE_STATS = new ObjectMapper()
+            .readerForListOf(TableStats.class);
 
     private static boolean ended(MeshStatus.RunState run) {
         return "stopped".equals(run.state()) || "failed".equals(run.state());

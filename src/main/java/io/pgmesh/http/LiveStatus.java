@@ -1,7 +1,7 @@
 package io.pgmesh.http;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import io.pgmesh.apply.AppliedChanges;
+import io.pgmesh.metrics.TableStats;
 import io.pgmesh.metrics.TaskMetrics;
 import io.pgmesh.metrics.TaskView;
 import io.pgmesh.monitor.ConflictReport;
@@ -10,8 +10,6 @@ import io.pgmesh.monitor.StatusPoller;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The /api/status document: the {@code status --json} document of the last reading, plus what
@@ -30,10 +28,6 @@ public record LiveStatus(String process, String generatedAt, HealthReport health
                            long applyErrors, String lastError, List<TableStats> tables) {
     }
 
-    /** Changes applied to one table by one task, like DMS's table statistics. */
-    public record TableStats(String table, long inserts, long updates, long deletes, long truncates) {
-    }
-
     static LiveStatus of(String process, List<TaskView> tasks, HealthReport health, StatusPoller.Reading reading) {
         List<LiveTask> live = new ArrayList<>();
         for (TaskView t : tasks) {
@@ -43,21 +37,11 @@ public record LiveStatus(String process, String generatedAt, HealthReport health
             live.add(new LiveTask(t.name(), t.source(), t.target(), t.state(), t.detail(), t.since().toString(),
                     finite(m.latency().sourceSeconds()), finite(m.latency().targetSeconds()), m.receivedChanges(),
                     m.appliedTransactions(), m.appliedRows(), m.rowsPerSecond(), m.conflicts(), errors[0],
-                    m.lastError(), tables(m)));
+                    m.lastError(), TableStats.of(m)));
         }
         return new LiveStatus(process, Instant.now().toString(), health, live,
                 reading == null ? null : reading.at().toString(), reading == null ? null : reading.status(),
                 reading == null ? List.of() : reading.recentConflicts());
-    }
-
-    static List<TableStats> tables(TaskMetrics m) {
-        Map<String, long[]> byTable = new TreeMap<>();
-        m.tableOps().forEach((k, n) -> byTable.computeIfAbsent(k.table(), t -> new long[4])[k.op().ordinal()] += n);
-        List<TableStats> out = new ArrayList<>();
-        byTable.forEach((table, n) -> out.add(new TableStats(table, n[AppliedChanges.Op.INSERT.ordinal()],
-                n[AppliedChanges.Op.UPDATE.ordinal()], n[AppliedChanges.Op.DELETE.ordinal()],
-                n[AppliedChanges.Op.TRUNCATE.ordinal()])));
-        return out;
     }
 
     private static Double finite(double v) {

@@ -27,9 +27,12 @@ public record MeshStatus(List<TaskStatus> tasks, List<NodeStatus> nodes, ClockSk
      * What the {@code run} process applying a task last reported: its state (connecting,
      * streaming, retrying, failed, stopped), why, since when, which process (host:pid), and
      * whether that process is still connected to the target ({@code connected}); a state that
-     * its process can no longer update is {@code stale}.
+     * its process can no longer update is {@code stale}. {@code tableStats}: the changes the
+     * process applied per table (JSON, a list of inserts, updates, deletes and truncates), taken
+     * every few seconds.
      */
-    public record RunState(String state, String detail, String since, String process, boolean connected) {
+    public record RunState(String state, String detail, String since, String process, boolean connected,
+                           @com.fasterxml.jackson.annotation.JsonRawValue String tableStats) {
 
         public boolean stale() {
             return !connected;

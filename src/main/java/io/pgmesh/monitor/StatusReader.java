@@ -180,8 +180,8 @@ public final class StatusReader {
         }
         try (PreparedStatement ps = target.prepareStatement("""
                 SELECT state, detail, since::text, process, EXISTS (SELECT FROM pg_stat_activity
-                         WHERE application_name = left(? || process, 63))
-                  FROM pgmesh.task_state WHERE source_node = ?""")) {
+                         WHERE application_name = left(? || process, 63)), to_jsonb(t) ->> 'table_stats'
+                  FROM pgmesh.task_state t WHERE source_node = ?""")) {
             ps.setString(1, "pgmesh " + Names.reportPurpose(""));
             ps.setString(2, source);
             try (ResultSet rs = ps.executeQuery()) {
@@ -189,7 +189,7 @@ public final class StatusReader {
                     return null;
                 }
                 return new MeshStatus.RunState(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                        rs.getBoolean(5));
+                        rs.getBoolean(5), rs.getString(6));
             }
         }
     }

@@ -97,6 +97,7 @@ public final class ControlSchema {
                 process text NOT NULL,
                 reported_at timestamptz NOT NULL
             );
+            ALTER TABLE pgmesh.task_state ADD COLUMN IF NOT EXISTS table_stats jsonb;
             CREATE TABLE IF NOT EXISTS pgmesh.removed_nodes (
                 node text PRIMARY KEY,
                 removed_at timestamptz NOT NULL DEFAULT now()

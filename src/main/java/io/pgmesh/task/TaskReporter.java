@@ -1,6 +1,9 @@
 package io.pgmesh.task;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgmesh.config.NodeConfig;
+import io.pgmesh.metrics.TableStats;
 import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.Sql;
@@ -36,16 +39,23 @@ final class TaskReporter implements AutoCloseable {
     static final Duration INTERVAL = Duration.ofMillis(500);
     private static final Duration BOUND = Duration.ofSeconds(10);
     private static final String UPSERT = """
-            INSERT INTO pgmesh.task_state (source_node, state, detail, since, process, reported_at)
-            VALUES (?, ?, ?, ?, ?, clock_timestamp())
+            INSERT INTO pgmesh.task_state (source_node, state, detail, since, process, reported_at, table_stats)
+            VALUES (?, ?, ?, ?, ?, clock_timestamp(), ?::jsonb)
             ON CONFLICT (source_node) DO UPDATE SET state = EXCLUDED.state, detail = EXCLUDED.detail,
-                since = EXCLUDED.since, process = EXCLUDED.process, reported_at = EXCLUDED.reported_at""";
+                since = EXCLUDED.since, process = EXCLUDED.process, reported_at = EXCLUDED.reported_at,
+                table_stats = EXCLUDED.table_stats""";
+    /** Table statistics change with every applied row: they are written at most this often. */
+    private static final long STATS_NANOS = TimeUnit.SECONDS.toNanos(5);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Map<NodeConfig, List<Task>> byTarget = new LinkedHashMap<>();
     private final Map<NodeConfig, Connection> conns = new java.util.concurrent.ConcurrentHashMap<>();
     /** What was last written to each node; a reconnect writes everything again. */
     private final Map<NodeConfig, List<String>> written = new java.util.concurrent.ConcurrentHashMap<>();
     private final String process = process();
+    /** Each task's table statistics (JSON) as last taken, and when. */
+    private final Map<Task, String> stats = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Task, Long> statsTaken = new java.util.concurrent.ConcurrentHashMap<>();
     private final ScheduledExecutorService pool;
 
     TaskReporter(List<Task> tasks) {
@@ -79,7 +89,7 @@ final class TaskReporter implements AutoCloseable {
     private void report(NodeConfig node) {
         List<String> now = new ArrayList<>();
         for (Task t : byTarget.get(node)) {
-            now.add(label(t.state()) + "|" + t.detail() + "|" + t.since());
+            now.add(label(t.state()) + "|" + t.detail() + "|" + t.since() + "|" + stats(t));
         }
         if (now.equals(written.get(node))) {
             return;
@@ -97,6 +107,7 @@ final class TaskReporter implements AutoCloseable {
                     ps.setString(3, t.detail());
                     ps.setTimestamp(4, Timestamp.from(t.since()));
                     ps.setString(5, process);
+                    ps.setString(6, stats.get(t));
                     ps.addBatch();
                 }
                 ps.executeBatch();
@@ -110,6 +121,21 @@ final class TaskReporter implements AutoCloseable {
             conns.remove(node);
             written.remove(node);
         }
+    }
+
+    /** The task's table statistics as JSON, taken again once they are {@link #STATS_NANOS} old. */
+    private String stats(Task t) {
+        long now = System.nanoTime();
+        Long taken = statsTaken.get(t);
+        if (taken == null || now - taken >= STATS_NANOS) {
+            try {
+                stats.put(t, JSON.writeValueAsString(TableStats.of(t.metrics())));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            statsTaken.put(t, now);
+        }
+        return stats.get(t);
     }
 
     private static String label(TaskState state) {
