@@ -25,13 +25,21 @@ public final class AppliedChanges {
 
     public static final AppliedChanges NONE = new AppliedChanges();
 
-    private final Map<TableOp, long[]> counts = new LinkedHashMap<>();
+    /** Per table, a count per operation (by ordinal): no allocation per change once a table is seen. */
+    private final Map<String, long[]> counts = new LinkedHashMap<>();
 
-    void add(String table, Op op) {
-        counts.computeIfAbsent(new TableOp(table, op), k -> new long[1])[0]++;
+    public void add(String table, Op op) {
+        counts.computeIfAbsent(table, k -> new long[Op.values().length])[op.ordinal()]++;
     }
 
     public void forEach(BiConsumer<TableOp, Long> action) {
-        counts.forEach((k, v) -> action.accept(k, v[0]));
+        Op[] ops = Op.values();
+        counts.forEach((table, n) -> {
+            for (Op op : ops) {
+                if (n[op.ordinal()] > 0) {
+                    action.accept(new TableOp(table, op), n[op.ordinal()]);
+                }
+            }
+        });
     }
 }

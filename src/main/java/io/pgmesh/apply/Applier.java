@@ -60,6 +60,7 @@ public final class Applier implements AutoCloseable {
     private final ApplyEvents listener;
     /** Row changes per received transaction (by commit LSN), reported when it commits. */
     private final java.util.Map<Lsn, AppliedChanges> tallies = new java.util.HashMap<>();
+    private final java.util.Map<Integer, String> tableNames = new java.util.HashMap<>();
     /** A heartbeat that came while applied work waited: the target is caught up to it once that commits. */
     private Instant heartbeat;
     private final SourceRows sourceRows;
@@ -219,10 +220,13 @@ public final class Applier implements AutoCloseable {
         }
     }
 
+    /** The qualified name of a relation, as metrics label it; kept until the relation is described anew. */
     private String tableName(int relationId) {
-        Relation r = relations.description(relationId);
-        return r == null ? String.valueOf(Integer.toUnsignedLong(relationId))
-                : (r.namespace().isEmpty() ? "pg_catalog" : r.namespace()) + "." + r.name();
+        return tableNames.computeIfAbsent(relationId, id -> {
+            Relation r = relations.description(id);
+            return r == null ? String.valueOf(Integer.toUnsignedLong(id))
+                    : (r.namespace().isEmpty() ? "pg_catalog" : r.namespace()) + "." + r.name();
+        });
     }
 
     private void change(WalMessage m) throws SQLException {
@@ -565,6 +569,7 @@ public final class Applier implements AutoCloseable {
     }
 
     private void relation(Relation r) throws SQLException {
+        tableNames.remove(r.relationId());
         if (r.equals(relations.description(r.relationId()))) {
             // Sent again after a cache invalidation on the source, unchanged: nothing to redo, and no
             // reason to cut the batch (a transaction cut in two is dearer to replay after a conflict).

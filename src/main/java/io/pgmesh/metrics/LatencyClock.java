@@ -15,13 +15,20 @@ import java.time.Instant;
  */
 public final class LatencyClock {
     private final long slackMicros;
+    private final java.util.function.LongSupplier nowMicros;
     private volatile long receivedThrough = -1;
     private volatile long receivedLatency;
     private volatile long appliedThrough = -1;
     private volatile long appliedLatency;
 
     public LatencyClock(Duration slack) {
+        this(slack, () -> micros(Instant.now()));
+    }
+
+    /** With the clock {@code nowMicros} (microseconds since the epoch) instead of the system's. */
+    LatencyClock(Duration slack, java.util.function.LongSupplier nowMicros) {
         this.slackMicros = slack.toNanos() / 1000;
+        this.nowMicros = nowMicros;
     }
 
     /** Capture thread: a commit or heartbeat made on the source at {@code sourceTime} arrived. */
@@ -56,11 +63,11 @@ public final class LatencyClock {
         return Math.max(measured, stuck) / 1e6;
     }
 
-    private static long micros(Instant t) {
+    static long micros(Instant t) {
         return t.getEpochSecond() * 1_000_000 + t.getNano() / 1000;
     }
 
-    private static long nowMicros() {
-        return micros(Instant.now());
+    private long nowMicros() {
+        return nowMicros.getAsLong();
     }
 }
