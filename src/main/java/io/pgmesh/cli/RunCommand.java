@@ -70,9 +70,6 @@ final class RunCommand implements Callable<Integer> {
     /** The HTTP side, when asked for; an address that cannot be listened on ends the command (exit 2). */
     private RunMonitor monitor(MeshConfig mesh, Supplier<List<TaskView>> tasks) {
         String listen = mesh.monitor().httpListen();
-        if (listen == null) {
-            return null;
-        }
         try {
             return RunMonitor.start(listen, mesh, tasks, MeshRunner.process());
         } catch (HttpEndpoint.ListenException e) {
@@ -92,9 +89,7 @@ final class RunCommand implements Callable<Integer> {
         while (true) {
             try (MeshRunner runner = new MeshRunner(mesh, RetryPolicy.defaults(), metrics)) {
                 current.set(runner);
-                if (monitor != null) {
-                    monitor.tasksStarted(mesh, runner.views());
-                }
+                monitor.tasksStarted(mesh, runner.views());
                 runner.start();
                 watch(runner, events);
                 MeshConfig next = null;

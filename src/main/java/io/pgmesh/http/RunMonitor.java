@@ -16,6 +16,8 @@ import java.util.function.Supplier;
 public final class RunMonitor implements AutoCloseable {
     /** How often the nodes are read for slot, lag and node figures. */
     static final Duration POLL_INTERVAL = Duration.ofSeconds(5);
+    /** Without --http the readings serve only the slot-safety warning in the log. */
+    static final Duration QUIET_POLL_INTERVAL = Duration.ofSeconds(30);
 
     private final StatusPoller poller;
     private final MeshMetrics metrics;
@@ -30,11 +32,20 @@ public final class RunMonitor implements AutoCloseable {
         this.endpoint = endpoint;
     }
 
-    /** Listens first, so that a bad address ends the command before any task starts. */
+    /**
+     * Listens first, so that a bad address ends the command before any task starts. With
+     * {@code listen} null there is no HTTP side: the nodes are still read now and then, so that
+     * a slot holding too much WAL is warned about in the log.
+     */
     public static RunMonitor start(String listen, MeshConfig config, Supplier<List<TaskView>> tasks, String process)
             throws HttpEndpoint.ListenException {
-        StatusPoller poller = new StatusPoller(config, POLL_INTERVAL);
-        MeshMetrics metrics = new MeshMetrics(tasks, poller);
+        if (listen == null) {
+            StatusPoller poller = new StatusPoller(config, QUIET_POLL_INTERVAL, false);
+            poller.start();
+            return new RunMonitor(new AtomicReference<>(config), poller, null, null);
+        }
+        StatusPoller poller = new StatusPoller(config, POLL_INTERVAL, true);
+        MeshMetrics metrics = new MeshMetrics(tasks, poller::latest);
         AtomicReference<MeshConfig> current = new AtomicReference<>(config);
         HttpEndpoint endpoint = HttpEndpoint.start(listen, metrics, tasks, poller, () -> current.get().monitor(),
                 POLL_INTERVAL.multipliedBy(3).plus(Duration.ofSeconds(10)), process);
@@ -46,16 +57,16 @@ public final class RunMonitor implements AutoCloseable {
     public void tasksStarted(MeshConfig next, List<TaskView> tasks) {
         config.set(next);
         poller.config(next);
-        tasks.forEach(metrics::attach);
-    }
-
-    public int port() {
-        return endpoint.port();
+        if (metrics != null) {
+            tasks.forEach(metrics::attach);
+        }
     }
 
     @Override
     public void close() {
-        endpoint.close();
+        if (endpoint != null) {
+            endpoint.close();
+        }
         poller.close();
     }
 }

@@ -36,6 +36,7 @@ public final class StatusPoller implements AutoCloseable {
     private static final Duration CONFLICT_BOUND = Duration.ofSeconds(5);
 
     private final Duration interval;
+    private final boolean readConflicts;
     private final ScheduledExecutorService pool = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread th = new Thread(r, "pgmesh status poller");
         th.setDaemon(true);
@@ -45,9 +46,11 @@ public final class StatusPoller implements AutoCloseable {
     private volatile MeshConfig config;
     private volatile Reading latest;
 
-    public StatusPoller(MeshConfig config, Duration interval) {
+    /** {@code readConflicts}: also the newest conflicts of each node, for the dashboard. */
+    public StatusPoller(MeshConfig config, Duration interval, boolean readConflicts) {
         this.config = config;
         this.interval = interval;
+        this.readConflicts = readConflicts;
     }
 
     public void start() {
@@ -68,7 +71,7 @@ public final class StatusPoller implements AutoCloseable {
         try {
             MeshConfig c = config;
             MeshStatus s = StatusReader.read(c);
-            latest = new Reading(s, Instant.now(), recentConflicts(c, s));
+            latest = new Reading(s, Instant.now(), readConflicts ? recentConflicts(c, s) : List.of());
             warn(s);
         } catch (RuntimeException e) {
             log.debug("status reading failed", e);
