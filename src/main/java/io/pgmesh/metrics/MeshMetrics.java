@@ -27,10 +27,11 @@ public final class MeshMetrics {
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Supplier<List<TaskView>> tasks;
-    private final StatusPoller status;
+    private final Supplier<StatusPoller.Reading> status;
     private final Histogram latency;
 
-    public MeshMetrics(Supplier<List<TaskView>> tasks, StatusPoller status) {
+    /** {@code status}: the last status reading (null before the first), as {@link StatusPoller#latest()} gives it. */
+    public MeshMetrics(Supplier<List<TaskView>> tasks, Supplier<StatusPoller.Reading> status) {
         this.tasks = tasks;
         this.status = status;
         JvmMetrics.builder().register(registry);
@@ -157,7 +158,7 @@ public final class MeshMetrics {
         GaugeWithCallback.builder().name("pgmesh_status_age_seconds")
                 .help("Age of the status reading the node and slot figures come from")
                 .callback(cb -> {
-                    StatusPoller.Reading r = status.latest();
+                    StatusPoller.Reading r = status.get();
                     if (r != null) {
                         cb.call(Duration.between(r.at(), Instant.now()).toMillis() / 1000.0);
                     }
@@ -166,7 +167,7 @@ public final class MeshMetrics {
     }
 
     private void reading(java.util.function.Consumer<MeshStatus> use) {
-        StatusPoller.Reading r = status.latest();
+        StatusPoller.Reading r = status.get();
         if (r != null) {
             use.accept(r.status());
         }

@@ -118,6 +118,33 @@ class MeshConfigLoaderTest {
     }
 
     @Test
+    void monitoringSettingsReadWithUnitsAndDefaults() throws Exception {
+        MonitorSettings d = parse(TWO_NODES).monitor();
+        assertEquals(MonitorSettings.defaults(), d, "http off, 60 s, 10 GB unless set");
+        MonitorSettings m = parse(TWO_NODES + "http:\n  listen: 127.0.0.1:9187\nhealth:\n  max-latency: 90s\n"
+                + "slot-safety:\n  warn-retained-wal: 512MB\n").monitor();
+        assertEquals(new MonitorSettings("127.0.0.1:9187", java.time.Duration.ofSeconds(90), 512L << 20), m);
+        assertEquals(java.time.Duration.ofMinutes(2), parse(TWO_NODES + "health: {max-latency: 2m}\n").monitor().maxLatency());
+        assertEquals(java.time.Duration.ofSeconds(30), parse(TWO_NODES + "health: {max-latency: 30}\n").monitor().maxLatency(),
+                "a bare number is seconds");
+        assertEquals(1L << 40, parse(TWO_NODES + "slot-safety: {warn-retained-wal: 1TB}\n").monitor().warnRetainedWalBytes());
+    }
+
+    @Test
+    void monitoringSettingsProblemsNameTheKey() {
+        assertEquals(List.of("mesh.yaml: http.listen: expected HOST:PORT, such as 127.0.0.1:9187, got \"9187\""),
+                problemsOf(TWO_NODES + "http: {listen: \"9187\"}\n"));
+        assertEquals(List.of("mesh.yaml: http.listen: the port must be 1..65535, got 70000"),
+                problemsOf(TWO_NODES + "http: {listen: \"localhost:70000\"}\n"));
+        assertEquals(List.of("mesh.yaml: health.max-latency: expected a positive duration such as 60s, 5m or 500ms,"
+                + " got \"soon\""), problemsOf(TWO_NODES + "health: {max-latency: soon}\n"));
+        assertEquals(List.of("mesh.yaml: slot-safety.warn-retained-wal: expected a positive size such as 10GB or"
+                + " 512MB, got \"lots\""), problemsOf(TWO_NODES + "slot-safety: {warn-retained-wal: lots}\n"));
+        assertEquals(List.of("mesh.yaml: health.max-lag: unknown key"),
+                problemsOf(TWO_NODES + "health: {max-lag: 5s}\n"));
+    }
+
+    @Test
     void portThatIsNotANumber() {
         assertEquals(List.of("mesh.yaml: nodes[1].port: expected an integer 1..65535, got \"abc\""),
                 problemsOf(TWO_NODES + "    port: abc\n"), "a string port is reported with its key and value");
