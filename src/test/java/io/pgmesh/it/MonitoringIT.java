@@ -92,7 +92,7 @@ class MonitoringIT {
 
             cluster.sql(0, "INSERT INTO items SELECT g, 'v' FROM generate_series(1, 100) g");
             cluster.sql(0, "UPDATE items SET v = 'w' WHERE id <= 30");
-            cluster.sql(0, "DELETE FROM items WHERE id > 90");
+            cluster.sql(0, "DELETE FROM items WHERE id BETWEEN 91 AND 100");
             cluster.awaitSettled(Duration.ofSeconds(30));
             PgCluster.await(Duration.ofSeconds(20), "slot figures read", () -> {
                 try {
@@ -186,6 +186,102 @@ class MonitoringIT {
             run.close();
         }
         assertFalse(run.stdout().contains(PASSWORD) || run.stderr().contains(PASSWORD), "the log must not show the password");
+    }
+
+    /**
+     * The dashboard in a real browser: the numbers it renders are the process's own, it names the
+     * state of every task, shows every slot, and lists a conflict with its key.
+     */
+    @Test
+    void theDashboardRendersTheLiveFiguresInABrowser() throws Exception {
+        // A real conflict first: row 1000 reaches both nodes, then both change it while no run applies.
+        PgmeshProcess first = PgmeshProcess.start(dir, PgmeshProcess.DEFAULT_JVM_OPTIONS,
+                Map.of("PGMESH_TEST_PASSWORD", PASSWORD), "run", "-c", mesh.toString());
+        try {
+            first.awaitStreaming(Duration.ofSeconds(60), "west->east", "east->west");
+            cluster.sql(0, "INSERT INTO items VALUES (1000, 'east') ON CONFLICT (id) DO NOTHING");
+            cluster.awaitSettled(Duration.ofSeconds(30));
+        } finally {
+            first.terminate();
+            assertEquals(0, first.waitFor(Duration.ofSeconds(30)), first.tail());
+        }
+        cluster.sql(0, "UPDATE items SET v = 'east while apart' WHERE id = 1000");
+        cluster.sql(1, "UPDATE items SET v = 'west while apart' WHERE id = 1000");
+
+        int port = freePort();
+        PgmeshProcess run = PgmeshProcess.start(dir, PgmeshProcess.DEFAULT_JVM_OPTIONS,
+                Map.of("PGMESH_TEST_PASSWORD", PASSWORD), "run", "-c", mesh.toString(), "--http", "127.0.0.1:" + port);
+        try (Browser browser = Browser.start(dir)) {
+            run.awaitStreaming(Duration.ofSeconds(60), "west->east", "east->west");
+            cluster.sql(0, "INSERT INTO items SELECT g, 'dash' FROM generate_series(2001, 2042) g");
+            cluster.awaitSettled(Duration.ofSeconds(30));
+            browser.open("http://127.0.0.1:" + port + "/");
+            String[] seen = {""};
+            try {
+                PgCluster.await(Duration.ofSeconds(30), "the dashboard shows both slots and the conflict, and says ok",
+                        () -> {
+                            try {
+                                String health = browser.text("#health");
+                                String conflicts = browser.text("#conflicts tbody");
+                                int slots = browser.count("#slots tbody tr");
+                                seen[0] = "health " + health + ", " + slots + " slot rows, conflicts: " + conflicts;
+                                return "ok".equals(health) && slots == 2 && conflicts != null
+                                        && conflicts.contains("1000");
+                            } catch (Exception e) {
+                                seen[0] = e.toString();
+                                return false;
+                            }
+                        });
+            } catch (AssertionError e) {
+                browser.screenshot(Path.of("target", "dashboard-failed.png"));
+                throw new AssertionError(e.getMessage() + "; last seen: " + seen[0] + "\n/api/status: "
+                        + get(port, "/api/status").body(), e);
+            }
+            JsonNode doc = new ObjectMapper().readTree(get(port, "/api/status").body());
+            for (JsonNode t : doc.get("tasks")) {
+                String row = "#tasks tr[data-task='" + t.get("task").asText() + "'] ";
+                assertEquals("streaming", browser.text(row + "[data-field=state]"));
+                assertEquals(t.get("rowsApplied").asText(), browser.text(row + "[data-field=rows-applied]"),
+                        "rows applied as the process counts them");
+            }
+            assertEquals("43", browser.text("#tasks tr[data-task='east->west'] [data-field=rows-applied]"),
+                    "east's 42 new rows and its change of row 1000 reached west through this run");
+            assertTrue(browser.text("#conflicts tbody").contains("update_differs"), browser.text("#conflicts tbody"));
+            assertTrue(browser.count("#graph line") == 2 && browser.count("#graph circle") == 2, "the mesh is drawn");
+            Path shot = Path.of("target", "dashboard.png");
+            browser.screenshot(shot);
+            assertTrue(Files.size(shot) > 10_000, "a screenshot of the rendered page");
+        } finally {
+            run.close();
+        }
+    }
+
+    @Test
+    void logFormatJsonWritesOneObjectPerLine() throws Exception {
+        PgmeshProcess run = PgmeshProcess.start(dir, PgmeshProcess.DEFAULT_JVM_OPTIONS,
+                Map.of("PGMESH_TEST_PASSWORD", PASSWORD), "run", "-c", mesh.toString(), "--log-format", "json");
+        try {
+            run.awaitStreaming(Duration.ofSeconds(60), "west->east", "east->west");
+        } finally {
+            run.terminate();
+            assertEquals(0, run.waitFor(Duration.ofSeconds(30)), run.tail());
+        }
+        ObjectMapper json = new ObjectMapper();
+        int lines = 0;
+        for (String line : run.stderr().split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            JsonNode event = json.readTree(line);
+            assertTrue(event.has("level") && event.has("loggerName") && event.has("formattedMessage")
+                    && event.has("timestamp"), line);
+            lines++;
+        }
+        assertTrue(lines >= 3, "start, streaming and stop are logged\n" + run.tail());
+        PgmeshProcess bad = PgmeshProcess.run(dir, Duration.ofSeconds(30), Map.of(), "status", "-c", mesh.toString(),
+                "--log-format", "xml");
+        assertEquals(2, bad.exitCode(), bad.tail());
+        assertTrue(bad.stderr().contains("--log-format: expected text or json"), bad.tail());
     }
 
     @Test
