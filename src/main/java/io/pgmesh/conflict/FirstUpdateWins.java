@@ -4,7 +4,7 @@ package io.pgmesh.conflict;
  * The older version wins: the earlier commit timestamp, equal timestamps going to the greater
  * node name as in {@link LastUpdateWins}. Deletes are versions too, compared the same way through
  * their tombstones. Nodes agree on two versions that are concurrent; they cannot agree on an
- * update made after seeing another node's version, which this rule drops on that node (see README).
+ * update made after seeing another node's version, which this rule drops on that node (see docs/CONFLICTS.md, "Limits").
  */
 public final class FirstUpdateWins implements ConflictResolver {
 

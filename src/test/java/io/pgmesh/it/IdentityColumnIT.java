@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * A key that is {@code GENERATED ALWAYS AS IDENTITY}, the form PostgreSQL recommends, with its
- * values partitioned per node (README, "IDs that do not collide"): rows written on either node replicate under
+ * values partitioned per node (docs/CONFLICTS.md, "IDs that do not collide"): rows written on either node replicate under
  * the key they were given there, and later updates and deletes find them.
  */
 @Timeout(90)

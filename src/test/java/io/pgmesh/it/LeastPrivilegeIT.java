@@ -18,13 +18,13 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The whole life of a two-node mesh as a role that is not a superuser, with only the grants the
- * README lists: check names exactly what is missing, then check, init, run with conflicts,
+ * The whole life of a two-node mesh as a role that is not a superuser, with only the grants
+ * docs/CONFIGURATION.md lists ("Least privilege"): check names exactly what is missing, then check, init, run with conflicts,
  * validate, ids partition and teardown all work.
  */
 @Timeout(240)
 class LeastPrivilegeIT {
-    /** What a superuser (or the database owner) grants, as the README lists it. */
+    /** What a superuser (or the database owner) grants, as docs/CONFIGURATION.md lists it. */
     private static final String GRANTS = """
             GRANT CREATE ON DATABASE app TO mesh;
             GRANT CREATE ON SCHEMA public TO mesh;
