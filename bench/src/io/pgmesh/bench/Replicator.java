@@ -163,9 +163,16 @@ abstract class Replicator {
             return meshFile;
         }
 
+        /** {@code BENCH_RUN_ARGS}: more arguments of {@code run}, e.g. {@code --http 127.0.0.1:9187}. */
         List<String> command() {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            return List.of(java, "-Xmx" + xmx, "-jar", jar.toString(), "run", "-c", meshFile.toString());
+            List<String> cmd = new ArrayList<>(List.of(java, "-Xmx" + xmx, "-jar", jar.toString(), "run", "-c",
+                    meshFile.toString()));
+            String extra = System.getenv().getOrDefault("BENCH_RUN_ARGS", "").trim();
+            if (!extra.isEmpty()) {
+                cmd.addAll(List.of(extra.split("\\s+")));
+            }
+            return cmd;
         }
 
         @Override
@@ -184,6 +191,7 @@ abstract class Replicator {
                     .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             startedNanos = System.nanoTime();
             process = pb.start();
+            Scraper.startFor(command(), process);
         }
 
         @Override

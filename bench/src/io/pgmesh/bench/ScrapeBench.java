@@ -1,0 +1,154 @@
+package io.pgmesh.bench;
+
+import io.pgmesh.embedded.EmbeddedPostgres;
+import java.io.File;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * How long /metrics and /api/status take on a big mesh: five nodes (20 tasks), each with
+ * BENCH_SCRAPE_TABLES tables (200), every task having applied inserts, updates and deletes to
+ * every table, so that each labelled series exists (20 x 200 x 3 of pgmesh_changes_applied_total
+ * alone). pgmesh runs as a user runs it, {@code java -jar target/pgmesh.jar run --http}; the
+ * endpoints are timed from outside, BENCH_SCRAPES (200) times each. Run by hand:
+ * {@code BENCH_MAIN=io.pgmesh.bench.ScrapeBench bench/run.sh}; see docs/BENCHMARKS.md.
+ */
+public final class ScrapeBench {
+    private static final String DB = "bench";
+    private static final String[] NAMES = {"n1", "n2", "n3", "n4", "n5"};
+    private final int tables = env("BENCH_SCRAPE_TABLES", 200);
+    private final int scrapes = env("BENCH_SCRAPES", 200);
+    private final String version = System.getenv().getOrDefault("BENCH_PG_VERSION", "17.5.0");
+    private final List<EmbeddedPostgres> servers = new ArrayList<>();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    public static void main(String[] args) throws Exception {
+        ScrapeBench b = new ScrapeBench();
+        try {
+            b.run();
+        } finally {
+            b.servers.forEach(EmbeddedPostgres::close);
+        }
+        System.exit(0);
+    }
+
+    private void run() throws Exception {
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path out = Path.of("bench", "out").toAbsolutePath();
+        Path runDir = out.resolve("scrape-" + stamp);
+        Files.createDirectories(runDir);
+        StringBuilder mesh = new StringBuilder("nodes:\n");
+        StringBuilder ddl = new StringBuilder();
+        for (int t = 1; t <= tables; t++) {
+            ddl.append(String.format("CREATE TABLE t%03d (id int PRIMARY KEY, v int);", t));
+        }
+        for (String name : NAMES) {
+            EmbeddedPostgres pg = EmbeddedPostgres.start(version, null, Map.of());
+            servers.add(pg);
+            pg.createDatabase(DB);
+            Db.exec(pg, DB, ddl.toString());
+            mesh.append("  - {name: ").append(name).append(", host: 127.0.0.1, port: ").append(pg.port())
+                    .append(", database: ").append(DB).append(", user: postgres, sslmode: disable}\n");
+        }
+        mesh.append("tables:\n  include: [\"public.*\"]\n");
+        Path meshFile = runDir.resolve("mesh.yaml");
+        Files.writeString(meshFile, mesh);
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String base = "http://127.0.0.1:" + port;
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process run = new ProcessBuilder(java, "-Xmx256m", "-jar", System.getProperty("bench.jar"), "run", "-c",
+                meshFile.toString(), "--http", "127.0.0.1:" + port).directory(runDir.toFile())
+                .redirectErrorStream(true).redirectOutput(runDir.resolve("run.log").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        try {
+            awaitHealthy(base, Duration.ofMinutes(3));
+            for (int i = 0; i < NAMES.length; i++) {
+                StringBuilder w = new StringBuilder();
+                for (int t = 1; t <= tables; t++) {
+                    int id = i + 1;
+                    w.append(String.format("INSERT INTO t%03d VALUES (%d, 0); UPDATE t%03d SET v = 1 WHERE id = %d;"
+                            + " DELETE FROM t%03d WHERE id = %d;", t, id, t, id, t, id));
+                }
+                Db.exec(servers.get(i), DB, w.toString());
+            }
+            Thread.sleep(15_000); // applied everywhere, and a status reading taken
+            String body = get(base + "/metrics");
+            long series = body.lines().filter(l -> !l.startsWith("#")).count();
+            long applied = body.lines().filter(l -> l.startsWith("pgmesh_changes_applied_total{")).count();
+            double[] metrics = time(base + "/metrics");
+            double[] status = time(base + "/api/status");
+            String text = "# /metrics and /api/status on 5 nodes, 20 tasks, " + tables + " tables, PostgreSQL "
+                    + version + "\n\n"
+                    + "- /metrics: " + body.length() / 1024 + " kB, " + series + " samples (" + applied
+                    + " of pgmesh_changes_applied_total)\n"
+                    + line("/metrics", metrics) + line("/api/status", status);
+            System.out.println(text);
+            Files.writeString(out.resolve("scrape-" + stamp + ".md"), text);
+        } finally {
+            run.destroy();
+            run.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static String line(String what, double[] ms) {
+        return String.format("- %s over %d requests: p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", what, ms.length,
+                ms[ms.length / 2], ms[(int) Math.ceil(ms.length * 0.99) - 1], ms[ms.length - 1]);
+    }
+
+    private double[] time(String url) throws Exception {
+        for (int i = 0; i < 20; i++) {
+            get(url); // warm-up: the JIT, the connection
+        }
+        double[] ms = new double[scrapes];
+        for (int i = 0; i < scrapes; i++) {
+            long t0 = System.nanoTime();
+            get(url);
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(ms);
+        return ms;
+    }
+
+    private String get(String url) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        return r.body();
+    }
+
+    private void awaitHealthy(String base, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (Exception e) {
+                // not listening yet
+            }
+            Thread.sleep(1000);
+        }
+        throw new IllegalStateException("pgmesh did not become healthy within " + timeout.toSeconds() + " s");
+    }
+
+    private static int env(String name, int dflt) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? dflt : Integer.parseInt(v.trim());
+    }
+}
