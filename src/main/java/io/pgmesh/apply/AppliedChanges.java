@@ -1,13 +1,16 @@
 package io.pgmesh.apply;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
- * The row changes of one source transaction, per table and operation: tallied as the
- * transaction arrives and reported once it commits on the target, so a transaction rolled back
- * and received again counts once.
+ * What one source transaction did on the target: its row changes per table and operation, and
+ * the conflicts and apply errors they met. Tallied as the transaction is received and applied,
+ * reported once it commits, so that a transaction rolled back and applied again counts once, as
+ * pgmesh.conflicts and pgmesh.apply_errors hold its rows once.
  */
 public final class AppliedChanges {
     /** What a change did to its table, as the metrics and table statistics name it. */
@@ -15,7 +18,7 @@ public final class AppliedChanges {
         INSERT, UPDATE, DELETE, TRUNCATE;
 
         public String label() {
-            return name().toLowerCase();
+            return name().toLowerCase(java.util.Locale.ROOT);
         }
     }
 
@@ -23,13 +26,25 @@ public final class AppliedChanges {
     public record TableOp(String table, Op op) {
     }
 
-    public static final AppliedChanges NONE = new AppliedChanges();
+    /** A conflict, as it was recorded in pgmesh.conflicts. */
+    public record ConflictMet(String table, String type, String resolution) {
+    }
 
     /** Per table, a count per operation (by ordinal): no allocation per change once a table is seen. */
     private final Map<String, long[]> counts = new LinkedHashMap<>();
+    private final List<ConflictMet> conflicts = new ArrayList<>(0);
+    private final List<String> errorTables = new ArrayList<>(0);
 
     public void add(String table, Op op) {
         counts.computeIfAbsent(table, k -> new long[Op.values().length])[op.ordinal()]++;
+    }
+
+    public void conflict(ConflictMet c) {
+        conflicts.add(c);
+    }
+
+    public void applyError(String table) {
+        errorTables.add(table);
     }
 
     public void forEach(BiConsumer<TableOp, Long> action) {
@@ -41,5 +56,14 @@ public final class AppliedChanges {
                 }
             }
         });
+    }
+
+    public List<ConflictMet> conflicts() {
+        return conflicts;
+    }
+
+    /** The table of each change that was recorded in pgmesh.apply_errors. */
+    public List<String> applyErrors() {
+        return errorTables;
     }
 }

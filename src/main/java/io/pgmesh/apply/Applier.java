@@ -61,6 +61,8 @@ public final class Applier implements AutoCloseable {
     /** Row changes per received transaction (by commit LSN), reported when it commits. */
     private final java.util.Map<Lsn, AppliedChanges> tallies = new java.util.HashMap<>();
     private final java.util.Map<Integer, String> tableNames = new java.util.HashMap<>();
+    /** The transaction of the statement being applied carefully: its conflicts and errors are tallied to it. */
+    private RemoteTxn carefulTxn;
     /** A heartbeat that came while applied work waited: the target is caught up to it once that commits. */
     private Instant heartbeat;
     private final SourceRows sourceRows;
@@ -104,13 +106,14 @@ public final class Applier implements AutoCloseable {
         this.sender = new BatchSender(conn, "apply " + task);
         this.shapes = new PreparedShapes(conn, sender::quiesce);
         this.conflicts = new ConflictHandler(shapes, policy, new ConflictLog(conn, task.target().name(),
-                        e -> listener.conflict(e.conflict().table().toString(), e.conflict().type().label(),
-                                e.resolution().label())),
+                        e -> tallyOfCareful().conflict(new AppliedChanges.ConflictMet(e.conflict().table().toString(),
+                                e.conflict().type().label(), e.resolution().label()))),
                 new OriginNames(conn, task.target().name()), caps.commitTimestampOrigin(), sourceRows);
         this.rows = new RowWriter(shapes, conflicts,
                 caps.commitTimestampOrigin()
                         ? SqlRenderer.sameOriginGuard(session.originId(), session.loadedThrough()) : null);
-        this.guard = new ChangeGuard(task, conn, policy.onError(), new ApplyErrorLog(conn, task.target().name(), e -> listener.applyError(e.table())),
+        this.guard = new ChangeGuard(task, conn, policy.onError(), new ApplyErrorLog(conn, task.target().name(),
+                e -> tallyOfCareful().applyError(e.table())),
                 relations::description);
         this.startProgress = session.resumeAt();
         this.progress = new AppliedProgress(session.resumeAt());
@@ -201,12 +204,21 @@ public final class Applier implements AutoCloseable {
         }
     }
 
+    private AppliedChanges tallyOf(RemoteTxn t) {
+        return tallies.computeIfAbsent(t.finalLsn(), k -> new AppliedChanges());
+    }
+
+    /** The tally of the transaction whose statement is being applied carefully (conflicts and errors arise only there). */
+    private AppliedChanges tallyOfCareful() {
+        return tallyOf(carefulTxn);
+    }
+
     /** Counted at arrival, once: a transaction replayed after a failed batch passes {@link #change} again. */
     private void tally(WalMessage m) {
         if (current == null || current.skipped) {
             return;
         }
-        AppliedChanges t = tallies.computeIfAbsent(current.txn.finalLsn(), k -> new AppliedChanges());
+        AppliedChanges t = tallyOf(current.txn);
         if (m instanceof Truncate tr) {
             for (int id : tr.relationIds()) {
                 t.add(tableName(id), AppliedChanges.Op.TRUNCATE);
@@ -388,6 +400,7 @@ public final class Applier implements AutoCloseable {
     }
 
     private void carefulStatement(RemoteTxn t, WalMessage m) throws SQLException {
+        carefulTxn = t;
         guard.apply(t, m, () -> {
             if (m instanceof Insert i) {
                 rows.insert(t, mapping(m), i.newTuple());
@@ -484,7 +497,7 @@ public final class Applier implements AutoCloseable {
         progress.committed(c.endLsn());
         knowledge.committed(t);
         AppliedChanges changes = tallies.remove(t.finalLsn());
-        listener.committed(c.commitTime(), conflicts.conflicts(), rows, changes == null ? AppliedChanges.NONE : changes);
+        listener.committed(c.commitTime(), rows, changes == null ? new AppliedChanges() : changes);
     }
 
     /**

@@ -7,15 +7,9 @@ import java.time.Instant;
  * only counts (no I/O, no lock that a reader could hold).
  */
 public interface ApplyEvents {
-    /** A transaction committed on the target, with its row changes. */
-    void committed(Instant sourceCommitTime, long conflictsSoFar, int rows, AppliedChanges changes);
+    /** A transaction committed on the target: what it changed, and the conflicts and errors it met. */
+    void committed(Instant sourceCommitTime, int rows, AppliedChanges changes);
 
     /** Everything the source made up to {@code sourceTime} is committed here: a heartbeat passed with nothing waiting. */
     void caughtUp(Instant sourceTime);
-
-    /** A conflict was resolved and recorded in pgmesh.conflicts. */
-    void conflict(String table, String type, String resolution);
-
-    /** A change could not be applied and was recorded in pgmesh.apply_errors. */
-    void applyError(String table);
 }

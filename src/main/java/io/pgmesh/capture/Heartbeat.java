@@ -13,7 +13,7 @@ import java.util.Optional;
  * no table.
  */
 public final class Heartbeat {
-    public static final String PREFIX = "pgmesh";
+    public static final String PREFIX = io.pgmesh.topology.Names.MESSAGE_PREFIX;
     private static final String KIND = "heartbeat";
 
     private Heartbeat() {

@@ -38,8 +38,9 @@ public final class SlotManager {
                         reason = "wal_status lost";
                     }
                     long safe = rs.getLong(8);
+                    Long safeWalSize = rs.wasNull() ? null : safe;  // NULL while max_slot_wal_keep_size is unbounded
                     slots.add(new SlotInfo(rs.getString(1), rs.getBoolean(2), lsn(rs.getString(3)),
-                            lsn(rs.getString(4)), rs.getLong(5), reason, rs.getString(7), rs.wasNull() ? null : safe));
+                            lsn(rs.getString(4)), rs.getLong(5), reason, rs.getString(7), safeWalSize));
                 }
             }
         }
@@ -99,9 +100,9 @@ public final class SlotManager {
 
     static String resyncAdvice(TaskSpec task) {
         return "changes made on " + task.source().name() + " since then were never sent, so " + task.target().name()
-                + " needs a resync: copy the replicated tables from " + task.source().name() + " to "
-                + task.target().name() + ", then on " + task.target().name() + " run SELECT pg_replication_origin_drop('"
-                + task.originName() + "') and restart pgmesh (which creates a fresh slot)";
+                + " needs a resync: pgmesh resync -c <mesh file> " + task.target().name() + " --from "
+                + task.source().name() + " rebuilds its replicated tables from " + task.source().name()
+                + " while the other nodes run; then send pgmesh run SIGHUP (or restart it)";
     }
 
     private static Lsn lsn(String text) {

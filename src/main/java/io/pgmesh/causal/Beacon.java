@@ -29,7 +29,7 @@ import java.util.Optional;
  * would drop it as an echo.
  */
 public final class Beacon {
-    public static final String PREFIX = "pgmesh";
+    public static final String PREFIX = io.pgmesh.topology.Names.MESSAGE_PREFIX;
     private static final String KIND = "applied";
 
     /** What one beacon says. */

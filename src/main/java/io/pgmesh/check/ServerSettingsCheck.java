@@ -35,7 +35,8 @@ final class ServerSettingsCheck {
                     "set track_commit_timestamp = on (ALTER SYSTEM SET track_commit_timestamp = on) and restart"
                             + " PostgreSQL" + RESTART_MANAGED));
         }
-        if (Sql.queryString(n.conn(), "SHOW max_slot_wal_keep_size").orElse("").equals("-1")) {
+        if (n.caps().slotWalStatus()
+                && Sql.queryString(n.conn(), "SHOW max_slot_wal_keep_size").orElse("").equals("-1")) {
             findings.add(Finding.warning(n.name(), "slot_wal_unbounded", "max_slot_wal_keep_size is -1 (unbounded)",
                     "a slot whose target is down keeps this node's WAL for as long as it is down, and can fill the"
                             + " disk and stop the server",

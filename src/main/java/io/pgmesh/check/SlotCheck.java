@@ -9,7 +9,6 @@ import io.pgmesh.topology.Names;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /** pgmesh slots nobody reads: they hold back WAL on the node until its disk fills. */
 final class SlotCheck {
@@ -43,7 +42,7 @@ final class SlotCheck {
                     + drop + "); if the task is retired for good, drop it: " + drop
                     : "no task of this mesh reads it; unless another pgmesh mesh still does, drop it: " + drop;
             findings.add(Finding.warning(n.name(), "inactive_slot", "slot " + slot.name() + " is inactive and retains "
-                            + bytes(slot.retainedBytes()) + " of WAL"
+                            + io.pgmesh.pg.Sizes.human(slot.retainedBytes()) + " of WAL"
                             + (slot.isInvalidated() ? " (invalidated: " + slot.invalidation() + ")" : ""),
                     "a slot keeps every WAL segment its reader has not confirmed, so an unread slot makes the"
                             + " node's WAL grow until the disk is full",
@@ -52,10 +51,4 @@ final class SlotCheck {
         return findings;
     }
 
-    static String bytes(long b) {
-        if (b < 1024 * 1024) {
-            return b / 1024 + " kB";
-        }
-        return String.format(Locale.ROOT, "%.1f MB", b / 1048576.0);
-    }
 }

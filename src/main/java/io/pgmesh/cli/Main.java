@@ -21,6 +21,7 @@ public final class Main {
         System.exit(execute(args));
     }
 
+    /** Read before picocli parses (see execute): declared so that every command accepts it and lists it. */
     @Option(names = LogFormat.OPTION, paramLabel = "text|json", scope = ScopeType.INHERIT,
             description = "log lines as text (default) or as one JSON object per line")
     String logFormat;

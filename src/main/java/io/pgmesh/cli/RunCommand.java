@@ -100,6 +100,10 @@ final class RunCommand implements Callable<Integer> {
                     }
                     if (e instanceof Reload) {
                         next = reloaded(mesh, runner.anyFailed());
+                        if (next != null && !runner.anyFailed() && next.withMonitor(mesh.monitor()).equals(mesh)) {
+                            mesh = settingsOnly(mesh, next, monitor);
+                            next = null;
+                        }
                     }
                 }
                 log.info("SIGHUP: restarting the tasks with the mesh file {} ({} node(s))", config.file,
@@ -131,6 +135,19 @@ final class RunCommand implements Callable<Integer> {
             return null;
         }
         return next;
+    }
+
+    /** Only http, health or slot-safety changed: the tasks run on, the new bounds apply from now. */
+    private MeshConfig settingsOnly(MeshConfig current, MeshConfig next, RunMonitor monitor) {
+        String listen = current.monitor().httpListen();
+        MeshConfig applied = next.withMonitor(next.monitor().withHttpListen(listen));
+        if (!java.util.Objects.equals(listen, next.monitor().httpListen())) {
+            log.warn("SIGHUP: http.listen changed to {}; the listener moves only when run restarts",
+                    next.monitor().httpListen());
+        }
+        monitor.settings(applied);
+        log.info("SIGHUP: health and slot-safety settings of {} applied; the tasks run on", config.file);
+        return applied;
     }
 
     private static void watch(MeshRunner runner, BlockingQueue<Event> events) {

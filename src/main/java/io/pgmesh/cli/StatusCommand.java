@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.pgmesh.monitor.MeshStatus;
 import io.pgmesh.monitor.StatusReader;
 import io.pgmesh.metrics.TableStats;
+import io.pgmesh.pg.Sizes;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;
@@ -66,6 +67,9 @@ final class StatusCommand implements Callable<Integer> {
             while (true) {
                 long started = System.nanoTime();
                 MeshStatus status = StatusReader.read(mesh);
+                if (Thread.interrupted()) {
+                    throw new InterruptedException(); // Ctrl-C during the reading: no half-read frame
+                }
                 StringWriter frame = new StringWriter();
                 PrintWriter f = new PrintWriter(frame);
                 f.println("pgmesh status   " + java.time.LocalTime.now().withNano(0) + "   (every second; Ctrl-C ends)");
@@ -116,11 +120,11 @@ final class StatusCommand implements Callable<Integer> {
             for (MeshStatus.SlotStatus slot : n.slots()) {
                 out.printf("  slot %-28s %-7s confirmed %-14s retains %-9s wal_status %-10s safe_wal_size %s%s%n",
                         slot.slot(), slot.active() ? "active" : "idle", slot.confirmedLsn(),
-                        bytes(slot.retainedWalBytes()), dash(slot.walStatus()),
-                        slot.safeWalSize() == null ? "unbounded" : bytes(slot.safeWalSize()),
+                        Sizes.human(slot.retainedWalBytes()), dash(slot.walStatus()),
+                        slot.safeWalSize() == null ? "unbounded" : Sizes.human(slot.safeWalSize()),
                         slot.invalidation() == null ? "" : "  INVALIDATED: " + slot.invalidation());
                 if (slot.overBudget() && slot.invalidation() == null) {
-                    out.println("  ! slot " + slot.slot() + " holds " + bytes(slot.retainedWalBytes()) + " of WAL on "
+                    out.println("  ! slot " + slot.slot() + " holds " + Sizes.human(slot.retainedWalBytes()) + " of WAL on "
                             + n.node() + ", over slot-safety.warn-retained-wal: its target is down or far behind;"
                             + " bring it back, or pgmesh remove-node it, before the disk fills");
                 }
@@ -195,8 +199,5 @@ final class StatusCommand implements Callable<Integer> {
         return s == null ? "-" : s;
     }
 
-    static String bytes(long b) {
-        return b < 1024 * 1024 ? b / 1024 + " kB" : b < 1L << 30 ? String.format("%.1f MB", b / 1048576.0)
-                : String.format("%.1f GB", b / (double) (1L << 30));
-    }
+
 }

@@ -9,8 +9,8 @@ import java.util.regex.Pattern;
 
 /** Reads {@code http}, {@code health} and {@code slot-safety} of the mesh file. */
 final class MonitorSettingsReader {
-    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
-    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|kB|KB|MB|GB|TB)?", Pattern.CASE_INSENSITIVE);
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h)?");
+    private static final Pattern SIZE = Pattern.compile("(\\d{1,9})\\s*(B|kB|KB|MB|GB|TB)?", Pattern.CASE_INSENSITIVE);
 
     private final Fields fields;
 
@@ -94,6 +94,10 @@ final class MonitorSettingsReader {
             case "tb" -> 40;
             default -> 0;
         };
+        if (n > Long.MAX_VALUE >> shift) {
+            fields.problems().add(path, "expected a size below 8 EB, got " + Fields.describe(raw));
+            return null;
+        }
         return n << shift;
     }
 }

@@ -4,6 +4,7 @@ import io.pgmesh.config.MonitorSettings;
 import io.pgmesh.metrics.TaskView;
 import io.pgmesh.monitor.MeshStatus;
 import io.pgmesh.monitor.StatusPoller;
+import io.pgmesh.pg.Sizes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -68,8 +69,8 @@ public record HealthReport(String status, List<Failing> failing, List<String> wa
                     warnings.add("slot " + s.slot() + " on " + n.node() + " is invalidated (" + s.invalidation()
                             + "): its target must be rebuilt with pgmesh resync");
                 } else if (s.overBudget()) {
-                    warnings.add("slot " + s.slot() + " on " + n.node() + " holds " + (s.retainedWalBytes() >> 20)
-                            + " MB of WAL, over slot-safety.warn-retained-wal: bring its target back, or remove it"
+                    warnings.add("slot " + s.slot() + " on " + n.node() + " holds " + Sizes.human(s.retainedWalBytes())
+                            + " of WAL, over slot-safety.warn-retained-wal: bring its target back, or remove it"
                             + " with pgmesh remove-node, before the disk fills");
                 }
             }

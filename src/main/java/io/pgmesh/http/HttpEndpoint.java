@@ -49,6 +49,8 @@ public final class HttpEndpoint implements AutoCloseable {
         }
     }
 
+    /** Enough for a scraper, a dashboard and a health probe at once; every answer is from memory. */
+    private static final int THREADS = 4;
     private final HttpServer server;
     private final ExecutorService pool;
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -68,7 +70,7 @@ public final class HttpEndpoint implements AutoCloseable {
         this.settings = settings;
         this.staleAfter = staleAfter;
         this.process = process;
-        this.pool = Executors.newFixedThreadPool(2, r -> {
+        this.pool = Executors.newFixedThreadPool(THREADS, r -> {
             Thread th = new Thread(r, "pgmesh http");
             th.setDaemon(true);
             return th;
@@ -94,6 +96,10 @@ public final class HttpEndpoint implements AutoCloseable {
         if (address.isUnresolved()) {
             throw new ListenException("host " + unresolved.getHostString() + " is unknown");
         }
+        // A client that sends half a request, or reads no answer, must not hold a thread for long:
+        // the JDK server's own limits (seconds), read when the first server is created.
+        System.setProperty("sun.net.httpserver.maxReqTime", System.getProperty("sun.net.httpserver.maxReqTime", "10"));
+        System.setProperty("sun.net.httpserver.maxRspTime", System.getProperty("sun.net.httpserver.maxRspTime", "30"));
         HttpServer server;
         try {
             server = HttpServer.create(address, 16);

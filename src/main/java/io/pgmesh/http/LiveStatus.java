@@ -32,11 +32,9 @@ public record LiveStatus(String process, String generatedAt, HealthReport health
         List<LiveTask> live = new ArrayList<>();
         for (TaskView t : tasks) {
             TaskMetrics m = t.metrics();
-            long[] errors = {0};
-            m.applyErrors().forEach((table, n) -> errors[0] += n);
             live.add(new LiveTask(t.name(), t.source(), t.target(), t.state(), t.detail(), t.since().toString(),
                     finite(m.latency().sourceSeconds()), finite(m.latency().targetSeconds()), m.receivedChanges(),
-                    m.appliedTransactions(), m.appliedRows(), m.rowsPerSecond(), m.conflicts(), errors[0],
+                    m.appliedTransactions(), m.appliedRows(), m.rowsPerSecond(), m.conflicts(), m.applyErrorCount(),
                     m.lastError(), TableStats.of(m)));
         }
         return new LiveStatus(process, Instant.now().toString(), health, live,

@@ -53,6 +53,12 @@ public final class RunMonitor implements AutoCloseable {
         return new RunMonitor(current, poller, metrics, endpoint);
     }
 
+    /** New bounds (health, slot safety) for the tasks that run on. */
+    public void settings(MeshConfig next) {
+        config.set(next);
+        poller.config(next);
+    }
+
     /** A new set of tasks runs (start, or a reload with {@code next}). */
     public void tasksStarted(MeshConfig next, List<TaskView> tasks) {
         config.set(next);

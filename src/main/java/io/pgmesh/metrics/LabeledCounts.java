@@ -21,6 +21,14 @@ public final class LabeledCounts<K> {
         counts.forEach((k, v) -> action.accept(k, v.sum()));
     }
 
+    public long total() {
+        long sum = 0;
+        for (LongAdder a : counts.values()) {
+            sum += a.sum();
+        }
+        return sum;
+    }
+
     public long get(K key) {
         LongAdder a = counts.get(key);
         return a == null ? 0 : a.sum();

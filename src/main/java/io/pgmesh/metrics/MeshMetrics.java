@@ -85,7 +85,8 @@ public final class MeshMetrics {
 
     private void registerCounters() {
         CounterWithCallback.builder().name("pgmesh_changes_received_total")
-                .help("Row changes received from the source (echoes excluded)").labelNames("task")
+                .help("Row changes received from the source (echoes excluded; a change sent again after a retry counts"
+                        + " again)").labelNames("task")
                 .callback(cb -> tasks.get().forEach(t -> cb.call(t.metrics().receivedChanges(), t.name())))
                 .register(registry);
         CounterWithCallback.builder().name("pgmesh_transactions_applied_total")
@@ -93,17 +94,20 @@ public final class MeshMetrics {
                 .callback(cb -> tasks.get().forEach(t -> cb.call(t.metrics().appliedTransactions(), t.name())))
                 .register(registry);
         CounterWithCallback.builder().name("pgmesh_changes_applied_total")
-                .help("Row changes committed on the target, per table and operation").labelNames("task", "table", "op")
+                .help("Row changes of source transactions committed on the target, per table and operation (a change"
+                        + " a conflict settled in favour of the local row counts too)").labelNames("task", "table", "op")
                 .callback(cb -> tasks.get().forEach(t -> t.metrics().tableOps().forEach((k, v) ->
                         cb.call(v, t.name(), k.table(), k.op().label()))))
                 .register(registry);
         CounterWithCallback.builder().name("pgmesh_conflicts_total")
-                .help("Conflicts resolved and logged in pgmesh.conflicts").labelNames("task", "table", "type", "resolution")
+                .help("Conflicts of committed transactions, as logged in pgmesh.conflicts")
+                .labelNames("task", "table", "type", "resolution")
                 .callback(cb -> tasks.get().forEach(t -> t.metrics().conflictCounts().forEach((k, v) ->
                         cb.call(v, t.name(), k.table(), k.type(), k.resolution()))))
                 .register(registry);
         CounterWithCallback.builder().name("pgmesh_apply_errors_total")
-                .help("Changes that could not be applied, logged in pgmesh.apply_errors").labelNames("task", "table")
+                .help("Changes of committed transactions that could not be applied, as logged in pgmesh.apply_errors")
+                .labelNames("task", "table")
                 .callback(cb -> tasks.get().forEach(t -> t.metrics().applyErrors().forEach((table, v) ->
                         cb.call(v, t.name(), table))))
                 .register(registry);

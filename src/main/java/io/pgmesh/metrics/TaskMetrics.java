@@ -22,7 +22,6 @@ public final class TaskMetrics implements ApplyEvents, ReceiveEvents {
 
     private final AtomicLong appliedTransactions = new AtomicLong();
     private final AtomicLong appliedRows = new AtomicLong();
-    private final AtomicLong conflicts = new AtomicLong();
     private final LongAdder receivedChanges = new LongAdder();
     private final LabeledCounts<AppliedChanges.TableOp> tableOps = new LabeledCounts<>();
     private final LabeledCounts<ConflictKey> conflictCounts = new LabeledCounts<>();
@@ -46,30 +45,25 @@ public final class TaskMetrics implements ApplyEvents, ReceiveEvents {
     }
 
     @Override
-    public void committed(Instant sourceCommitTime, long conflictsSoFar, int rows, AppliedChanges changes) {
+    public void committed(Instant sourceCommitTime, int rows, AppliedChanges changes) {
         appliedTransactions.incrementAndGet();
         appliedRows.addAndGet(rows);
-        conflicts.set(conflictsSoFar);
         long micros = Math.max(0, Duration.between(sourceCommitTime, Instant.now()).toNanos() / 1000);
         latencyMicros.recordValue(micros);
         latencyObserver.accept(micros / 1e6);
         latency.applied(sourceCommitTime);
         changes.forEach(tableOps::add);
+        for (AppliedChanges.ConflictMet c : changes.conflicts()) {
+            conflictCounts.add(new ConflictKey(c.table(), c.type(), c.resolution()), 1);
+        }
+        for (String table : changes.applyErrors()) {
+            applyErrors.add(table, 1);
+        }
     }
 
     @Override
     public void caughtUp(Instant sourceTime) {
         latency.applied(sourceTime);
-    }
-
-    @Override
-    public void conflict(String table, String type, String resolution) {
-        conflictCounts.add(new ConflictKey(table, type, resolution), 1);
-    }
-
-    @Override
-    public void applyError(String table) {
-        applyErrors.add(table, 1);
     }
 
     @Override
@@ -112,8 +106,14 @@ public final class TaskMetrics implements ApplyEvents, ReceiveEvents {
         return appliedRows.get();
     }
 
+    /** Conflicts of committed transactions, all tables and kinds. */
     public long conflicts() {
-        return conflicts.get();
+        return conflictCounts.total();
+    }
+
+    /** Changes recorded in pgmesh.apply_errors by committed transactions, all tables. */
+    public long applyErrorCount() {
+        return applyErrors.total();
     }
 
     public long receivedChanges() {

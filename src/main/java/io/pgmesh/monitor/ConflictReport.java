@@ -39,6 +39,16 @@ public record ConflictReport(List<Event> events, List<String> unreachable) {
                         @JsonRawValue String oldRow, @JsonRawValue String newRow, String remoteCommitLsn,
                         String remoteCommitTime) {
 
+        /**
+         * The event without its row images: what the dashboard shows (the key says which row). A
+         * row may hold what only the database's own users should read, and the HTTP endpoints ask
+         * for no credentials.
+         */
+        public Event withoutRows() {
+            return new Event(kind, id, node, recordedAt, sourceNode, table, type, key, resolution, error, sqlstate,
+                    null, null, null, null, remoteCommitLsn, remoteCommitTime);
+        }
+
         /** ISO-8601 in UTC, for the JSON output. */
         @JsonProperty("recordedAt")
         public String recordedAtText() {
@@ -84,6 +94,7 @@ public record ConflictReport(List<Event> events, List<String> unreachable) {
     public static List<Event> read(Connection conn, String node, Instant since, int newest) throws SQLException {
         List<Event> events = new ArrayList<>();
         Timestamp from = Timestamp.from(since);
+        // Both queries end in ORDER BY id: the newest first, as many as asked.
         String tail = newest > 0 ? " DESC LIMIT " + newest : "";
         if (Sql.queryBool(conn, "SELECT to_regclass('pgmesh.conflicts') IS NOT NULL")) {
             try (PreparedStatement ps = conn.prepareStatement(CONFLICTS.strip() + tail)) {

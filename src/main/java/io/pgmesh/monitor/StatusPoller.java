@@ -3,6 +3,7 @@ package io.pgmesh.monitor;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.Sizes;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
 public final class StatusPoller implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("pgmesh.run");
 
-    /** A reading and when it was taken, with the newest conflicts and apply errors of the last hour. */
+    /** A reading and when it was taken, with the newest conflicts and apply errors of the last hour (keys, no rows). */
     public record Reading(MeshStatus status, Instant at, List<ConflictReport.Event> recentConflicts) {
     }
 
@@ -87,7 +88,7 @@ public final class StatusPoller implements AutoCloseable {
                 continue;
             }
             try (Connection conn = PgConnector.connect(c.node(n.node()), "status", CONFLICT_BOUND)) {
-                events.addAll(ConflictReport.read(conn, n.node(), since, RECENT));
+                ConflictReport.read(conn, n.node(), since, RECENT).forEach(e -> events.add(e.withoutRows()));
             } catch (SQLException | RuntimeException e) {
                 log.debug("node {}: recent conflicts not read: {}", n.node(), Errors.describe(e));
             }
@@ -101,9 +102,9 @@ public final class StatusPoller implements AutoCloseable {
             for (MeshStatus.SlotStatus slot : n.slots()) {
                 String key = n.node() + "/" + slot.slot();
                 if (slot.overBudget() && overBudget.add(key)) {
-                    log.warn("slot {} on {} holds {} MB of WAL, over slot-safety.warn-retained-wal: its target is down"
+                    log.warn("slot {} on {} holds {} of WAL, over slot-safety.warn-retained-wal: its target is down"
                             + " or far behind; bring it back, or remove it with pgmesh remove-node, before the disk"
-                            + " fills", slot.slot(), n.node(), slot.retainedWalBytes() >> 20);
+                            + " fills", slot.slot(), n.node(), Sizes.human(slot.retainedWalBytes()));
                 } else if (!slot.overBudget() && overBudget.remove(key)) {
                     log.info("slot {} on {} is back under slot-safety.warn-retained-wal", slot.slot(), n.node());
                 }

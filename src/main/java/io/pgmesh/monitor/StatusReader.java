@@ -76,7 +76,9 @@ public final class StatusReader {
             }
             List<MeshStatus.NodeStatus> nodes = new ArrayList<>();
             for (NodeConfig node : config.nodes()) {
-                nodes.add(byNode.get(node.name()));
+                // Absent only when the reading was interrupted before this node answered.
+                nodes.add(byNode.computeIfAbsent(node.name(), n -> new MeshStatus.NodeStatus(n, false,
+                        "node " + n + ": not read (interrupted)", null, List.of(), List.of(), null)));
             }
             List<MeshStatus.TaskStatus> tasks = new ArrayList<>();
             for (TaskSpec t : Topology.mesh(config)) {

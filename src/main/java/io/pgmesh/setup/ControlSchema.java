@@ -201,7 +201,9 @@ public final class ControlSchema {
                 + " AND to_regclass('pgmesh.seen_history') IS NOT NULL"
                 + " AND to_regclass('pgmesh.removed_nodes') IS NOT NULL"
                 + " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pgmesh.task_progress')"
-                + " AND attname = 'seen')")) {
+                + " AND attname = 'seen')"
+                + " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pgmesh.task_state')"
+                + " AND attname = 'table_stats')")) {
             Sql.exec(conn, DDL);
             return true;
         }

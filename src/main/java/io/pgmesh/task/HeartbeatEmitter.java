@@ -32,7 +32,10 @@ final class HeartbeatEmitter implements AutoCloseable {
     private final Duration interval;
     private final Map<String, Connection> conns = new ConcurrentHashMap<>();
     private final Map<String, String> sql = new ConcurrentHashMap<>();
+    /** Nodes whose last heartbeat failed: the first failure is a warning, the rest wait for the recovery line. */
+    private final java.util.Set<String> failing = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService pool;
+    private volatile boolean closed;
 
     HeartbeatEmitter(List<NodeConfig> nodes, Duration interval) {
         this.nodes = nodes;
@@ -55,12 +58,23 @@ final class HeartbeatEmitter implements AutoCloseable {
         try {
             if (conn == null) {
                 conn = PgConnector.connect(node, "heartbeat", BOUND);
+                if (closed) {
+                    conn.close(); // close() ran while this connected
+                    return;
+                }
                 conns.put(node.name(), conn);
                 sql.put(node.name(), statement(ServerCapabilities.of(conn)));
             }
             Sql.exec(conn, sql.get(node.name()));
+            if (failing.remove(node.name())) {
+                log.info("node {}: heartbeats are written again", node.name());
+            }
         } catch (SQLException | RuntimeException e) {
-            log.debug("node {}: no heartbeat written: {}", node.name(), Errors.describe(e));
+            // Without heartbeats an idle task's latency grows and /health turns 503: say why once.
+            if (failing.add(node.name()) && !closed) {
+                log.warn("node {}: no heartbeat written ({}); latency of its idle tasks will grow until it is;"
+                        + " retrying every {} s", node.name(), Errors.describe(e), interval.toSeconds());
+            }
             Sql.closeQuietly(conn);
             conns.remove(node.name());
         }
@@ -82,6 +96,7 @@ final class HeartbeatEmitter implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         pool.shutdownNow();
         conns.values().forEach(Sql::closeQuietly);
     }

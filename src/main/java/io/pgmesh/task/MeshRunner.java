@@ -63,9 +63,8 @@ public final class MeshRunner implements AutoCloseable {
     public List<TaskView> views() {
         List<TaskView> views = new ArrayList<>(tasks.size());
         for (Task t : tasks) {
-            TaskState s = t.state();
             views.add(new TaskView(t.spec().name(), t.spec().source().name(), t.spec().target().name(),
-                    (s == null ? TaskState.CONNECTING : s).label(), t.detail(), t.since(), t.metrics()));
+                    t.state().label(), t.detail(), t.since(), t.metrics()));
         }
         return views;
     }

@@ -63,7 +63,7 @@ public final class Task implements Runnable {
     /** Transactions (by commit LSN) to apply statement by statement: they failed in a strict batch before. */
     private final java.util.Set<Lsn> carefulTxns = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean running = true;
-    private volatile TaskState state;
+    private volatile TaskState state = TaskState.CONNECTING;
     private volatile String detail;
     private volatile Instant since = Instant.now();
     /** The replication connection while a stream runs: what a forced stop drops. */

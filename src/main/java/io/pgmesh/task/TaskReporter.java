@@ -89,7 +89,7 @@ final class TaskReporter implements AutoCloseable {
     private void report(NodeConfig node) {
         List<String> now = new ArrayList<>();
         for (Task t : byTarget.get(node)) {
-            now.add(label(t.state()) + "|" + t.detail() + "|" + t.since() + "|" + stats(t));
+            now.add(t.state().label() + "|" + t.detail() + "|" + t.since() + "|" + stats(t));
         }
         if (now.equals(written.get(node))) {
             return;
@@ -103,7 +103,7 @@ final class TaskReporter implements AutoCloseable {
             try (PreparedStatement ps = conn.prepareStatement(UPSERT)) {
                 for (Task t : byTarget.get(node)) {
                     ps.setString(1, t.spec().source().name());
-                    ps.setString(2, label(t.state()));
+                    ps.setString(2, t.state().label());
                     ps.setString(3, t.detail());
                     ps.setTimestamp(4, Timestamp.from(t.since()));
                     ps.setString(5, process);
@@ -138,9 +138,6 @@ final class TaskReporter implements AutoCloseable {
         return stats.get(t);
     }
 
-    private static String label(TaskState state) {
-        return state == null ? TaskState.CONNECTING.label() : state.label();
-    }
 
     /** Writes the final states (stopped, failed), for 2.5 s at most, and ends. */
     @Override

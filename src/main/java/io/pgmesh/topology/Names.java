@@ -5,6 +5,8 @@ public final class Names {
     public static final String PUBLICATION = "pgmesh";
     public static final String CONTROL_SCHEMA = "pgmesh";
     public static final String PREFIX = "pgmesh_";
+    /** The prefix of pgmesh's logical messages in a node's WAL: beacons and heartbeats. */
+    public static final String MESSAGE_PREFIX = "pgmesh";
 
     private Names() {
     }

@@ -64,7 +64,7 @@ final class Browser implements AutoCloseable {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (true) {
             try {
-                if (probe.send(HttpRequest.newBuilder(URI.create(base + "/status")).build(),
+                if (probe.send(HttpRequest.newBuilder(URI.create(base + "/status")).timeout(Duration.ofSeconds(5)).build(),
                         HttpResponse.BodyHandlers.ofString()).statusCode() == 200) {
                     break;
                 }

@@ -257,6 +257,24 @@ class MonitoringIT {
     }
 
     @Test
+    void statusWatchRedrawsEverySecondUntilCtrlC() throws Exception {
+        PgmeshProcess watch = PgmeshProcess.start(dir, PgmeshProcess.DEFAULT_JVM_OPTIONS,
+                Map.of("PGMESH_TEST_PASSWORD", PASSWORD), "status", "-c", mesh.toString(), "--watch");
+        try {
+            watch.awaitOutput("three frames", out -> out.split("\033\\[H\033\\[2J", -1).length > 3,
+                    Duration.ofSeconds(30));
+            watch.interrupt();
+            assertEquals(0, watch.waitFor(Duration.ofSeconds(15)), "Ctrl-C ends the watch cleanly\n" + watch.tail());
+        } finally {
+            watch.close();
+        }
+        String last = watch.stdout().substring(watch.stdout().lastIndexOf("\033[H\033[2J"));
+        assertTrue(last.contains("pgmesh status") && last.contains("east->west") && last.contains("node west"),
+                "each frame is the whole status view\n" + last);
+        assertFalse(watch.output().contains(PASSWORD));
+    }
+
+    @Test
     void logFormatJsonWritesOneObjectPerLine() throws Exception {
         PgmeshProcess run = PgmeshProcess.start(dir, PgmeshProcess.DEFAULT_JVM_OPTIONS,
                 Map.of("PGMESH_TEST_PASSWORD", PASSWORD), "run", "-c", mesh.toString(), "--log-format", "json");

@@ -134,8 +134,7 @@ class NodeFailureIT {
             String out = pgmesh.output();
             assertTrue(Pattern.compile("ERROR pgmesh\\.task - task east->west: slot " + slot + " is missing on east"
                             + " although west has applied its changes up to [0-9A-F]+/[0-9A-F]+; .*west needs a resync:"
-                            + " copy the replicated tables from east to west, then on west run"
-                            + " SELECT pg_replication_origin_drop\\('pgmesh_east'\\)").matcher(out).find(),
+                            + " pgmesh resync -c <mesh file> west --from east rebuilds").matcher(out).find(),
                     "the error must name the slot, say what was lost and how to resync\n" + pgmesh.tail());
             assertEquals(0, slotCount(EAST, "slot_name = '" + slot + "'"),
                     "the slot must not be recreated: a fresh slot would silently skip every change made meanwhile");

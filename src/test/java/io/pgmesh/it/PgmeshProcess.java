@@ -111,6 +111,11 @@ public final class PgmeshProcess implements AutoCloseable {
         }
     }
 
+    /** SIGINT, as Ctrl-C on a terminal; returns at once (see {@link #waitFor}). */
+    public void interrupt() throws IOException, InterruptedException {
+        new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor();
+    }
+
     /** SIGTERM, as {@code kill} or a service manager's stop; returns at once (see {@link #waitFor}). */
     public void terminate() {
         process.destroy();

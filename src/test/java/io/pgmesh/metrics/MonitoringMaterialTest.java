@@ -21,12 +21,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The metric names are a contract: the ones the issue names are all exposed, and the alert
  * rules and the Grafana dashboard in docs/monitoring use no name pgmesh does not expose. The
  * rules also pass promtool's own check and unit tests.
  */
+@Timeout(120)
 class MonitoringMaterialTest {
     private static final Path MATERIAL = Path.of("docs", "monitoring");
     private static final List<String> CONTRACT = List.of("pgmesh_task_up", "pgmesh_task_state",
@@ -40,9 +42,9 @@ class MonitoringMaterialTest {
         TaskMetrics m = new TaskMetrics(Duration.ofSeconds(2));
         AppliedChanges changes = new AppliedChanges();
         changes.add("public.items", AppliedChanges.Op.INSERT);
-        m.committed(Instant.now(), 0, 1, changes);
-        m.conflict("public.items", "update_differs", "apply_remote");
-        m.applyError("public.items");
+        changes.conflict(new AppliedChanges.ConflictMet("public.items", "update_differs", "apply_remote"));
+        changes.applyError("public.items");
+        m.committed(Instant.now(), 1, changes);
         m.changes(1);
         m.sourceTime(Instant.now());
         TaskView task = new TaskView("east->west", "east", "west", "streaming", "streaming", Instant.now(), m);
@@ -108,9 +110,15 @@ class MonitoringMaterialTest {
     }
 
     private static void run(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).directory(MATERIAL.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), String.join(" ", cmd) + " hangs");
+        Path log = Files.createTempFile("promtool", ".log");
+        Process p = new ProcessBuilder(cmd).directory(MATERIAL.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail(String.join(" ", cmd) + " did not end within 60 s");
+        }
+        String out = Files.readString(log);
+        Files.delete(log);
         assertEquals(0, p.exitValue(), String.join(" ", cmd) + "\n" + out);
     }
 }
