@@ -87,8 +87,20 @@ public final class ScrapeBench {
                 }
                 Db.exec(servers.get(i), DB, w.toString());
             }
-            Thread.sleep(15_000); // applied everywhere, and a status reading taken
+            // Timed only once every task applied every table's changes and a status reading is taken:
+            // the figure is the endpoint's own cost, not the catch-up's CPU.
+            long expected = (long) NAMES.length * (NAMES.length - 1) * tables * 3;
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
             String body = get(base + "/metrics");
+            while (body.lines().filter(l -> l.startsWith("pgmesh_changes_applied_total{")).count() < expected
+                    || !body.contains("pgmesh_slot_retained_wal_bytes{")) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the changes were not all applied within 5 minutes");
+                }
+                Thread.sleep(2000);
+                body = get(base + "/metrics");
+            }
+            Thread.sleep(5000);
             long series = body.lines().filter(l -> !l.startsWith("#")).count();
             long applied = body.lines().filter(l -> l.startsWith("pgmesh_changes_applied_total{")).count();
             double[] metrics = time(base + "/metrics");
