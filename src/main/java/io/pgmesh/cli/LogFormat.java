@@ -43,7 +43,7 @@ final class LogFormat {
             return;
         }
         Logger root = ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        if (!(root.getAppender("STDERR") instanceof ConsoleAppender<ILoggingEvent> appender)) {
+        if (!(root.getAppender(LogSetup.APPENDER) instanceof ConsoleAppender<ILoggingEvent> appender)) {
             return;
         }
         JsonEncoder encoder = new JsonEncoder();

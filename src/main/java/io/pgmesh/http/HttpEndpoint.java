@@ -9,7 +9,7 @@ import io.pgmesh.config.MonitorSettings;
 import io.pgmesh.metrics.MeshMetrics;
 import io.pgmesh.metrics.TaskView;
 import io.pgmesh.monitor.StatusPoller;
-import java.io.ByteArrayOutputStream;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -130,11 +130,7 @@ public final class HttpEndpoint implements AutoCloseable {
             }
             String path = ex.getRequestURI().getPath();
             switch (path) {
-                case "/metrics" -> {
-                    ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
-                    metrics.write(out);
-                    send(ex, 200, MeshMetrics.contentType(), out.toByteArray());
-                }
+                case "/metrics" -> metrics(ex);
                 case "/health" -> {
                     HealthReport h = health();
                     send(ex, h.ok() ? 200 : 503, "application/json", json.writeValueAsBytes(h));
@@ -145,6 +141,20 @@ public final class HttpEndpoint implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             log.debug("http: {} failed", ex.getRequestURI(), e);
+        }
+    }
+
+    /** Streamed as it is written (chunked): a big mesh's exposition is a megabyte, not worth copying. */
+    private void metrics(HttpExchange ex) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", MeshMetrics.contentType());
+        ex.getResponseHeaders().set("Cache-Control", "no-store");
+        if ("HEAD".equals(ex.getRequestMethod())) {
+            ex.sendResponseHeaders(200, -1);
+            return;
+        }
+        ex.sendResponseHeaders(200, 0);
+        try (OutputStream out = new BufferedOutputStream(ex.getResponseBody(), 64 * 1024)) {
+            metrics.write(out);
         }
     }
 

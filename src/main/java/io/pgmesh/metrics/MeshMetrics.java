@@ -7,7 +7,10 @@ import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.Collector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Duration;
@@ -93,12 +96,7 @@ public final class MeshMetrics {
                 .help("Source transactions committed on the target").labelNames("task")
                 .callback(cb -> tasks.get().forEach(t -> cb.call(t.metrics().appliedTransactions(), t.name())))
                 .register(registry);
-        CounterWithCallback.builder().name("pgmesh_changes_applied_total")
-                .help("Row changes of source transactions committed on the target, per table and operation (a change"
-                        + " a conflict settled in favour of the local row counts too)").labelNames("task", "table", "op")
-                .callback(cb -> tasks.get().forEach(t -> t.metrics().tableOps().forEach((k, v) ->
-                        cb.call(v, t.name(), k.table(), k.op().label()))))
-                .register(registry);
+        registry.register(new AppliedChangesCollector(tasks));
         CounterWithCallback.builder().name("pgmesh_conflicts_total")
                 .help("Conflicts of committed transactions, as logged in pgmesh.conflicts")
                 .labelNames("task", "table", "type", "resolution")
@@ -168,6 +166,31 @@ public final class MeshMetrics {
                     }
                 })
                 .register(registry);
+    }
+
+    /**
+     * pgmesh_changes_applied_total, the one family that grows with tables x tasks (12,000 series
+     * on 20 tasks and 200 tables): its snapshots reuse labels built once per series, which halves
+     * the scrape's cost against a callback, which builds them anew each time.
+     */
+    private static final class AppliedChangesCollector implements Collector {
+        private final Supplier<List<TaskView>> tasks;
+
+        AppliedChangesCollector(Supplier<List<TaskView>> tasks) {
+            this.tasks = tasks;
+        }
+
+        @Override
+        public MetricSnapshot collect() {
+            CounterSnapshot.Builder b = CounterSnapshot.builder().name("pgmesh_changes_applied")
+                    .help("Row changes of source transactions committed on the target, per table and operation (a"
+                            + " change a conflict settled in favour of the local row counts too)");
+            for (TaskView t : tasks.get()) {
+                t.metrics().tableOps().forEach((k, v) -> b.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder()
+                        .value(v).labels(t.metrics().labels(k)).build()));
+            }
+            return b.build();
+        }
     }
 
     private void reading(java.util.function.Consumer<MeshStatus> use) {

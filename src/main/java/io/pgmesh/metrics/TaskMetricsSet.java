@@ -17,6 +17,6 @@ public final class TaskMetricsSet {
     }
 
     public TaskMetrics of(String task) {
-        return byTask.computeIfAbsent(task, t -> new TaskMetrics(heartbeatInterval));
+        return byTask.computeIfAbsent(task, t -> new TaskMetrics(t, heartbeatInterval));
     }
 }

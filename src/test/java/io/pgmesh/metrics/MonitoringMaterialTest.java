@@ -39,7 +39,7 @@ class MonitoringMaterialTest {
 
     /** Every name the metrics of a task with data and a status reading with a slot expose. */
     static Set<String> exposedNames() throws Exception {
-        TaskMetrics m = new TaskMetrics(Duration.ofSeconds(2));
+        TaskMetrics m = new TaskMetrics("east->west", Duration.ofSeconds(2));
         AppliedChanges changes = new AppliedChanges();
         changes.add("public.items", AppliedChanges.Op.INSERT);
         changes.conflict(new AppliedChanges.ConflictMet("public.items", "update_differs", "apply_remote"));
