@@ -57,6 +57,12 @@ fi
 cp="$classes:$(cat "$cpfile")"
 rm -rf bench/out/classes
 mkdir -p bench/out
-javac -d bench/out/classes -cp "$cp" -Xlint:all -Xlint:-serial bench/src/io/pgmesh/bench/*.java
+# A bench that measures classes only the working tree has says so ("bench: working tree only") and
+# is left out when an older commit is measured.
+sources=(bench/src/io/pgmesh/bench/*.java)
+if [ -n "${BENCH_REF:-}" ]; then
+  mapfile -t sources < <(grep -L "bench: working tree only" bench/src/io/pgmesh/bench/*.java)
+fi
+javac -d bench/out/classes -cp "$cp" -Xlint:all -Xlint:-serial "${sources[@]}"
 java -cp "bench/out/classes:$cp" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dpgmesh.log.level=WARN \
   -Dbench.jar="$root/$jar" -Dbench.version="$version" "${BENCH_MAIN:-io.pgmesh.bench.Bench}" "$@"

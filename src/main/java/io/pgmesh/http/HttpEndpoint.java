@@ -9,7 +9,7 @@ import io.pgmesh.config.MonitorSettings;
 import io.pgmesh.metrics.MeshMetrics;
 import io.pgmesh.metrics.TaskView;
 import io.pgmesh.monitor.StatusPoller;
-import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -60,6 +60,7 @@ public final class HttpEndpoint implements AutoCloseable {
     private final Supplier<MonitorSettings> settings;
     private final Duration staleAfter;
     private final String process;
+    private volatile int lastMetricsSize = 64 * 1024;
 
     private HttpEndpoint(HttpServer server, MeshMetrics metrics, Supplier<List<TaskView>> tasks, StatusPoller status,
                          Supplier<MonitorSettings> settings, Duration staleAfter, String process) {
@@ -144,18 +145,15 @@ public final class HttpEndpoint implements AutoCloseable {
         }
     }
 
-    /** Streamed as it is written (chunked): a big mesh's exposition is a megabyte, not worth copying. */
+    /**
+     * Written into a buffer the size of the last answer, then sent with its length: the JDK
+     * server's chunked encoding writes a big exposition in thousands of small pieces.
+     */
     private void metrics(HttpExchange ex) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", MeshMetrics.contentType());
-        ex.getResponseHeaders().set("Cache-Control", "no-store");
-        if ("HEAD".equals(ex.getRequestMethod())) {
-            ex.sendResponseHeaders(200, -1);
-            return;
-        }
-        ex.sendResponseHeaders(200, 0);
-        try (OutputStream out = new BufferedOutputStream(ex.getResponseBody(), 64 * 1024)) {
-            metrics.write(out);
-        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(lastMetricsSize + 4096);
+        metrics.write(out);
+        lastMetricsSize = out.size();
+        send(ex, 200, MeshMetrics.contentType(), out.toByteArray());
     }
 
     private HealthReport health() {
