@@ -64,21 +64,18 @@ public final class MeshMetrics {
                 .callback(cb -> tasks.get().forEach(t -> STATES.forEach(s -> cb.call(s.equals(t.state()) ? 1 : 0,
                         t.name(), s))))
                 .register(registry);
-        GaugeWithCallback.builder().name("pgmesh_cdc_latency_source_seconds")
-                .help("Source commit to received; grows while nothing arrives (heartbeats every few seconds)")
-                .labelNames("task")
+        latency("pgmesh_cdc_latency_source_seconds",
+                "Source commit to received; grows while nothing arrives (heartbeats every few seconds)",
+                LatencyClock::sourceSeconds);
+        latency("pgmesh_cdc_latency_target_seconds",
+                "Source commit to committed on the target; grows while nothing is applied", LatencyClock::targetSeconds);
+    }
+
+    /** A latency gauge per task; absent until the task has measured one. */
+    private void latency(String name, String help, java.util.function.ToDoubleFunction<LatencyClock> side) {
+        GaugeWithCallback.builder().name(name).help(help).labelNames("task")
                 .callback(cb -> tasks.get().forEach(t -> {
-                    double v = t.metrics().latency().sourceSeconds();
-                    if (!Double.isNaN(v)) {
-                        cb.call(v, t.name());
-                    }
-                }))
-                .register(registry);
-        GaugeWithCallback.builder().name("pgmesh_cdc_latency_target_seconds")
-                .help("Source commit to committed on the target; grows while nothing is applied")
-                .labelNames("task")
-                .callback(cb -> tasks.get().forEach(t -> {
-                    double v = t.metrics().latency().targetSeconds();
+                    double v = side.applyAsDouble(t.metrics().latency());
                     if (!Double.isNaN(v)) {
                         cb.call(v, t.name());
                     }
