@@ -12,8 +12,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code pgmesh resync NODE --from SOURCE}: rebuild a node that can no longer follow, while the others run. */
-@Command(name = "resync", description = "Reload NODE's replicated tables from SOURCE's snapshot while the other nodes"
-        + " keep running; NODE's differing rows are kept in pgmesh.resync_saved first.")
+@Command(name = "resync", description = "Bring NODE's replicated tables to SOURCE's snapshot (repairing the differing"
+        + " keys, or reloading) while the other nodes keep running; NODE's differing rows are kept in"
+        + " pgmesh.resync_saved.")
 final class ResyncCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
@@ -31,6 +32,11 @@ final class ResyncCommand implements Callable<Integer> {
             + " the other nodes to apply what NODE wrote before its slots go (default ${DEFAULT-VALUE})")
     int timeoutSeconds;
 
+    @Option(names = "--mode", defaultValue = "auto", paramLabel = "auto|repair|reload", description = "repair writes"
+            + " only the keys that differ from SOURCE's snapshot; reload empties NODE's tables and copies every row;"
+            + " auto repairs when at most half of the rows differ (default ${DEFAULT-VALUE})")
+    String mode;
+
     @Option(names = "--jobs", defaultValue = "4", description = "tables or table slices copied at once (default ${DEFAULT-VALUE})")
     int jobs;
 
@@ -42,6 +48,12 @@ final class ResyncCommand implements Callable<Integer> {
         if (jobs < 1 || jobs > 64) {
             throw new ExitException(Main.USAGE, "resync: --jobs: expected 1..64, got " + jobs);
         }
+        Resync.Mode chosen = switch (mode) {
+            case "auto" -> Resync.Mode.AUTO;
+            case "repair" -> Resync.Mode.REPAIR;
+            case "reload" -> Resync.Mode.RELOAD;
+            default -> throw new ExitException(Main.USAGE, "resync: --mode: expected auto, repair or reload, got " + mode);
+        };
         MeshConfig mesh = config.load();
         NodeConfig target;
         NodeConfig source;
@@ -58,7 +70,7 @@ final class ResyncCommand implements Callable<Integer> {
             throw new ExitException(Main.USAGE, "resync: --timeout: expected 1 or more seconds, got " + timeoutSeconds);
         }
         boolean ok = new Resync(mesh, target, source, force, jobs, java.time.Duration.ofSeconds(timeoutSeconds),
-                spec.commandLine().getOut()).run();
+                chosen, spec.commandLine().getOut()).run();
         return ok ? Main.OK : Main.FAILED;
     }
 }

@@ -53,10 +53,31 @@ public final class InitialLoad {
     private final LoadProgress progress;
     private final PeerHandoff handoff;
     private final OwnSlots ownSlots;
+    private KeyRepair repair;
 
     /** Creates the target's own slots toward the other nodes, once its rows are in. */
     public interface OwnSlots {
         void create() throws SQLException;
+    }
+
+    /**
+     * Brings a table the target already holds to the snapshot by changing only the keys that
+     * differ, instead of emptying it and copying every row (resync's repair mode).
+     */
+    public interface KeyRepair {
+        /** Run on the source session before it imports the snapshot (the repair's own session settings). */
+        String sessionSettings();
+
+        Session open(Connection sourceInSnapshot) throws SQLException;
+
+        /** One repair over the load's snapshot. */
+        interface Session extends AutoCloseable {
+            /** False when the table's rows cannot be matched by key: the load empties and copies it. */
+            boolean repair(TableName table) throws SQLException;
+
+            @Override
+            void close() throws SQLException;
+        }
     }
 
     /**
@@ -79,6 +100,12 @@ public final class InitialLoad {
         this.ownSlots = ownSlots;
     }
 
+    /** Repairs the tables the target already has rather than reloading them; the caller must not have emptied them. */
+    public InitialLoad repairingBy(KeyRepair repair) {
+        this.repair = repair;
+        return this;
+    }
+
     public Result run() throws SQLException, LoadException, InterruptedException {
         long started = System.nanoTime();
         String slot = Names.slot(source.name(), target.name());
@@ -98,6 +125,7 @@ public final class InitialLoad {
             List<TableDefinition> createdAll;    // those and the partitioned tables above them
             long pageSize;
             ExecutorService opener = Executors.newFixedThreadPool(jobs, r -> new Thread(r, "init open"));
+            Connection repairSource = null;
             try (snapshot) {
                 // The copying sessions open, a few round trips each, while the schema is read and created.
                 List<Future<Worker>> opening = new ArrayList<>();
@@ -118,6 +146,12 @@ public final class InitialLoad {
                 for (Future<Worker> w : opening) {
                     workers.add(await(w));
                 }
+                if (repair != null) {
+                    repairSource = PgConnector.connect(source, "init repair " + slot);
+                    opened.add(repairSource);
+                    Sql.exec(repairSource, repair.sessionSettings());
+                    snapshot.importInto(repairSource);
+                }
             } finally {
                 // Every session opened is in `opened` before it is closed, also when the load failed.
                 opener.shutdown();
@@ -126,7 +160,9 @@ public final class InitialLoad {
             log.info("initial load {} -> {}: snapshot at {}, {} table(s), {} worker(s)", source.name(), target.name(),
                     snapshot.consistentPoint(), tables.size(), jobs);
             long copyStarted = System.nanoTime();
-            copyAll(definitions, pageSize, workers, created);
+            List<TableDefinition> copied = repair == null ? definitions
+                    : repairExisting(repairSource, targetConn, definitions, created);
+            copyAll(copied, pageSize, workers, created);
             if (!handoff.peers().isEmpty()) {
                 VersionStamps stamps = new VersionStamps(source, handoff.seenByPeer(), handoff.nodes());
                 for (TableDefinition d : definitions) {
@@ -150,6 +186,33 @@ public final class InitialLoad {
                 closeQuietly(c);
             }
         }
+    }
+
+    /**
+     * Repairs every table the target already had; returns the tables left to copy: those the load
+     * created, and those whose rows cannot be matched by key, emptied first.
+     */
+    private List<TableDefinition> repairExisting(Connection sourceInSnapshot, Connection targetConn,
+                                                 List<TableDefinition> definitions, List<TableDefinition> created)
+            throws SQLException {
+        List<TableDefinition> toCopy = new ArrayList<>();
+        try (KeyRepair.Session session = repair.open(sourceInSnapshot)) {
+            for (TableDefinition d : definitions) {
+                if (created.contains(d)) {
+                    toCopy.add(d);
+                } else if (d.partitioned()) {
+                    continue; // its rows live in its partitions, repaired each on its own
+                } else if (!session.repair(d.name())) {
+                    log.info("initial load {} -> {}: {} has no key to repair by: emptied and copied", source.name(),
+                            target.name(), d.name());
+                    // A replica session: the target's own triggers and foreign keys stay out of it, as in a copy.
+                    Sql.exec(targetConn, "SET session_replication_role = replica; DELETE FROM " + d.name().quoted()
+                            + "; RESET session_replication_role");
+                    toCopy.add(d);
+                }
+            }
+        }
+        return toCopy;
     }
 
     /** A source session inside the load's snapshot and a target session set up for loading. */

@@ -38,6 +38,9 @@ public final class Initializer {
     private final PrintWriter out;
     private final boolean terminal;
     private int changes;
+    /** The node whose tables are repaired by key rather than emptied and reloaded, or null. */
+    private NodeConfig repairTarget;
+    private InitialLoad.KeyRepair repair;
 
     /** Default size of the slices big tables are cut into for parallel copying. */
     public static final long SLICE_BYTES = 64L << 20;
@@ -52,6 +55,16 @@ public final class Initializer {
         this.sliceBytes = sliceBytes;
         this.out = out;
         this.terminal = terminal;
+    }
+
+    /**
+     * The load into {@code target} keeps the rows it already has and repairs them by key (resync's
+     * repair mode); an interrupted load into it is not emptied first.
+     */
+    public Initializer repairing(NodeConfig target, InitialLoad.KeyRepair repair) {
+        this.repairTarget = target;
+        this.repair = repair;
+        return this;
     }
 
     /** True when the mesh is set up; false when init refused (and then nothing was changed). */
@@ -185,7 +198,7 @@ public final class Initializer {
                 Sql.exec(tgt, "DROP TABLE IF EXISTS " + t + " CASCADE");
             }
             List<String> emptied = new java.util.ArrayList<>();
-            for (String t : loaded) {
+            for (String t : target.equals(repairTarget) ? List.<String>of() : loaded) {
                 if (!created.contains(t) && Sql.queryBool(tgt, "SELECT to_regclass(?) IS NOT NULL", t)) {
                     emptied.add(t);
                 }
@@ -199,7 +212,8 @@ public final class Initializer {
         }
         changes++;
         say(target.name() + ": removed the interrupted initial load from " + source.name() + " (dropped "
-                + created.size() + " table(s) it had created, emptied the others it had loaded into)");
+                + created.size() + " table(s) it had created, " + (target.equals(repairTarget)
+                ? "kept the others for the repair)" : "emptied the others it had loaded into)"));
     }
 
     private static List<String> textArray(Connection conn, String column, String source) throws SQLException {
@@ -231,8 +245,9 @@ public final class Initializer {
                 + (peers.isEmpty() ? "" : "; the changes of " + peers.stream().map(NodeConfig::name).toList()
                 + " that " + source.name() + " has not applied yet follow over their own slots"));
         LoadProgress progress = new LoadProgress(out, terminal, source.name() + "->" + target.name());
-        InitialLoad.Result r = new InitialLoad(source, target, config.tables(), jobs, sliceBytes, progress,
-                new PeerHandoff(source, target, peers), () -> createOwnSlots(target, conns)).run();
+        InitialLoad load = new InitialLoad(source, target, config.tables(), jobs, sliceBytes, progress,
+                new PeerHandoff(source, target, peers), () -> createOwnSlots(target, conns));
+        InitialLoad.Result r = (target.equals(repairTarget) ? load.repairingBy(repair) : load).run();
         changes++;
         say(String.format("initial load %s -> %s done: %d table(s), %,d rows, %.1f MB in %.1f s (%.1f MB/s);"
                         + " replication from %s starts at %s", source.name(), target.name(), r.tables(), r.rows(),

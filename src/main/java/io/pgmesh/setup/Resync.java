@@ -13,10 +13,10 @@ import io.pgmesh.validate.TableReport;
 import io.pgmesh.validate.ValidateOptions;
 import io.pgmesh.validate.ValidationException;
 import io.pgmesh.validate.ValidationReport;
+import io.pgmesh.validate.SnapshotRepair;
 import io.pgmesh.validate.Validator;
 import java.io.PrintWriter;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,29 +29,47 @@ import java.util.Map;
  * mesh (its slot was lost, or it was down past the WAL the others kept) while the other nodes keep
  * running. It is a join of NODE again: what NODE had applied and sent so far no longer counts.
  *
- * <p>First the keys where NODE differs from SOURCE are read and kept, with NODE's rows, in
- * {@code pgmesh.resync_saved} on NODE, and printed: they may be writes NODE made while cut off.
- * Then NODE's load is marked as running (so every task into or out of NODE waits), the sessions of
- * those tasks end, their slots and origins go, and init's reload path empties NODE's tables and
- * loads them from SOURCE's snapshot with the same hand-off as a join.
+ * <p>First the keys where NODE differs from SOURCE are read and printed: they may be writes NODE
+ * made while cut off. Then NODE's load is marked as running (so every task into or out of NODE
+ * waits), the sessions of those tasks end, their slots and origins go, and NODE's rows are brought
+ * to SOURCE's snapshot with the same hand-off as a join, in one of two ways:
+ * <ul>
+ *   <li>repair: only the keys that differ from the snapshot are written (validate's comparison),
+ *       each with NODE's own row kept in {@code pgmesh.resync_saved} in the same transaction;</li>
+ *   <li>reload: init's reload path empties NODE's tables and copies them; the differing keys found
+ *       first are what is kept in {@code pgmesh.resync_saved}.</li>
+ * </ul>
+ * By default repair is chosen when at most half of the rows differ.
  */
 public final class Resync {
+    /** How NODE's rows are brought to SOURCE's snapshot. */
+    public enum Mode {
+        /** Repair when at most half of the rows differ, else reload. */
+        AUTO,
+        REPAIR,
+        RELOAD
+    }
+
     private final MeshConfig config;
     private final NodeConfig node;
     private final NodeConfig source;
     private final boolean force;
     private final int jobs;
     private final Duration drainTimeout;
+    private final Mode requested;
     private final PrintWriter out;
+    /** The mode chosen once NODE's differences are known. */
+    private Mode mode;
 
     public Resync(MeshConfig config, NodeConfig node, NodeConfig source, boolean force, int jobs, Duration drainTimeout,
-                  PrintWriter out) {
+                  Mode requested, PrintWriter out) {
         this.config = config;
         this.node = node;
         this.source = source;
         this.force = force;
         this.jobs = jobs;
         this.drainTimeout = drainTimeout;
+        this.requested = requested;
         this.out = out;
     }
 
@@ -87,7 +105,8 @@ public final class Resync {
                         + " changes are then lost to the nodes that lack them). Nothing was changed");
                 return false;
             }
-            if (!saveDifferences(target, conns.get(source))) {
+            mode = saveDifferences(target, conns.get(source));
+            if (mode == null) {
                 return false;
             }
             holdTasks(target, tables);
@@ -103,14 +122,56 @@ public final class Resync {
             }
         }
         MeshConfig fromSource = new MeshConfig(config.nodes(), config.tables(), source.name(), config.conflicts());
-        return new Initializer(fromSource, jobs, out, System.console() != null).run();
+        Initializer init = new Initializer(fromSource, jobs, out, System.console() != null);
+        if (mode == Mode.REPAIR) {
+            init.repairing(node, new KeyRepairBySnapshot());
+        }
+        return init.run();
+    }
+
+    /** Repair by key over the load's snapshot; NODE's row of every key it changes is kept first. */
+    private final class KeyRepairBySnapshot implements io.pgmesh.load.InitialLoad.KeyRepair {
+        @Override
+        public String sessionSettings() {
+            return SnapshotRepair.sessionSettings();
+        }
+
+        @Override
+        public Session open(Connection sourceInSnapshot) throws SQLException {
+            SnapshotRepair repair = SnapshotRepair.open(source, sourceInSnapshot, node, config.nodes().stream()
+                    .map(NodeConfig::name).collect(java.util.stream.Collectors.toSet()),
+                    (conn, table, keyColumns, key, row) -> ResyncSaved.save(conn, source.name(), table, key, row));
+            return new Session() {
+                @Override
+                public boolean repair(TableName table) throws SQLException {
+                    long started = System.nanoTime();
+                    var done = repair.repair(table);
+                    if (done.isEmpty()) {
+                        say(node.name() + ": " + table + " has no key to repair by: emptied and copied from "
+                                + source.name());
+                        return false;
+                    }
+                    SnapshotRepair.Outcome o = done.get();
+                    say(String.format("%s: repaired %s: %,d of %,d rows differed from %s's snapshot (%,d inserted,"
+                                    + " %,d updated, %,d deleted) in %.1f s", node.name(), table, o.differing(), o.rows(),
+                            source.name(), o.inserted(), o.updated(), o.deleted(), (System.nanoTime() - started) / 1e9));
+                    return true;
+                }
+
+                @Override
+                public void close() throws SQLException {
+                    repair.close();
+                }
+            };
+        }
     }
 
     /**
-     * Keeps NODE's version of every key where it differs from SOURCE. A key only NODE holds may be
-     * a write nobody else has: without --force that refuses the resync, naming the keys.
+     * Names every key where NODE differs from SOURCE and chooses the mode; a reload keeps NODE's
+     * version of those keys here, a repair as it writes them. A key only NODE holds may be a write
+     * nobody else has: without --force that refuses the resync (null), naming the keys.
      */
-    private boolean saveDifferences(Connection target, Connection onSource)
+    private Mode saveDifferences(Connection target, Connection onSource)
             throws ValidationException, InterruptedException, SQLException {
         MeshConfig pair = new MeshConfig(List.of(source, node), config.tables());
         ValidationReport report = Validator.run(pair, new ValidateOptions(Duration.ZERO, 20, 1));
@@ -131,6 +192,12 @@ public final class Resync {
                         rowOf(onSource, t.repairKeys(), key) != null));
             }
         }
+        long differing = 0;
+        long rows = 0;
+        for (TableReport t : report.tables()) {
+            differing += t.differingKeys() + t.uncheckedKeys();
+            rows += Math.max(t.rows().getOrDefault(source.name(), 0L), t.rows().getOrDefault(node.name(), 0L));
+        }
         long onlyOnNode = 0;
         for (Kept k : kept) {
             boolean only = k.row() != null && !k.onSource();
@@ -143,32 +210,25 @@ public final class Resync {
             say("refused: " + onlyOnNode + " key(s) exist only on " + node.name() + " (listed above): they may be writes"
                     + " no other node has; --force resyncs anyway (they are kept in pgmesh.resync_saved). Nothing was"
                     + " changed");
-            return false;
+            return null;
         }
-        Sql.exec(target, """
-                CREATE TABLE IF NOT EXISTS pgmesh.resync_saved (
-                    id bigserial PRIMARY KEY,
-                    saved_at timestamptz NOT NULL DEFAULT now(),
-                    source_node text NOT NULL,
-                    table_name text NOT NULL,
-                    key_values text[] NOT NULL,
-                    row_on_node jsonb
-                )""");
+        Mode chosen = requested != Mode.AUTO ? requested : rows > 0 && differing * 2 <= rows ? Mode.REPAIR : Mode.RELOAD;
+        say(String.format("%s: %,d of %,d rows differ from %s: resync by %s%s", node.name(), differing, rows,
+                source.name(), chosen == Mode.REPAIR ? "repair (only the differing keys are written)"
+                        : "reload (every row is copied again)", requested == Mode.AUTO ? " (--mode "
+                        + (chosen == Mode.REPAIR ? "reload" : "repair") + " to choose the other)" : ""));
+        ResyncSaved.ensure(target);
+        if (chosen == Mode.REPAIR) {
+            return chosen;
+        }
         for (Kept k : kept) {
-            try (PreparedStatement ps = target.prepareStatement("INSERT INTO pgmesh.resync_saved"
-                    + " (source_node, table_name, key_values, row_on_node) VALUES (?, ?, ?::text[], ?::jsonb)")) {
-                ps.setString(1, source.name());
-                ps.setString(2, k.keys().table().toString());
-                ps.setArray(3, target.createArrayOf("text", k.key().toArray()));
-                ps.setString(4, k.row());
-                ps.executeUpdate();
-            }
+            ResyncSaved.save(target, source.name(), k.keys().table(), k.key(), k.row());
         }
         if (!kept.isEmpty()) {
             say(node.name() + ": " + kept.size() + " differing key(s) and its rows for them kept in"
                     + " pgmesh.resync_saved before the reload");
         }
-        return true;
+        return chosen;
     }
 
     /** The key's row as JSON on the node {@code conn} is connected to; null when absent. */

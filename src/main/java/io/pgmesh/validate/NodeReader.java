@@ -43,10 +43,22 @@ final class NodeReader implements AutoCloseable {
 
     private final NodeConfig node;
     private final Connection conn;
+    /** False when the reader runs inside a transaction it does not own (a load's snapshot). */
+    private final boolean commits;
 
-    private NodeReader(NodeConfig node, Connection conn) {
+    private NodeReader(NodeConfig node, Connection conn, boolean commits) {
         this.node = node;
         this.conn = conn;
+        this.commits = commits;
+    }
+
+    /**
+     * A reader over a session already inside a transaction that must last, such as one that
+     * imported a load's snapshot: its steps never commit, and closing it leaves the session open.
+     * The session must have {@link #SESSION_SETTINGS}, set before its transaction began.
+     */
+    static NodeReader within(NodeConfig node, Connection inTransaction) {
+        return new NodeReader(node, inTransaction, false);
     }
 
     static NodeReader open(NodeConfig node) throws SQLException {
@@ -54,11 +66,15 @@ final class NodeReader implements AutoCloseable {
         try {
             Sql.exec(conn, SESSION_SETTINGS);
             conn.setAutoCommit(false);
-            return new NodeReader(node, conn);
+            return new NodeReader(node, conn, true);
         } catch (SQLException | RuntimeException e) {
             conn.close();
             throw e;
         }
+    }
+
+    Connection connection() {
+        return conn;
     }
 
     String name() {
@@ -69,7 +85,7 @@ final class NodeReader implements AutoCloseable {
         try {
             return PublicationManager.published(conn);
         } finally {
-            conn.commit();
+            endStep();
         }
     }
 
@@ -79,7 +95,7 @@ final class NodeReader implements AutoCloseable {
             return Sql.queryString(conn, "SELECT active FROM pg_replication_slots WHERE slot_name = ?", slot)
                     .map(s -> s.equals("t") || s.equals("true"));
         } finally {
-            conn.commit();
+            endStep();
         }
     }
 
@@ -87,7 +103,7 @@ final class NodeReader implements AutoCloseable {
         try {
             return Sql.queryBool(conn, "SELECT to_regclass(?) IS NOT NULL", t.quoted());
         } finally {
-            conn.commit();
+            endStep();
         }
     }
 
@@ -105,7 +121,7 @@ final class NodeReader implements AutoCloseable {
                 }
             }
         } finally {
-            conn.commit();
+            endStep();
         }
         return new TableColumns(columns, key);
     }
@@ -116,7 +132,7 @@ final class NodeReader implements AutoCloseable {
             return Long.parseLong(Sql.queryString(conn, "SELECT greatest(c.reltuples, pg_relation_size(c.oid) / 100)::bigint"
                     + " FROM pg_class c WHERE c.oid = to_regclass(?)", t.quoted()).orElse("0"));
         } finally {
-            conn.commit();
+            endStep();
         }
     }
 
@@ -130,7 +146,7 @@ final class NodeReader implements AutoCloseable {
                 }
             }
         } finally {
-            conn.commit();
+            endStep();
         }
         return buckets;
     }
@@ -141,10 +157,12 @@ final class NodeReader implements AutoCloseable {
         try {
             ps.setFetchSize(FETCH_SIZE);
             ps.setArray(1, conn.createArrayOf("text", buckets.toArray()));
-            return new BucketStream(conn, ps, ps.executeQuery(), shape.key().size());
+            return new BucketStream(this, ps, ps.executeQuery(), shape.key().size());
         } catch (SQLException | RuntimeException e) {
             ps.close();
-            conn.rollback();
+            if (commits) {
+                conn.rollback();
+            }
             throw e;
         }
     }
@@ -160,7 +178,7 @@ final class NodeReader implements AutoCloseable {
                 rereadMultiset(shape, keys, images, samples);
             }
         } finally {
-            conn.commit();
+            endStep();
         }
         return images;
     }
@@ -197,20 +215,29 @@ final class NodeReader implements AutoCloseable {
         }
     }
 
+    /** Each step commits at once, unless the reader runs inside a transaction it does not own. */
+    private void endStep() throws SQLException {
+        if (commits) {
+            conn.commit();
+        }
+    }
+
     @Override
     public void close() throws SQLException {
-        conn.close();
+        if (commits) {
+            conn.close();
+        }
     }
 
     /** One node's rows of some buckets, read through a server-side cursor. */
     static final class BucketStream implements RowCursor, AutoCloseable {
-        private final Connection conn;
+        private final NodeReader reader;
         private final PreparedStatement ps;
         private final ResultSet rs;
         private final int keyColumns;
 
-        private BucketStream(Connection conn, PreparedStatement ps, ResultSet rs, int keyColumns) {
-            this.conn = conn;
+        private BucketStream(NodeReader reader, PreparedStatement ps, ResultSet rs, int keyColumns) {
+            this.reader = reader;
             this.ps = ps;
             this.rs = rs;
             this.keyColumns = keyColumns;
@@ -238,7 +265,7 @@ final class NodeReader implements AutoCloseable {
                 rs.close();
                 ps.close();
             } finally {
-                conn.commit();
+                reader.endStep();
             }
         }
     }

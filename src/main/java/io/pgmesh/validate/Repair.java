@@ -37,12 +37,15 @@ public final class Repair {
     private final NodeConfig from;
     private final boolean dryRun;
     private final PrintWriter out;
+    private final KeyWriter writer;
 
     public Repair(MeshConfig mesh, NodeConfig from, boolean dryRun, PrintWriter out) {
         this.mesh = mesh;
         this.from = from;
         this.dryRun = dryRun;
         this.out = out;
+        this.writer = new KeyWriter(mesh.nodes().stream().map(NodeConfig::name).collect(java.util.stream.Collectors.toSet()),
+                from.name());
     }
 
     public Outcome run(ValidationReport report) throws SQLException, ValidationException {
@@ -77,11 +80,10 @@ public final class Repair {
                 }
                 TableName table = keys.table();
                 for (List<String> key : keys.values()) {
-                    Version version = read(truth, table, keys.columns(), key);
+                    KeyWriter.Version version = KeyWriter.Version.read(truth, table, keys.columns(), key);
                     for (var e : targets.entrySet()) {
-                        Version there = read(e.getValue(), table, keys.columns(), key);
-                        String change = version.json() == null ? there.json() == null ? null : "delete"
-                                : there.json() == null ? "insert" : version.json().equals(there.json()) ? null : "update";
+                        KeyWriter.Version there = KeyWriter.Version.read(e.getValue(), table, keys.columns(), key);
+                        String change = KeyWriter.change(version, there);
                         if (change == null) {
                             continue;
                         }
@@ -89,8 +91,8 @@ public final class Repair {
                                 + KeyDifference.keyed(keys.columns(), key) + " on " + e.getKey().name()
                                 + " (as on " + from.name() + ")");
                         if (!dryRun) {
-                            useOrigin(e.getValue(), writerOrigin(version, e.getKey()));
-                            write(e.getValue(), table, keys.columns(), key, change, version);
+                            writer.write(e.getValue(), e.getKey().name(), table, keys.columns(), key, change, version,
+                                    null);
                         }
                         switch (change) {
                             case "insert" -> inserted++;
@@ -106,34 +108,6 @@ public final class Repair {
             }
         }
         return new Outcome(inserted, updated, deleted);
-    }
-
-    /** The origin a session has set up, per target connection. */
-    private final Map<Connection, String> sessionOrigins = new java.util.HashMap<>();
-
-    /**
-     * The origin the repaired version is written under: the one of the node that wrote the row on
-     * the truth (its own origin when the truth wrote it), so every node holds the same version of
-     * it. A row the target itself wrote, or a delete, is written under the truth's origin.
-     */
-    private String writerOrigin(Version version, NodeConfig target) {
-        String writer = version.writerOrigin() == null ? from.name() : Names.nodeOfOrigin(version.writerOrigin());
-        boolean meshNode = mesh.nodes().stream().anyMatch(n -> n.name().equals(writer));
-        return Names.origin(version.json() == null || !meshNode || writer.equals(target.name()) ? from.name() : writer);
-    }
-
-    private void useOrigin(Connection conn, String origin) throws SQLException {
-        if (origin.equals(sessionOrigins.get(conn))) {
-            return;
-        }
-        if (sessionOrigins.containsKey(conn)) {
-            Sql.queryString(conn, "SELECT pg_replication_origin_session_reset()");
-        }
-        if (Sql.queryString(conn, "SELECT pg_replication_origin_oid(?)", origin).isEmpty()) {
-            Sql.queryString(conn, "SELECT pg_replication_origin_create(?)", origin);
-        }
-        Sql.queryString(conn, "SELECT pg_replication_origin_session_setup(?)", origin);
-        sessionOrigins.put(conn, origin);
     }
 
     private static Connection open(NodeConfig node) throws SQLException {
@@ -162,58 +136,6 @@ public final class Repair {
                 throw e;
             }
         }
-        Sql.exec(conn, "SET session_replication_role = replica");
-    }
-
-    /** A row as JSON with its commit time and writer's origin (null: the node's own), or no row (all null). */
-    private record Version(String json, String commitTime, String writerOrigin) {
-    }
-
-    private static Version read(Connection conn, TableName table, List<String> keyColumns, List<String> key)
-            throws SQLException {
-        String[] row = KeyMatch.rowJson(conn, table, keyColumns, key);
-        return new Version(row[0], row[1], row[2]);
-    }
-
-    /** One key in one transaction, stamped with the commit time of the truth's version. */
-    private static void write(Connection conn, TableName table, List<String> keyColumns, List<String> key,
-                              String change, Version version) throws SQLException {
-        List<String> columns = Sql.queryColumn(conn, "SELECT quote_ident(attname) FROM pg_attribute"
-                + " WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''"
-                + " ORDER BY attnum", table.quoted());
-        String list = String.join(", ", columns);
-        String row = "(SELECT " + list + " FROM json_populate_record(NULL::" + table.quoted() + ", ?::json))";
-        String sql = switch (change) {
-            case "insert" -> "INSERT INTO " + table.quoted() + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list
-                    + " FROM json_populate_record(NULL::" + table.quoted() + ", ?::json)";
-            case "update" -> "UPDATE " + table.quoted() + " t SET (" + list + ") = " + row + " WHERE "
-                    + KeyMatch.condition(conn, table, "t", keyColumns);
-            default -> "DELETE FROM " + table.quoted() + " t WHERE " + KeyMatch.condition(conn, table, "t", keyColumns);
-        };
-        conn.setAutoCommit(false);
-        try {
-            String at = Sql.queryString(conn, "SELECT pg_replication_origin_session_progress(false)::text")
-                    .orElse("0/0");
-            Sql.queryString(conn, "SELECT pg_replication_origin_xact_setup(?::pg_lsn, COALESCE(?::timestamptz, now()))",
-                    at, version.commitTime());
-            try (PreparedStatement ps = conn.prepareStatement(sql)) {
-                int p = 1;
-                if (!change.equals("delete")) {
-                    ps.setString(p++, version.json());
-                }
-                if (!change.equals("insert")) {
-                    for (String k : key) {
-                        ps.setString(p++, k);
-                    }
-                }
-                ps.executeUpdate();
-            }
-            conn.commit();
-        } catch (SQLException e) {
-            conn.rollback();
-            throw e;
-        } finally {
-            conn.setAutoCommit(true);
-        }
+        KeyWriter.prepare(conn);
     }
 }

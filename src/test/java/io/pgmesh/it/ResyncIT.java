@@ -15,6 +15,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,8 +27,10 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(300)
 class ResyncIT {
 
-    @Test
-    void aNodeThatLostItsSlotIsRebuiltWhileTheOthersWrite(@TempDir Path dir) throws Exception {
+    /** auto: nearly every row is equal, so north is repaired by key; reload copies every row again. */
+    @ParameterizedTest
+    @ValueSource(strings = {"auto", "reload"})
+    void aNodeThatLostItsSlotIsRebuiltWhileTheOthersWrite(String mode, @TempDir Path dir) throws Exception {
         try (PgCluster c = PgCluster.start(3)) {
             c.sqlAll("CREATE TABLE ledger (node text, seq int, note text, PRIMARY KEY (node, seq))");
             Path file = c.writeMeshFile(dir);
@@ -41,6 +45,9 @@ class ResyncIT {
             c.sql(0, "SELECT pg_drop_replication_slot('pgmesh_east_north')");
             c.sql(2, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots");
             c.sql(0, "INSERT INTO ledger VALUES ('east', 5001, 'after the loss')");
+            c.sql(0, "UPDATE ledger SET note = 'changed after the loss' WHERE node = 'east' AND seq = 2");
+            String untouched = "SELECT xmin::text::bigint FROM ledger WHERE node = 'east' AND seq = 1";
+            long versionBefore = c.count(2, untouched);
 
             Cli refused = Cli.run("resync", "-c", file.toString(), "north", "--from", "east");
             assertEquals(1, refused.code(), refused.toString());
@@ -75,8 +82,17 @@ class ResyncIT {
             });
             writer.start();
             Thread.sleep(500);
-            Cli forced = Cli.run("resync", "-c", file.toString(), "north", "--from", "east", "--force");
+            Cli forced = Cli.run("resync", "-c", file.toString(), "north", "--from", "east", "--force", "--mode", mode);
             assertEquals(0, forced.code(), forced.toString());
+            boolean repair = mode.equals("auto");
+            assertTrue(forced.out().contains("resync by " + (repair ? "repair" : "reload")), forced.toString());
+            if (repair) {
+                // The three keys above, and west's rows that east and north had each applied to a different point.
+                assertTrue(forced.out().matches("(?s).*north: repaired public\\.ledger: [0-9,]+ of [0-9,]+ rows differed"
+                        + " from east's snapshot \\([0-9,]+ inserted, 1 updated, [0-9,]+ deleted\\) in [0-9.]+ s.*"), forced.toString());
+            }
+            assertEquals(repair, c.count(2, untouched) == versionBefore,
+                    "an equal row is " + (repair ? "left as it was by a repair" : "copied again by a reload"));
             assertTrue(forced.out().contains("initial load east -> north done"), forced.toString());
             assertTrue(forced.out().contains("the changes of [west] that east has not applied yet follow"), forced.toString());
             // The failed task ended for good in the old process: a restart (or SIGHUP) takes the mesh up again.
@@ -95,9 +111,60 @@ class ResyncIT {
                     + " AND row_on_node->>'note' = 'only here'"), "north's write nobody else had is kept");
             assertEquals(1, c.count(2, "SELECT count(*) FROM pgmesh.resync_saved WHERE key_values = '{east,5001}'"
                     + " AND row_on_node IS NULL"), "what north lacked is recorded with the resync");
+            assertEquals(1, c.count(2, "SELECT count(*) FROM pgmesh.resync_saved WHERE key_values = '{east,2}'"
+                    + " AND row_on_node->>'note' = 'x'"), "north's version of a key east changed is kept");
+            assertEquals("changed after the loss", c.queryString(2, "SELECT note FROM ledger WHERE node = 'east' AND seq = 2"));
             for (Task t : again.tasks()) {
                 assertEquals(TaskState.STREAMING, t.state(), t.spec().name() + ": " + t.detail());
             }
+        }
+    }
+
+    /**
+     * A repair killed half way leaves the node held (its tasks wait) and the snapshot's slot
+     * behind; resync again drops that slot, repairs the rest, and the node ends equal to the
+     * source with every overwritten row of its own kept once.
+     */
+    @Test
+    void aRepairKilledHalfWayIsRunAgainToTheEnd(@TempDir Path dir) throws Exception {
+        try (PgCluster c = PgCluster.start(2)) {
+            c.sqlAll("CREATE TABLE ledger (id int PRIMARY KEY, note text)");
+            Path file = c.writeMeshFile(dir);
+            Files.writeString(file, Files.readString(file) + "initial-load:\n  from: east\n");
+            MeshRunner runner = c.startMesh();
+            c.sql(0, "INSERT INTO ledger SELECT g, 'east' FROM generate_series(1, 20000) g");
+            c.awaitSettled(Duration.ofSeconds(60));
+            runner.close();
+            // west writes 3,000 keys nobody else gets: its slot is lost.
+            c.sql(1, "UPDATE ledger SET note = 'west only' WHERE id % 20 < 3");
+            c.sql(1, "SELECT pg_drop_replication_slot('pgmesh_west_east')");
+
+            PgmeshProcess killed = PgmeshProcess.start(dir, "resync", "-c", file.toString(), "west", "--from", "east",
+                    "--mode", "repair");
+            PgCluster.await(Duration.ofSeconds(60), "the repair to be under way", () ->
+                    c.countOrMinusOne(1, "SELECT count(*) FROM pgmesh.resync_saved") >= 300);
+            killed.kill();
+            long savedAtKill = c.count(1, "SELECT count(*) FROM pgmesh.resync_saved");
+            assertTrue(savedAtKill < 3000, "killed before the end: " + savedAtKill);
+            assertEquals("loading", c.queryString(1, "SELECT state FROM pgmesh.initial_load"), "west's tasks are held");
+
+            Cli again = Cli.run("resync", "-c", file.toString(), "west", "--from", "east", "--mode", "repair");
+            assertEquals(0, again.code(), again.toString());
+            assertTrue(again.out().contains("removed the interrupted initial load from east"), again.toString());
+            assertEquals(1, c.count(0, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgmesh_east_west'"),
+                    "one slot toward west: the killed load's was dropped, the new load's is the task's");
+            assertEquals(c.dump(0, "ledger", "id"), c.dump(1, "ledger", "id"));
+            assertEquals(3000, c.count(1, "SELECT count(DISTINCT key_values) FROM pgmesh.resync_saved"
+                    + " WHERE row_on_node->>'note' = 'west only'"), "every overwritten row of west's is kept");
+            assertEquals(3000, c.count(1, "SELECT count(*) FROM pgmesh.resync_saved"), "and each once");
+
+            MeshRunner after = c.startMesh(io.pgmesh.config.MeshConfigLoader.load(file));
+            c.sql(0, "INSERT INTO ledger VALUES (20001, 'east after')");
+            c.sql(1, "INSERT INTO ledger VALUES (20002, 'west after')");
+            c.awaitSettled(Duration.ofSeconds(60));
+            assertEquals(c.dump(0, "ledger", "id"), c.dump(1, "ledger", "id"));
+            assertEquals(20002, c.count(1, "SELECT count(*) FROM ledger"));
+            after.close();
         }
     }
 }
