@@ -139,6 +139,12 @@ class ResyncIT {
             c.sql(1, "UPDATE ledger SET note = 'west only' WHERE id % 20 < 3");
             c.sql(1, "SELECT pg_drop_replication_slot('pgmesh_west_east')");
 
+            Cli badMode = Cli.run("resync", "-c", file.toString(), "west", "--from", "east", "--mode", "fast");
+            assertEquals(2, badMode.code(), badMode.toString());
+            assertTrue(badMode.err().contains("--mode: expected auto, repair or reload, got fast"), badMode.toString());
+            Cli unknown = Cli.run("resync", "-c", file.toString(), "south", "--from", "east");
+            assertEquals(2, unknown.code(), unknown.toString());
+
             PgmeshProcess killed = PgmeshProcess.start(dir, "resync", "-c", file.toString(), "west", "--from", "east",
                     "--mode", "repair");
             PgCluster.await(Duration.ofSeconds(60), "the repair to be under way", () ->
