@@ -136,15 +136,33 @@ public final class Resync {
             return SnapshotRepair.sessionSettings();
         }
 
+        private long tableStarted;
+        private long lastShown;
+
+        /** A line every 5 s while a table's repair runs: how far, keys written, and the time left. */
+        private void passed(TableName table, long compared, long toCompare, long written) {
+            long now = System.nanoTime();
+            if (now - lastShown < 5_000_000_000L || compared >= toCompare) {
+                return;
+            }
+            lastShown = now;
+            double seconds = (now - tableStarted) / 1e9;
+            say(String.format("%s: repairing %s: %,d of %,d rows compared, %,d keys written, about %.0f s left",
+                    node.name(), table, compared, toCompare, written, seconds * (toCompare - compared) / compared));
+        }
+
         @Override
         public Session open(Connection sourceInSnapshot) throws SQLException {
             SnapshotRepair repair = SnapshotRepair.open(source, sourceInSnapshot, node, config.nodes().stream()
                     .map(NodeConfig::name).collect(java.util.stream.Collectors.toSet()),
-                    (conn, table, keyColumns, key, row) -> ResyncSaved.save(conn, source.name(), table, key, row));
+                    (conn, table, keyColumns, key, row) -> ResyncSaved.save(conn, source.name(), table, key, row),
+                    this::passed);
             return new Session() {
                 @Override
                 public boolean repair(TableName table) throws SQLException {
                     long started = System.nanoTime();
+                    tableStarted = started;
+                    lastShown = started;
                     var done = repair.repair(table);
                     if (done.isEmpty()) {
                         say(node.name() + ": " + table + " has no key to repair by: emptied and copied from "

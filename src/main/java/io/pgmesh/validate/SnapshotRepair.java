@@ -32,6 +32,16 @@ public final class SnapshotRepair implements AutoCloseable {
                 throws SQLException;
     }
 
+    /** Told after each pass over a group of differing buckets, so a long repair shows how far it is. */
+    public interface Progress {
+        /**
+         * @param compared rows of differing buckets compared so far (the larger side of each bucket)
+         * @param toCompare rows of all differing buckets
+         * @param written  keys written so far
+         */
+        void passed(TableName table, long compared, long toCompare, long written);
+    }
+
     /** What repairing one table did. */
     public record Outcome(long rows, long differing, long inserted, long updated, long deleted) {
     }
@@ -42,15 +52,17 @@ public final class SnapshotRepair implements AutoCloseable {
     private final String targetName;
     private final KeyWriter writer;
     private final Saver saver;
+    private final Progress progress;
 
     private SnapshotRepair(NodeReader source, NodeReader target, Connection writes, String targetName,
-                           KeyWriter writer, Saver saver) {
+                           KeyWriter writer, Saver saver, Progress progress) {
         this.source = source;
         this.target = target;
         this.writes = writes;
         this.targetName = targetName;
         this.writer = writer;
         this.saver = saver;
+        this.progress = progress;
     }
 
     /**
@@ -59,14 +71,14 @@ public final class SnapshotRepair implements AutoCloseable {
      * @param meshNodes        every node of the mesh by name
      */
     public static SnapshotRepair open(NodeConfig sourceNode, Connection sourceInSnapshot, NodeConfig targetNode,
-                                      Set<String> meshNodes, Saver saver) throws SQLException {
+                                      Set<String> meshNodes, Saver saver, Progress progress) throws SQLException {
         NodeReader target = NodeReader.open(targetNode);
         try {
             Connection writes = PgConnector.connect(targetNode, "resync repair");
             try {
                 KeyWriter.prepare(writes);
                 return new SnapshotRepair(NodeReader.within(sourceNode, sourceInSnapshot), target, writes,
-                        targetNode.name(), new KeyWriter(meshNodes, sourceNode.name()), saver);
+                        targetNode.name(), new KeyWriter(meshNodes, sourceNode.name()), saver, progress);
             } catch (SQLException | RuntimeException e) {
                 writes.close();
                 throw e;
@@ -97,10 +109,18 @@ public final class SnapshotRepair implements AutoCloseable {
         buckets.put(target.name(), target.bucketSummaries(shape, digits));
         long rows = BucketDiff.rows(buckets.get(source.name()));
         long[] done = new long[4];
-        for (Set<String> pass : passes(BucketDiff.differing(buckets), buckets)) {
+        List<Set<String>> passes = passes(BucketDiff.differing(buckets), buckets);
+        long toCompare = 0;
+        for (Set<String> pass : passes) {
+            toCompare += rowsIn(pass, buckets);
+        }
+        long compared = 0;
+        for (Set<String> pass : passes) {
             for (Candidate c : merge(shape, digits, pass)) {
                 fix(shape, c, done);
             }
+            compared += rowsIn(pass, buckets);
+            progress.passed(table, compared, toCompare, done[1] + done[2] + done[3]);
         }
         return java.util.Optional.of(new Outcome(rows, done[0], done[1], done[2], done[3]));
     }
@@ -111,11 +131,7 @@ public final class SnapshotRepair implements AutoCloseable {
         Set<String> pass = new TreeSet<>();
         long rows = 0;
         for (String bucket : differing) {
-            long inBucket = 0;
-            for (Map<String, BucketSummary> node : buckets.values()) {
-                BucketSummary s = node.get(bucket);
-                inBucket = Math.max(inBucket, s == null ? 0 : s.rows());
-            }
+            long inBucket = rowsIn(Set.of(bucket), buckets);
             if (!pass.isEmpty() && rows + inBucket > ROWS_PER_PASS) {
                 passes.add(pass);
                 pass = new TreeSet<>();
@@ -128,6 +144,20 @@ public final class SnapshotRepair implements AutoCloseable {
             passes.add(pass);
         }
         return passes;
+    }
+
+    /** Rows of these buckets on the side that has more of them. */
+    private static long rowsIn(Set<String> pass, Map<String, Map<String, BucketSummary>> buckets) {
+        long rows = 0;
+        for (String bucket : pass) {
+            long inBucket = 0;
+            for (Map<String, BucketSummary> node : buckets.values()) {
+                BucketSummary s = node.get(bucket);
+                inBucket = Math.max(inBucket, s == null ? 0 : s.rows());
+            }
+            rows += inBucket;
+        }
+        return rows;
     }
 
     private List<Candidate> merge(TableShape shape, int digits, Set<String> pass) throws SQLException {
