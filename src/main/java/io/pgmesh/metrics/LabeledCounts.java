@@ -21,12 +21,22 @@ public final class LabeledCounts<K> {
         counts.forEach((k, v) -> action.accept(k, v.sum()));
     }
 
+    /** Each key with its live counter, for a reader that keeps the counters to read them again later. */
+    public void forEachCounter(BiConsumer<K, LongAdder> action) {
+        counts.forEach(action);
+    }
+
     public long total() {
         long sum = 0;
         for (LongAdder a : counts.values()) {
             sum += a.sum();
         }
         return sum;
+    }
+
+    /** How many keys have a counter; keys are never removed, so a new size means a new key. */
+    public int size() {
+        return counts.size();
     }
 
     public long get(K key) {

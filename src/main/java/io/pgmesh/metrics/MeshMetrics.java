@@ -167,24 +167,51 @@ public final class MeshMetrics {
 
     /**
      * pgmesh_changes_applied_total, the one family that grows with tables x tasks (12,000 series
-     * on 20 tasks and 200 tables): its snapshots reuse labels built once per series, which halves
-     * the scrape's cost against a callback, which builds them anew each time.
+     * on 20 tasks and 200 tables). Its snapshot must list its series sorted by label values, and
+     * the library sorts what it is given: with the series in that order already, the sort is one
+     * pass instead of about 14 label comparisons per series. So the series (each with labels built
+     * once) are kept sorted, and sorted again only when a series was added or a task went away.
      */
     private static final class AppliedChangesCollector implements Collector {
+        private record Series(io.prometheus.metrics.model.snapshots.Labels labels,
+                              java.util.concurrent.atomic.LongAdder count) {
+        }
+
         private final Supplier<List<TaskView>> tasks;
+        private List<Series> sorted = List.of();
+        /** What {@link #sorted} was built from: the tasks' counters, and how many keys each had. */
+        private List<TaskMetrics> builtFrom = List.of();
+        private List<Integer> builtSizes = List.of();
 
         AppliedChangesCollector(Supplier<List<TaskView>> tasks) {
             this.tasks = tasks;
         }
 
         @Override
-        public MetricSnapshot collect() {
+        public synchronized MetricSnapshot collect() {
+            List<TaskView> now = tasks.get();
+            List<TaskMetrics> from = now.stream().map(TaskView::metrics).toList();
+            List<Integer> sizes = from.stream().map(m -> m.tableOps().size()).toList();
+            boolean same = from.size() == builtFrom.size() && sizes.equals(builtSizes);
+            for (int i = 0; same && i < from.size(); i++) {
+                same = from.get(i) == builtFrom.get(i);
+            }
+            if (!same) {
+                List<Series> series = new java.util.ArrayList<>();
+                for (TaskView t : now) {
+                    t.metrics().tableOps().forEachCounter((k, count) -> series.add(new Series(t.metrics().labels(k), count)));
+                }
+                series.sort((a, b) -> a.labels().compareTo(b.labels()));
+                sorted = series;
+                builtFrom = from;
+                builtSizes = sizes;
+            }
             CounterSnapshot.Builder b = CounterSnapshot.builder().name("pgmesh_changes_applied")
                     .help("Row changes of source transactions committed on the target, per table and operation (a"
                             + " change a conflict settled in favour of the local row counts too)");
-            for (TaskView t : tasks.get()) {
-                t.metrics().tableOps().forEach((k, v) -> b.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder()
-                        .value(v).labels(t.metrics().labels(k)).build()));
+            for (Series s : sorted) {
+                b.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value(s.count().sum())
+                        .labels(s.labels()).build());
             }
             return b.build();
         }
