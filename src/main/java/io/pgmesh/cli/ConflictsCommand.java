@@ -36,12 +36,14 @@ final class ConflictsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Instant from = SinceOption.parse(since, Instant.now());
-        ConflictReport report = ConflictReport.read(config.load(), from);
+        io.pgmesh.config.MeshConfig mesh = config.load();
+        ConflictReport report = ConflictReport.read(mesh, from);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report.events()));
         } else {
             print(report, from, out);
+            retentionNote(mesh.monitor().retention(), from, Instant.now()).ifPresent(out::println);
         }
         out.flush();
         report.unreachable().forEach(spec.commandLine().getErr()::println);
@@ -60,6 +62,20 @@ final class ConflictsCommand implements Callable<Integer> {
         out.println((report.events().size() - errors) + " conflict(s), " + errors + " apply error(s) since "
                 + TIME.format(from) + " UTC" + (errors == 0 ? ""
                 : "; pgmesh retry -c FILE NODE:ID applies one once its cause is fixed, pgmesh discard drops it"));
+    }
+
+    /** When the window reaches past what retention keeps, a line saying that older rows are gone. */
+    static java.util.Optional<String> retentionNote(io.pgmesh.config.MonitorSettings.Retention keep, Instant from,
+                                                    Instant now) {
+        java.util.List<String> gone = new java.util.ArrayList<>();
+        if (from.isBefore(now.minus(keep.conflicts()))) {
+            gone.add("conflicts older than " + keep.conflicts().toDays() + "d (retention.conflicts)");
+        }
+        if (from.isBefore(now.minus(keep.applyErrors()))) {
+            gone.add("apply errors older than " + keep.applyErrors().toDays() + "d (retention.apply-errors)");
+        }
+        return gone.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of("note: " + String.join(" and ", gone)
+                + " were removed by pgmesh run; pgmesh_conflicts_total and pgmesh_apply_errors_total count them on");
     }
 
     /** WHEN NODE TABLE TYPE KEY from SOURCE: DECISION, or for an apply error its id and error. */

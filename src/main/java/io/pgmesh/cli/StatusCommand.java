@@ -133,7 +133,17 @@ final class StatusCommand implements Callable<Integer> {
                 out.printf("  wal sender %-30s %-10s sent %-14s flushed %s%n", w.applicationName(), w.state(),
                         dash(w.sentLsn()), dash(w.flushLsn()));
             }
+            keptLine(n.controlTables(), out);
         }
+    }
+
+    /** What pgmesh keeps on the node that grows with use: {@code kept conflicts 12 rows (64 kB), ...}. */
+    private static void keptLine(List<MeshStatus.ControlTable> tables, PrintWriter out) {
+        if (tables.isEmpty()) {
+            return;
+        }
+        out.println("  kept " + tables.stream().map(t -> String.format("%s %,d rows (%s)", t.table().replace('_', ' '),
+                t.rows(), Sizes.human(t.bytes()))).collect(java.util.stream.Collectors.joining(", ")));
     }
 
     /**

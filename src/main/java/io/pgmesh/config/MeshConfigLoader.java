@@ -29,7 +29,7 @@ import org.yaml.snakeyaml.error.YAMLException;
 public final class MeshConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("nodes", "tables", "initial-load", "conflicts", "http", "health",
-            "slot-safety");
+            "slot-safety", "retention");
     private static final Set<String> INITIAL_LOAD_KEYS = Set.of("from");
     private static final Set<String> TABLE_KEYS = Set.of("include", "exclude");
     private static final int MIN_NODES = 2;

@@ -7,9 +7,9 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Reads {@code http}, {@code health} and {@code slot-safety} of the mesh file. */
+/** Reads {@code http}, {@code health}, {@code slot-safety} and {@code retention} of the mesh file. */
 final class MonitorSettingsReader {
-    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h)?");
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h|d)?");
     private static final Pattern SIZE = Pattern.compile("(\\d{1,9})\\s*(B|kB|KB|MB|GB|TB)?", Pattern.CASE_INSENSITIVE);
 
     private final Fields fields;
@@ -45,27 +45,39 @@ final class MonitorSettingsReader {
             Long v = size(slots.get("warn-retained-wal"), "slot-safety.warn-retained-wal");
             warnWal = v == null ? warnWal : v;
         }
-        return new MonitorSettings(listen, maxLatency, warnWal);
+        MonitorSettings.Retention keep = MonitorSettings.Retention.DEFAULT;
+        Map<?, ?> retention = section(top, "retention", "conflicts", "apply-errors");
+        if (retention != null) {
+            Duration conflicts = retention.containsKey("conflicts")
+                    ? duration(retention.get("conflicts"), "retention.conflicts") : null;
+            Duration errors = retention.containsKey("apply-errors")
+                    ? duration(retention.get("apply-errors"), "retention.apply-errors") : null;
+            keep = new MonitorSettings.Retention(conflicts == null ? keep.conflicts() : conflicts,
+                    errors == null ? keep.applyErrors() : errors);
+        }
+        return new MonitorSettings(listen, maxLatency, warnWal, keep);
     }
 
-    private Map<?, ?> section(Map<?, ?> top, String key, String only) {
+    private Map<?, ?> section(Map<?, ?> top, String key, String... allowed) {
         if (!top.containsKey(key)) {
             return null;
         }
         if (!(top.get(key) instanceof Map<?, ?> map)) {
-            fields.problems().add(key, "expected a mapping with the key " + only + ", got " + Fields.describe(top.get(key)));
+            fields.problems().add(key, "expected a mapping with the key" + (allowed.length > 1 ? "s " : " ")
+                    + String.join(", ", allowed) + ", got " + Fields.describe(top.get(key)));
             return null;
         }
-        fields.rejectUnknownKeys(map, key, Set.of(only));
+        fields.rejectUnknownKeys(map, key, Set.of(allowed));
         return map;
     }
 
-    /** 60s, 2m, 500ms, 1h; a bare number is seconds. */
+    /** 60s, 2m, 500ms, 1h, 30d; a bare number is seconds. */
     private Duration duration(Object raw, String path) {
         String text = raw instanceof Integer i ? i + "s" : raw instanceof String s ? fields.expand(s.trim(), path) : null;
         Matcher m = text == null ? null : DURATION.matcher(text);
         if (m == null || !m.matches() || Long.parseLong(m.group(1)) == 0) {
-            fields.problems().add(path, "expected a positive duration such as 60s, 5m or 500ms, got " + Fields.describe(raw));
+            fields.problems().add(path, "expected a positive duration such as 60s, 5m, 500ms or 30d, got "
+                    + Fields.describe(raw));
             return null;
         }
         long n = Long.parseLong(m.group(1));
@@ -73,6 +85,7 @@ final class MonitorSettingsReader {
             case "ms" -> Duration.ofMillis(n);
             case "m" -> Duration.ofMinutes(n);
             case "h" -> Duration.ofHours(n);
+            case "d" -> Duration.ofDays(n);
             default -> Duration.ofSeconds(n);
         };
     }

@@ -3,6 +3,7 @@ package io.pgmesh.http;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.metrics.MeshMetrics;
 import io.pgmesh.metrics.TaskView;
+import io.pgmesh.monitor.LogRetention;
 import io.pgmesh.monitor.StatusPoller;
 import java.time.Duration;
 import java.util.List;
@@ -10,19 +11,23 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
- * Everything {@code run --http} adds to a run process: the status poller, the metrics and the
- * HTTP endpoint, kept across reloads while the tasks behind them change.
+ * What watches and tends a run process beside its tasks: the status poller, the retention of
+ * conflicts and apply errors, and with {@code --http} the metrics and the HTTP endpoint, kept
+ * across reloads while the tasks behind them change.
  */
 public final class RunMonitor implements AutoCloseable {
     /** How often the nodes are read for slot, lag and node figures. */
     static final Duration POLL_INTERVAL = Duration.ofSeconds(5);
     /** Without --http the readings serve only the slot-safety warning in the log. */
     static final Duration QUIET_POLL_INTERVAL = Duration.ofSeconds(30);
+    /** How often old conflicts and apply errors are removed (retention). */
+    static final Duration RETENTION_INTERVAL = Duration.ofMinutes(1);
 
     private final StatusPoller poller;
     private final MeshMetrics metrics;
     private final HttpEndpoint endpoint;
     private final AtomicReference<MeshConfig> config;
+    private final LogRetention retention;
 
     private RunMonitor(AtomicReference<MeshConfig> config, StatusPoller poller, MeshMetrics metrics,
                        HttpEndpoint endpoint) {
@@ -30,6 +35,8 @@ public final class RunMonitor implements AutoCloseable {
         this.poller = poller;
         this.metrics = metrics;
         this.endpoint = endpoint;
+        this.retention = new LogRetention(config.get(), RETENTION_INTERVAL);
+        retention.start();
     }
 
     /**
@@ -57,12 +64,14 @@ public final class RunMonitor implements AutoCloseable {
     public void settings(MeshConfig next) {
         config.set(next);
         poller.config(next);
+        retention.config(next);
     }
 
     /** A new set of tasks runs (start, or a reload with {@code next}). */
     public void tasksStarted(MeshConfig next, List<TaskView> tasks) {
         config.set(next);
         poller.config(next);
+        retention.config(next);
         if (metrics != null) {
             tasks.forEach(metrics::attach);
         }
@@ -74,5 +83,6 @@ public final class RunMonitor implements AutoCloseable {
             endpoint.close();
         }
         poller.close();
+        retention.close();
     }
 }

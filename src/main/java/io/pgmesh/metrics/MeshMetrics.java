@@ -142,6 +142,18 @@ public final class MeshMetrics {
                 .callback(cb -> reading(s -> s.nodes().forEach(n -> n.slots().forEach(sl ->
                         cb.call(sl.overBudget() || sl.invalidation() != null ? 1 : 0, n.node(), sl.slot())))))
                 .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_control_table_rows")
+                .help("Rows pgmesh keeps on the node that grow with use: table is conflicts, apply_errors or"
+                        + " tombstones (all pgmesh.deleted_* tables); counted up to 8 MB, estimated above")
+                .labelNames("node", "table")
+                .callback(cb -> reading(s -> s.nodes().forEach(n -> n.controlTables().forEach(t ->
+                        cb.call(t.rows(), n.node(), t.table())))))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_control_table_bytes")
+                .help("Bytes of those tables, with indexes and TOAST").labelNames("node", "table")
+                .callback(cb -> reading(s -> s.nodes().forEach(n -> n.controlTables().forEach(t ->
+                        cb.call(t.bytes(), n.node(), t.table())))))
+                .register(registry);
         GaugeWithCallback.builder().name("pgmesh_node_up").help("1 when the node answered the last status reading")
                 .labelNames("node")
                 .callback(cb -> reading(s -> s.nodes().forEach(n -> cb.call(n.reachable() ? 1 : 0, n.node()))))

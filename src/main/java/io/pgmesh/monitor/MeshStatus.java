@@ -44,7 +44,18 @@ public record MeshStatus(List<TaskStatus> tasks, List<NodeStatus> nodes, ClockSk
      *                      differences between nodes mean something ({@link #clockSkew})
      */
     public record NodeStatus(String node, boolean reachable, String error, Integer serverVersion,
-                             List<SlotStatus> slots, List<WalSender> walSenders, Long clockOffsetMs) {
+                             List<SlotStatus> slots, List<WalSender> walSenders, Long clockOffsetMs,
+                             List<ControlTable> controlTables) {
+    }
+
+    /**
+     * What pgmesh keeps on a node that grows with use.
+     *
+     * @param table conflicts, apply_errors, or tombstones (every {@code pgmesh.deleted_*} table)
+     * @param rows  counted in a table of up to 8 MB, the planner's estimate in a bigger one
+     * @param bytes with indexes and TOAST
+     */
+    public record ControlTable(String table, long rows, long bytes) {
     }
 
     /**

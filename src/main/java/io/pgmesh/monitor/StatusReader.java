@@ -33,6 +33,8 @@ import java.util.Optional;
  * running: slots and WAL on the sources, origin progress and last applied commit on the targets.
  */
 public final class StatusReader {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("pgmesh.status");
+
 
     /** What one node told us, read once and shared by every task that touches it. */
     private record NodeView(Connection conn, ServerCapabilities caps, List<SlotInfo> slots, Lsn currentLsn,
@@ -78,7 +80,7 @@ public final class StatusReader {
             for (NodeConfig node : config.nodes()) {
                 // Absent only when the reading was interrupted before this node answered.
                 nodes.add(byNode.computeIfAbsent(node.name(), n -> new MeshStatus.NodeStatus(n, false,
-                        "node " + n + ": not read (interrupted)", null, List.of(), List.of(), null)));
+                        "node " + n + ": not read (interrupted)", null, List.of(), List.of(), null, List.of())));
             }
             List<MeshStatus.TaskStatus> tasks = new ArrayList<>();
             for (TaskSpec t : Topology.mesh(config)) {
@@ -113,14 +115,24 @@ public final class StatusReader {
                     v.slots().stream().map(s -> new MeshStatus.SlotStatus(s.name(), s.active(),
                             s.confirmedFlushLsn().toString(), s.retainedBytes(), s.invalidation(), s.walStatus(),
                             s.safeWalSize(), s.retainedBytes() > config.monitor().warnRetainedWalBytes())).toList(),
-                    walSenders(conn), v.clock().offset().toMillis()));
+                    walSenders(conn), v.clock().offset().toMillis(), controlTables(node, conn)));
             views.put(node.name(), v);
         } catch (SQLException | RuntimeException e) {
             Sql.closeQuietly(conn);
             String msg = "node " + node.name() + ": unreachable: " + Errors.describe(e);
             errors.put(node.name(), msg);
             byNode.put(node.name(), new MeshStatus.NodeStatus(node.name(), false, msg, null, List.of(), List.of(),
-                    null));
+                    null, List.of()));
+        }
+    }
+
+    /** Empty when they cannot be read (a role without access to the pgmesh schema): the rest of the reading stands. */
+    private static List<MeshStatus.ControlTable> controlTables(NodeConfig node, Connection conn) {
+        try {
+            return ControlTables.read(conn);
+        } catch (SQLException e) {
+            log.debug("node {}: sizes of pgmesh's tables not read: {}", node.name(), Errors.describe(e));
+            return List.of();
         }
     }
 

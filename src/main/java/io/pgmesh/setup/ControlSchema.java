@@ -72,6 +72,9 @@ public final class ControlSchema {
                 error text NOT NULL,
                 sqlstate text
             );
+            -- Retention removes old rows by time, a batch at a time.
+            CREATE INDEX IF NOT EXISTS conflicts_recorded_at ON pgmesh.conflicts (recorded_at);
+            CREATE INDEX IF NOT EXISTS apply_errors_recorded_at ON pgmesh.apply_errors (recorded_at);
             CREATE TABLE IF NOT EXISTS pgmesh.task_progress (
                 source_node text PRIMARY KEY,
                 last_commit_lsn pg_lsn NOT NULL,
@@ -200,6 +203,8 @@ public final class ControlSchema {
                 + " AND to_regclass('pgmesh.slot_start') IS NOT NULL"
                 + " AND to_regclass('pgmesh.seen_history') IS NOT NULL"
                 + " AND to_regclass('pgmesh.removed_nodes') IS NOT NULL"
+                + " AND to_regclass('pgmesh.conflicts_recorded_at') IS NOT NULL"
+                + " AND to_regclass('pgmesh.apply_errors_recorded_at') IS NOT NULL"
                 + " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pgmesh.task_progress')"
                 + " AND attname = 'seen')"
                 + " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pgmesh.task_state')"

@@ -136,12 +136,32 @@ class MeshConfigLoaderTest {
                 problemsOf(TWO_NODES + "http: {listen: \"9187\"}\n"));
         assertEquals(List.of("mesh.yaml: http.listen: the port must be 1..65535, got 70000"),
                 problemsOf(TWO_NODES + "http: {listen: \"localhost:70000\"}\n"));
-        assertEquals(List.of("mesh.yaml: health.max-latency: expected a positive duration such as 60s, 5m or 500ms,"
+        assertEquals(List.of("mesh.yaml: health.max-latency: expected a positive duration such as 60s, 5m, 500ms or 30d,"
                 + " got \"soon\""), problemsOf(TWO_NODES + "health: {max-latency: soon}\n"));
         assertEquals(List.of("mesh.yaml: slot-safety.warn-retained-wal: expected a positive size such as 10GB or"
                 + " 512MB, got \"lots\""), problemsOf(TWO_NODES + "slot-safety: {warn-retained-wal: lots}\n"));
         assertEquals(List.of("mesh.yaml: health.max-lag: unknown key"),
                 problemsOf(TWO_NODES + "health: {max-lag: 5s}\n"));
+    }
+
+    @Test
+    void retentionDefaultsAndUnits() throws Exception {
+        assertEquals(new MonitorSettings.Retention(java.time.Duration.ofDays(30), java.time.Duration.ofDays(90)),
+                parse(TWO_NODES).monitor().retention(), "30 days of conflicts and 90 of apply errors unless set");
+        assertEquals(new MonitorSettings.Retention(java.time.Duration.ofDays(7), java.time.Duration.ofHours(12)),
+                parse(TWO_NODES + "retention:\n  conflicts: 7d\n  apply-errors: 12h\n").monitor().retention());
+        assertEquals(java.time.Duration.ofDays(90), parse(TWO_NODES + "retention: {conflicts: 1d}\n").monitor().retention()
+                .applyErrors(), "a key left out keeps its default");
+    }
+
+    @Test
+    void retentionProblemsNameTheKey() {
+        assertEquals(List.of("mesh.yaml: retention.conflicts: expected a positive duration such as 60s, 5m, 500ms or"
+                + " 30d, got \"forever\""), problemsOf(TWO_NODES + "retention: {conflicts: forever}\n"));
+        assertEquals(List.of("mesh.yaml: retention.apply-errors: expected a positive duration such as 60s, 5m, 500ms"
+                + " or 30d, got \"0d\""), problemsOf(TWO_NODES + "retention: {apply-errors: 0d}\n"));
+        assertEquals(List.of("mesh.yaml: retention.tombstones: unknown key"),
+                problemsOf(TWO_NODES + "retention: {tombstones: 1d}\n"));
     }
 
     @Test

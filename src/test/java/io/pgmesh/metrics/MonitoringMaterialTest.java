@@ -35,7 +35,7 @@ class MonitoringMaterialTest {
             "pgmesh_cdc_latency_source_seconds", "pgmesh_cdc_latency_target_seconds", "pgmesh_changes_received_total",
             "pgmesh_changes_applied_total", "pgmesh_transactions_applied_total", "pgmesh_conflicts_total",
             "pgmesh_apply_errors_total", "pgmesh_replication_lag_bytes", "pgmesh_slot_retained_wal_bytes",
-            "pgmesh_slot_active");
+            "pgmesh_slot_active", "pgmesh_control_table_rows", "pgmesh_control_table_bytes");
 
     /** Every name the metrics of a task with data and a status reading with a slot expose. */
     static Set<String> exposedNames() throws Exception {
@@ -52,7 +52,8 @@ class MonitoringMaterialTest {
                 List.of(new MeshStatus.TaskStatus("east->west", "east", "west", "pgmesh_east_west", true, null, "0/1",
                         "0/1", 0L, null, null, null, null, null)),
                 List.of(new MeshStatus.NodeStatus("east", true, null, 170005, List.of(new MeshStatus.SlotStatus(
-                        "pgmesh_east_west", true, "0/1", 1024, null, "reserved", 1L << 30, false)), List.of(), 0L)),
+                        "pgmesh_east_west", true, "0/1", 1024, null, "reserved", 1L << 30, false)), List.of(), 0L,
+                        List.of(new MeshStatus.ControlTable("conflicts", 12, 65536)))),
                 new MeshStatus.ClockSkew("east", "west", 3, 1));
         StatusPoller.Reading reading = new StatusPoller.Reading(status, Instant.now(), List.of());
         MeshMetrics metrics = new MeshMetrics(() -> List.of(task), () -> reading);
