@@ -3,7 +3,7 @@ package io.pgmesh.http;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.metrics.MeshMetrics;
 import io.pgmesh.metrics.TaskView;
-import io.pgmesh.monitor.LogRetention;
+import io.pgmesh.monitor.Retention;
 import io.pgmesh.monitor.StatusPoller;
 import java.time.Duration;
 import java.util.List;
@@ -20,14 +20,17 @@ public final class RunMonitor implements AutoCloseable {
     static final Duration POLL_INTERVAL = Duration.ofSeconds(5);
     /** Without --http the readings serve only the slot-safety warning in the log. */
     static final Duration QUIET_POLL_INTERVAL = Duration.ofSeconds(30);
-    /** How often old conflicts and apply errors are removed (retention). */
-    static final Duration RETENTION_INTERVAL = Duration.ofMinutes(1);
+    /**
+     * How often old conflicts, apply errors and tombstones are removed (retention): a minute, or
+     * the system property {@code pgmesh.retention.interval} in seconds (the tests' knob).
+     */
+    static final Duration RETENTION_INTERVAL = Duration.ofSeconds(Long.getLong("pgmesh.retention.interval", 60));
 
     private final StatusPoller poller;
     private final MeshMetrics metrics;
     private final HttpEndpoint endpoint;
     private final AtomicReference<MeshConfig> config;
-    private final LogRetention retention;
+    private final Retention retention;
 
     private RunMonitor(AtomicReference<MeshConfig> config, StatusPoller poller, MeshMetrics metrics,
                        HttpEndpoint endpoint) {
@@ -35,7 +38,10 @@ public final class RunMonitor implements AutoCloseable {
         this.poller = poller;
         this.metrics = metrics;
         this.endpoint = endpoint;
-        this.retention = new LogRetention(config.get(), RETENTION_INTERVAL);
+        this.retention = new Retention(config.get(), RETENTION_INTERVAL);
+        if (metrics != null) {
+            metrics.watch(retention);
+        }
         retention.start();
     }
 

@@ -48,6 +48,20 @@ public final class MeshMetrics {
         registerSlots();
     }
 
+    /** The tombstone pruning of the process's retention: what it removed and who holds it back. */
+    public void watch(io.pgmesh.monitor.Retention retention) {
+        CounterWithCallback.builder().name("pgmesh_tombstones_removed_total")
+                .help("Tombstones this process removed because no change can need them any more").labelNames("node")
+                .callback(cb -> retention.tombstonesRemoved().forEach((node, n) -> cb.call(n, node)))
+                .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_tombstones_held")
+                .help("Tombstones older than five retention rounds (5 min) kept on node because node \"by\" has not"
+                        + " confirmed it saw their deletes (down or behind)").labelNames("node", "by")
+                .callback(cb -> retention.tombstonesHeld().forEach((node, held) -> held.forEach((by, n) ->
+                        cb.call(n, node, by))))
+                .register(registry);
+    }
+
     /** Hooks a task's histogram up; called for each task when its runner starts. */
     public void attach(TaskView task) {
         var point = latency.labelValues(task.name());
