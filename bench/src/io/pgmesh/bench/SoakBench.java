@@ -33,7 +33,8 @@ import java.util.regex.Pattern;
  * started again. Every 10 s the run process's RSS and heap, the replication lag, and each node's
  * conflicts, apply errors and tombstones (rows and bytes) are sampled from /proc and /metrics.
  * Retention keeps conflicts for BENCH_SOAK_CONFLICTS (2m), so that their removal shows within
- * the run. Run by hand: {@code BENCH_MAIN=io.pgmesh.bench.SoakBench bench/run.sh}; see
+ * the run. With BENCH_SOAK_AWAY=N, west's server is stopped N seconds, 30 s after the restart,
+ * while east writes on: east's tombstones grow, and should fall back once west is back. Run by hand: {@code BENCH_MAIN=io.pgmesh.bench.SoakBench bench/run.sh}; see
  * docs/BENCHMARKS.md.
  */
 public final class SoakBench {
@@ -44,11 +45,14 @@ public final class SoakBench {
 
     private final int seconds = env("BENCH_SOAK_SECONDS", 360);
     private final int rate = env("BENCH_SOAK_RATE", 100);
+    private final int away = env("BENCH_SOAK_AWAY", 0);
     private final String keepConflicts = System.getenv().getOrDefault("BENCH_SOAK_CONFLICTS", "2m");
     private final String version = System.getenv().getOrDefault("BENCH_PG_VERSION", "17.5.0");
     private final List<EmbeddedPostgres> servers = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final AtomicBoolean writing = new AtomicBoolean(true);
+    /** West's writer waits while west is down. */
+    private volatile boolean westDown;
     private final AtomicLong committed = new AtomicLong();
 
     public static void main(String[] args) throws Exception {
@@ -99,16 +103,34 @@ public final class SoakBench {
             }
             long started = System.nanoTime();
             boolean killed = false;
+            long downAt = seconds / 2 + 30;
+            boolean wentDown = false;
+            boolean cameBack = false;
             while (System.nanoTime() - started < TimeUnit.SECONDS.toNanos(seconds)) {
                 Thread.sleep(10_000);
                 long at = (System.nanoTime() - started) / 1_000_000_000L;
                 if (!killed && at >= seconds / 2) {
                     run.destroyForcibly();
                     run.waitFor(30, TimeUnit.SECONDS);
-                    rows.add("| " + at + " | kill -9 of run, started again | | | | | | |");
+                    rows.add("| " + at + " | kill -9 of run, started again | | | | | | | |");
                     run = start(meshFile, port, runDir, 2);
                     awaitHealthy(base, Duration.ofMinutes(2));
                     killed = true;
+                    continue;
+                }
+                if (away > 0 && !wentDown && at >= downAt) {
+                    westDown = true;
+                    Thread.sleep(200);
+                    servers.get(1).stop();
+                    rows.add("| " + at + " | west's server stopped | | | | | | | |");
+                    wentDown = true;
+                    continue;
+                }
+                if (wentDown && !cameBack && at >= downAt + away) {
+                    servers.get(1).restart();
+                    westDown = false;
+                    rows.add("| " + at + " | west's server started again | | | | | | | |");
+                    cameBack = true;
                     continue;
                 }
                 rows.add(sample(at, run.pid(), base));
@@ -128,11 +150,13 @@ public final class SoakBench {
             double settled = (System.nanoTime() - settle) / 1e9;
             rows.add(sample((System.nanoTime() - started) / 1_000_000_000L, run.pid(), base));
             String text = "# Soak: 2 nodes, " + seconds + " s at " + rate + " txn/s each, PostgreSQL " + version + "\n\n"
-                    + "- transactions committed: " + committed.get() + "; kill -9 of run half way\n"
+                    + "- transactions committed: " + committed.get() + "; kill -9 of run half way"
+                    + (away > 0 ? "; west down " + away + " s from " + downAt + " s" : "") + "\n"
                     + String.format("- nodes identical (churn and hot) %.1f s after the load stopped%n", settled)
                     + "- retention.conflicts " + keepConflicts + "\n\n"
                     + "| s | RSS MB | heap MB | lag kB | conflicts rows (east/west) | tombstones rows (east/west)"
-                    + " | tombstones kB (east/west) | apply errors |\n|---|---|---|---|---|---|---|---|\n"
+                    + " | tombstones kB (east/west) | apply errors | last retention round ms (east/west) |\n"
+                    + "|---|---|---|---|---|---|---|---|---|\n"
                     + String.join("\n", rows) + "\n";
             System.out.println(text);
             Files.writeString(out.resolve("soak-" + stamp + ".md"), text);
@@ -151,23 +175,28 @@ public final class SoakBench {
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
     }
 
-    /** One node's load, paced to {@link #rate} a second; a failed transaction is retried after a pause. */
+    /** One node's load, paced to {@link #rate} a second; a failed transaction is retried, a lost connection opened again. */
     private void write(int node) {
         long period = 1_000_000_000L / rate;
         long next = System.nanoTime();
         long k = 0;
-        try (Connection c = Db.open(servers.get(node), DB);
-             PreparedStatement insert = c.prepareStatement("INSERT INTO churn VALUES (?, ?, repeat('x', 200))");
-             PreparedStatement delete = c.prepareStatement("DELETE FROM churn WHERE id = ?");
-             PreparedStatement hot = c.prepareStatement("UPDATE hot SET n = n + 1 WHERE id = ?")) {
-            c.setAutoCommit(false);
-            while (writing.get()) {
-                next += period;
-                long wait = next - System.nanoTime();
-                if (wait > 0) {
-                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                }
-                try {
+        while (writing.get()) {
+            try (Connection c = Db.open(servers.get(node), DB);
+                 PreparedStatement insert = c.prepareStatement("INSERT INTO churn VALUES (?, ?, repeat('x', 200))");
+                 PreparedStatement delete = c.prepareStatement("DELETE FROM churn WHERE id = ?");
+                 PreparedStatement hot = c.prepareStatement("UPDATE hot SET n = n + 1 WHERE id = ?")) {
+                c.setAutoCommit(false);
+                while (writing.get()) {
+                    next += period;
+                    long wait = next - System.nanoTime();
+                    if (wait > 0) {
+                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                    }
+                    if (node == 1 && westDown) {
+                        Thread.sleep(100);
+                        next = System.nanoTime();
+                        continue;
+                    }
                     // Fresh keys, never reused: node 0 writes the even ones, node 1 the odd ones.
                     insert.setLong(1, 2 * k + node);
                     insert.setString(2, NAMES[node]);
@@ -183,23 +212,34 @@ public final class SoakBench {
                     c.commit();
                     committed.incrementAndGet();
                     k++;
-                } catch (java.sql.SQLException e) {
-                    c.rollback();
-                    Thread.sleep(100);
                 }
+            } catch (java.sql.SQLException e) {
+                // the transaction is lost with its connection (a server that was stopped): k is not advanced
+                sleepQuietly(1000);
+                next = System.nanoTime();
+            } catch (InterruptedException e) {
+                return;
             }
-        } catch (Exception e) {
-            System.err.println("writer " + NAMES[node] + " stopped: " + e);
+        }
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
     private String sample(long at, long pid, String base) throws Exception {
         String m = get(base + "/metrics");
-        return String.format("| %d | %.0f | %.0f | %.0f | %s | %s | %s | %s |", at, rssKb(pid) / 1024.0,
+        return String.format("| %d | %.0f | %.0f | %.0f | %s | %s | %s | %s | %.0f / %.0f |", at, rssKb(pid) / 1024.0,
                 sum(m, "jvm_memory_used_bytes", "area=\"heap\"") / 1048576, sum(m, "pgmesh_replication_lag_bytes", "")
                         / 1024, pair(m, "pgmesh_control_table_rows", "conflicts", 1),
                 pair(m, "pgmesh_control_table_rows", "tombstones", 1), pair(m, "pgmesh_control_table_bytes",
-                        "tombstones", 1024), pair(m, "pgmesh_control_table_rows", "apply_errors", 1));
+                        "tombstones", 1024), pair(m, "pgmesh_control_table_rows", "apply_errors", 1),
+                sum(m, "pgmesh_retention_round_seconds", "node=\"east\"") * 1000,
+                sum(m, "pgmesh_retention_round_seconds", "node=\"west\"") * 1000);
     }
 
     private static String pair(String metrics, String name, String table, double unit) {

@@ -133,17 +133,24 @@ final class StatusCommand implements Callable<Integer> {
                 out.printf("  wal sender %-30s %-10s sent %-14s flushed %s%n", w.applicationName(), w.state(),
                         dash(w.sentLsn()), dash(w.flushLsn()));
             }
-            keptLine(n.controlTables(), out);
+            keptLine(n.controlTables(), s.nodes().stream().filter(o -> !o.reachable()).map(MeshStatus.NodeStatus::node)
+                    .toList(), out);
         }
     }
 
-    /** What pgmesh keeps on the node that grows with use: {@code kept conflicts 12 rows (64 kB), ...}. */
-    private static void keptLine(List<MeshStatus.ControlTable> tables, PrintWriter out) {
+    /**
+     * What pgmesh keeps on the node that grows with use: {@code kept conflicts 12 rows (64 kB), ...};
+     * a node that cannot be reached cannot confirm the deletes it saw, so it holds tombstones back.
+     */
+    private static void keptLine(List<MeshStatus.ControlTable> tables, List<String> unreachable, PrintWriter out) {
         if (tables.isEmpty()) {
             return;
         }
+        boolean tombstones = tables.stream().anyMatch(t -> t.table().equals("tombstones") && t.rows() > 0);
         out.println("  kept " + tables.stream().map(t -> String.format("%s %,d rows (%s)", t.table().replace('_', ' '),
-                t.rows(), Sizes.human(t.bytes()))).collect(java.util.stream.Collectors.joining(", ")));
+                t.rows(), Sizes.human(t.bytes()))).collect(java.util.stream.Collectors.joining(", "))
+                + (tombstones && !unreachable.isEmpty() ? "; tombstone pruning waits for " + String.join(", ", unreachable)
+                + " (unreachable)" : ""));
     }
 
     /**

@@ -54,6 +54,11 @@ public final class MeshMetrics {
                 .help("Tombstones this process removed because no change can need them any more").labelNames("node")
                 .callback(cb -> retention.tombstonesRemoved().forEach((node, n) -> cb.call(n, node)))
                 .register(registry);
+        GaugeWithCallback.builder().name("pgmesh_retention_round_seconds")
+                .help("How long the last retention round on the node took (conflicts, apply errors, tombstones)")
+                .labelNames("node")
+                .callback(cb -> retention.roundSeconds().forEach((node, s) -> cb.call(s, node)))
+                .register(registry);
         GaugeWithCallback.builder().name("pgmesh_tombstones_held")
                 .help("Tombstones older than five retention rounds (5 min) kept on node because node \"by\" has not"
                         + " confirmed it saw their deletes (down or behind)").labelNames("node", "by")

@@ -46,6 +46,8 @@ public final class Retention implements AutoCloseable {
     private volatile MeshConfig config;
     /** Per node, tombstones removed so far by this process. */
     private final Map<String, LongAdder> tombstonesRemoved = new ConcurrentHashMap<>();
+    /** Per node, how long its last round took (seconds), statements and round trips together. */
+    private final Map<String, Double> roundSeconds = new ConcurrentHashMap<>();
     /** Per node, the last round's tombstones held back, per node holding them. */
     private final Map<String, Map<String, Long>> tombstonesHeld = new ConcurrentHashMap<>();
 
@@ -67,6 +69,7 @@ public final class Retention implements AutoCloseable {
         MeshConfig c = config;
         MonitorSettings.Retention keep = c.monitor().retention();
         for (NodeConfig node : c.nodes()) {
+            long started = System.nanoTime();
             try (Connection conn = PgConnector.connect(node, "retention", CONNECT_BOUND)) {
                 long conflicts = prune(conn, "conflicts", keep.conflicts());
                 long errors = prune(conn, "apply_errors", keep.applyErrors());
@@ -80,6 +83,7 @@ public final class Retention implements AutoCloseable {
                 tombstonesRemoved.computeIfAbsent(node.name(), n -> new LongAdder()).add(r.removed());
                 log.debug("node {}: removed {} tombstone(s)", node.name(), r.removed());
                 held(node.name(), r.held());
+                roundSeconds.put(node.name(), (System.nanoTime() - started) / 1e9);
             } catch (SQLException | RuntimeException e) {
                 // The next round tries again; the status reading already says when a node is down.
                 log.debug("node {}: retention skipped: {}", node.name(), Errors.describe(e));
@@ -109,6 +113,11 @@ public final class Retention implements AutoCloseable {
             }
         }
         tombstonesHeld.put(node, Map.copyOf(now));
+    }
+
+    /** Per node, how long its last round took, in seconds. */
+    public Map<String, Double> roundSeconds() {
+        return new java.util.TreeMap<>(roundSeconds);
     }
 
     /** Per node, tombstones this process removed. */

@@ -58,6 +58,12 @@ class TombstonePruningIT {
                 assertEquals(1.0, MonitoringIT.sample(metrics, "pgmesh_tombstones_held", "by=\"north\",node=\"west\""),
                         metrics.lines().filter(l -> l.contains("tombstones")).toList().toString());
 
+                PgmeshProcess status = PgmeshProcess.run(dir, Duration.ofSeconds(90), Map.of(), "status", "-c",
+                        mesh.toString());
+                assertTrue(status.stdout().matches("(?s).*node west .*\n  kept conflicts [0-9,]+ rows \\([^)]+\\),"
+                        + " apply errors 0 rows \\([^)]+\\), tombstones 1 rows \\([^)]+\\); tombstone pruning waits for"
+                        + " north \\(unreachable\\).*"), status.stdout());
+
                 c.thaw(2);
                 run.awaitStreaming(Duration.ofSeconds(60), "north->east", "north->west", "east->north");
                 c.awaitSettled(Duration.ofSeconds(60));
