@@ -1,12 +1,7 @@
 package io.pgmesh.bench;
 
 import io.pgmesh.embedded.EmbeddedPostgres;
-import java.io.File;
-import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,11 +24,10 @@ import java.util.concurrent.TimeUnit;
 public final class ScrapeBench {
     private static final String DB = "bench";
     private static final String[] NAMES = {"n1", "n2", "n3", "n4", "n5"};
-    private final int tables = env("BENCH_SCRAPE_TABLES", 200);
-    private final int scrapes = env("BENCH_SCRAPES", 200);
+    private final int tables = RunProcess.env("BENCH_SCRAPE_TABLES", 200);
+    private final int scrapes = RunProcess.env("BENCH_SCRAPES", 200);
     private final String version = System.getenv().getOrDefault("BENCH_PG_VERSION", "17.5.0");
     private final List<EmbeddedPostgres> servers = new ArrayList<>();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     public static void main(String[] args) throws Exception {
         ScrapeBench b = new ScrapeBench();
@@ -66,18 +60,11 @@ public final class ScrapeBench {
         mesh.append("tables:\n  include: [\"public.*\"]\n");
         Path meshFile = runDir.resolve("mesh.yaml");
         Files.writeString(meshFile, mesh);
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = RunProcess.freePort();
         String base = "http://127.0.0.1:" + port;
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process run = new ProcessBuilder(java, "-Xmx256m", "-jar", System.getProperty("bench.jar"), "run", "-c",
-                meshFile.toString(), "--http", "127.0.0.1:" + port).directory(runDir.toFile())
-                .redirectErrorStream(true).redirectOutput(runDir.resolve("run.log").toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        Process run = RunProcess.start(meshFile, port, runDir, "run.log");
         try {
-            awaitHealthy(base, Duration.ofMinutes(3));
+            RunProcess.awaitHealthy(base, Duration.ofMinutes(3));
             for (int i = 0; i < NAMES.length; i++) {
                 StringBuilder w = new StringBuilder();
                 for (int t = 1; t <= tables; t++) {
@@ -91,14 +78,14 @@ public final class ScrapeBench {
             // the figure is the endpoint's own cost, not the catch-up's CPU.
             long expected = (long) NAMES.length * (NAMES.length - 1) * tables * 3;
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-            String body = get(base + "/metrics");
+            String body = RunProcess.get(base + "/metrics");
             while (body.lines().filter(l -> l.startsWith("pgmesh_changes_applied_total{")).count() < expected
                     || !body.contains("pgmesh_slot_retained_wal_bytes{")) {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("the changes were not all applied within 5 minutes");
                 }
                 Thread.sleep(2000);
-                body = get(base + "/metrics");
+                body = RunProcess.get(base + "/metrics");
             }
             Thread.sleep(5000);
             long series = body.lines().filter(l -> !l.startsWith("#")).count();
@@ -163,30 +150,4 @@ public final class ScrapeBench {
         }
     }
 
-    private String get(String url) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
-                .build(), HttpResponse.BodyHandlers.ofString());
-        return r.body();
-    }
-
-    private void awaitHealthy(String base, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
-            } catch (Exception e) {
-                // not listening yet
-            }
-            Thread.sleep(1000);
-        }
-        throw new IllegalStateException("pgmesh did not become healthy within " + timeout.toSeconds() + " s");
-    }
-
-    private static int env(String name, int dflt) {
-        String v = System.getenv(name);
-        return v == null || v.isBlank() ? dflt : Integer.parseInt(v.trim());
-    }
 }

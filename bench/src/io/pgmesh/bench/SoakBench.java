@@ -1,12 +1,6 @@
 package io.pgmesh.bench;
 
 import io.pgmesh.embedded.EmbeddedPostgres;
-import java.io.File;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -43,13 +37,12 @@ public final class SoakBench {
     private static final int HOT_ROWS = 50;
     private static final int DELETE_LAG = 50;
 
-    private final int seconds = env("BENCH_SOAK_SECONDS", 360);
-    private final int rate = env("BENCH_SOAK_RATE", 100);
-    private final int away = env("BENCH_SOAK_AWAY", 0);
+    private final int seconds = RunProcess.env("BENCH_SOAK_SECONDS", 360);
+    private final int rate = RunProcess.env("BENCH_SOAK_RATE", 100);
+    private final int away = RunProcess.env("BENCH_SOAK_AWAY", 0);
     private final String keepConflicts = System.getenv().getOrDefault("BENCH_SOAK_CONFLICTS", "2m");
     private final String version = System.getenv().getOrDefault("BENCH_PG_VERSION", "17.5.0");
     private final List<EmbeddedPostgres> servers = new ArrayList<>();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final AtomicBoolean writing = new AtomicBoolean(true);
     /** West's writer waits while west is down. */
     private volatile boolean westDown;
@@ -83,16 +76,13 @@ public final class SoakBench {
         mesh.append("retention:\n  conflicts: ").append(keepConflicts).append("\n");
         Path meshFile = runDir.resolve("mesh.yaml");
         Files.writeString(meshFile, mesh);
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = RunProcess.freePort();
         String base = "http://127.0.0.1:" + port;
-        Process run = start(meshFile, port, runDir, 1);
+        Process run = RunProcess.start(meshFile, port, runDir, "run-1.log");
         List<String> rows = new ArrayList<>();
         List<Thread> writers = new ArrayList<>();
         try {
-            awaitHealthy(base, Duration.ofMinutes(3));
+            RunProcess.awaitHealthy(base, Duration.ofMinutes(3));
             Db.exec(servers.get(0), DB, "INSERT INTO hot SELECT g, 0 FROM generate_series(1, " + HOT_ROWS + ") g");
             Thread.sleep(3000);
             for (int i = 0; i < NAMES.length; i++) {
@@ -113,8 +103,8 @@ public final class SoakBench {
                     run.destroyForcibly();
                     run.waitFor(30, TimeUnit.SECONDS);
                     rows.add("| " + at + " | kill -9 of run, started again | | | | | | | |");
-                    run = start(meshFile, port, runDir, 2);
-                    awaitHealthy(base, Duration.ofMinutes(2));
+                    run = RunProcess.start(meshFile, port, runDir, "run-2.log");
+                    RunProcess.awaitHealthy(base, Duration.ofMinutes(2));
                     killed = true;
                     continue;
                 }
@@ -165,14 +155,6 @@ public final class SoakBench {
             run.destroy();
             run.waitFor(30, TimeUnit.SECONDS);
         }
-    }
-
-    private Process start(Path meshFile, int port, Path runDir, int n) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-Xmx256m", "-jar", System.getProperty("bench.jar"), "run", "-c",
-                meshFile.toString(), "--http", "127.0.0.1:" + port).directory(runDir.toFile())
-                .redirectErrorStream(true).redirectOutput(runDir.resolve("run-" + n + ".log").toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
     }
 
     /** One node's load, paced to {@link #rate} a second; a failed transaction is retried, a lost connection opened again. */
@@ -232,7 +214,7 @@ public final class SoakBench {
     }
 
     private String sample(long at, long pid, String base) throws Exception {
-        String m = get(base + "/metrics");
+        String m = RunProcess.get(base + "/metrics");
         return String.format("| %d | %.0f | %.0f | %.0f | %s | %s | %s | %s | %.0f / %.0f |", at, rssKb(pid) / 1024.0,
                 sum(m, "jvm_memory_used_bytes", "area=\"heap\"") / 1048576, sum(m, "pgmesh_replication_lag_bytes", "")
                         / 1024, pair(m, "pgmesh_control_table_rows", "conflicts", 1),
@@ -272,30 +254,4 @@ public final class SoakBench {
         return Db.str(servers.get(0), DB, sql).equals(Db.str(servers.get(1), DB, sql));
     }
 
-    private String get(String url) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
-                .build(), HttpResponse.BodyHandlers.ofString());
-        return r.body();
-    }
-
-    private void awaitHealthy(String base, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
-            } catch (java.io.IOException e) {
-                // not listening yet
-            }
-            Thread.sleep(1000);
-        }
-        throw new IllegalStateException("pgmesh run did not become healthy within " + timeout);
-    }
-
-    private static int env(String name, int dflt) {
-        String v = System.getenv(name);
-        return v == null || v.isBlank() ? dflt : Integer.parseInt(v.trim());
-    }
 }

@@ -108,7 +108,6 @@ public final class TombstonePruner {
      */
     private static long pruneTable(Connection conn, String table, List<String> idents, List<String> through,
                                    boolean frozenToo) throws SQLException {
-        long removed = 0;
         try (PreparedStatement ps = conn.prepareStatement("DELETE FROM " + table + " t WHERE t.ctid = ANY (ARRAY("
                 + " SELECT d.ctid FROM " + table + " d CROSS JOIN LATERAL pg_xact_commit_timestamp_origin(d.xmin) c"
                 + " WHERE (c.timestamp IS NULL AND ?) OR EXISTS (SELECT 1 FROM"
@@ -117,12 +116,7 @@ public final class TombstonePruner {
             ps.setBoolean(1, frozenToo);
             ps.setArray(2, conn.createArrayOf("text", idents.toArray()));
             ps.setArray(3, conn.createArrayOf("text", through.toArray()));
-            int n;
-            do {
-                n = ps.executeUpdate();
-                removed += n;
-            } while (n == BATCH && !Thread.currentThread().isInterrupted());
+            return Sql.removeInBatches(ps, BATCH);
         }
-        return removed;
     }
 }

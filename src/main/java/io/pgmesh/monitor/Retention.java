@@ -134,17 +134,11 @@ public final class Retention implements AutoCloseable {
 
     /** Removes the table's rows older than {@code keep}; returns how many. */
     public static long prune(Connection conn, String table, Duration keep) throws SQLException {
-        long removed = 0;
         try (PreparedStatement ps = conn.prepareStatement("DELETE FROM pgmesh." + table + " WHERE id IN (SELECT id FROM"
                 + " pgmesh." + table + " WHERE recorded_at < now() - ?::interval ORDER BY recorded_at LIMIT " + BATCH + ")")) {
             ps.setString(1, keep.toSeconds() + " seconds");
-            int n;
-            do {
-                n = ps.executeUpdate();
-                removed += n;
-            } while (n == BATCH && !Thread.currentThread().isInterrupted());
+            return io.pgmesh.pg.Sql.removeInBatches(ps, BATCH);
         }
-        return removed;
     }
 
     static String human(Duration d) {

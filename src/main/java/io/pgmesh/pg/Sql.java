@@ -51,6 +51,22 @@ public final class Sql {
     }
 
     /** Closes a connection whose state no longer matters (null is ignored). */
+    /**
+     * Runs a statement that removes at most {@code batch} rows (a DELETE with a LIMIT inside) until
+     * it removes fewer, each run its own transaction in autocommit, so that removing many rows
+     * never holds locks or a snapshot for long; returns the rows removed. Stops early when the
+     * thread is interrupted.
+     */
+    public static long removeInBatches(PreparedStatement ps, int batch) throws SQLException {
+        long removed = 0;
+        int n;
+        do {
+            n = ps.executeUpdate();
+            removed += n;
+        } while (n == batch && !Thread.currentThread().isInterrupted());
+        return removed;
+    }
+
     public static void closeQuietly(Connection conn) {
         if (conn != null) {
             try {
