@@ -51,6 +51,19 @@ public final class TombstonePruner {
                 heard.put(rs.getString(1), Seen.parse(rs.getString(2)));
             }
         }
+        // A node this node replicates with but the mesh file does not name yet (joined, and the
+        // run not yet reloaded) may still send changes concurrent with any delete: nothing goes.
+        List<String> unknown = new ArrayList<>();
+        for (String origin : Sql.queryColumn(conn, "SELECT roname FROM pg_replication_origin WHERE roname LIKE ?",
+                Names.origin("%"))) {
+            String n = Names.nodeOfOrigin(origin);
+            if (!nodes.contains(n)) {
+                unknown.add(n);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            return new Result(0, Map.of(unknown.get(0), 0L));
+        }
         Map<String, TombstoneHorizon.Origin> horizons = TombstoneHorizon.of(self, nodes, heard);
         List<String> idents = new ArrayList<>();
         List<String> through = new ArrayList<>();
@@ -77,7 +90,8 @@ public final class TombstonePruner {
                 + " AND c.relname LIKE 'deleted\\_%' ORDER BY 1")) {
             String quoted = "pgmesh." + Ident.quote(table);
             if (!idents.isEmpty()) {
-                removed += pruneTable(conn, quoted, idents, through, idents.size() == boundByIdent.size());
+                removed += pruneTable(conn, quoted, idents, through, new ArrayList<>(boundByIdent.keySet()),
+                        idents.size() == boundByIdent.size());
             }
             countHeld(conn, quoted, boundByIdent, heldAfter, held);
         }
@@ -103,19 +117,31 @@ public final class TombstonePruner {
     }
 
     /**
-     * @param frozenToo also the tombstones whose commit is no longer known (a frozen row version,
-     *                  far older than any change in flight): only when no origin is held back
+     * @param known     the origin ids of the mesh's nodes here (0 for this node's own deletes)
+     * @param otherToo  also the tombstones whose origin is no longer known: a row version frozen
+     *                  by VACUUM (its commit time is gone with it, far older than any change in
+     *                  flight), or an origin dropped with a node that left the mesh; only when no
+     *                  origin is held back
      */
     private static long pruneTable(Connection conn, String table, List<String> idents, List<String> through,
-                                   boolean frozenToo) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement("DELETE FROM " + table + " t WHERE t.ctid = ANY (ARRAY("
-                + " SELECT d.ctid FROM " + table + " d CROSS JOIN LATERAL pg_xact_commit_timestamp_origin(d.xmin) c"
-                + " WHERE (c.timestamp IS NULL AND ?) OR EXISTS (SELECT 1 FROM"
-                + " unnest(?::text[]::oid[], ?::text[]::timestamptz[]) AS h(roident, through)"
-                + " WHERE h.roident = c.roident AND c.timestamp <= h.through) LIMIT " + BATCH + "))")) {
-            ps.setBoolean(1, frozenToo);
-            ps.setArray(2, conn.createArrayOf("text", idents.toArray()));
-            ps.setArray(3, conn.createArrayOf("text", through.toArray()));
+                                   List<String> known, boolean otherToo) throws SQLException {
+        // The condition is checked again on the row the DELETE finds: a tombstone written anew
+        // since the inner scan (the key deleted again) keeps its place under the same ctid only if
+        // it is still prunable.
+        String prunable = "(EXISTS (SELECT 1 FROM h, pg_xact_commit_timestamp_origin(%1$s.xmin) c"
+                + " WHERE h.roident = c.roident AND c.timestamp <= h.through)"
+                + " OR ? AND ((pg_xact_commit_timestamp_origin(%1$s.xmin)).timestamp IS NULL"
+                + " OR NOT (pg_xact_commit_timestamp_origin(%1$s.xmin)).roident = ANY (?::text[]::oid[])))";
+        try (PreparedStatement ps = conn.prepareStatement("WITH h AS (SELECT * FROM"
+                + " unnest(?::text[]::oid[], ?::text[]::timestamptz[]) AS h(roident, through))"
+                + " DELETE FROM " + table + " t WHERE t.ctid = ANY (ARRAY(SELECT d.ctid FROM " + table + " d WHERE "
+                + prunable.formatted("d") + " LIMIT " + BATCH + ")) AND " + prunable.formatted("t"))) {
+            ps.setArray(1, conn.createArrayOf("text", idents.toArray()));
+            ps.setArray(2, conn.createArrayOf("text", through.toArray()));
+            for (int p : new int[] {3, 5}) {
+                ps.setBoolean(p, otherToo);
+                ps.setArray(p + 1, conn.createArrayOf("text", known.toArray()));
+            }
             return Sql.removeInBatches(ps, BATCH);
         }
     }

@@ -149,7 +149,7 @@ public final class InitialLoad {
                 if (repair != null) {
                     repairSource = PgConnector.connect(source, "init repair " + slot);
                     opened.add(repairSource);
-                    Sql.exec(repairSource, repair.sessionSettings());
+                    Sql.exec(repairSource, repair.sessionSettings() + "; SET idle_in_transaction_session_timeout = 0");
                     snapshot.importInto(repairSource);
                 }
             } finally {
@@ -219,6 +219,8 @@ public final class InitialLoad {
     private Worker openWorker(SnapshotSlot snapshot, String slot, List<Connection> opened) throws SQLException {
         Connection s = PgConnector.connect(source, "init copy " + slot);
         opened.add(s);
+        // It may wait in its transaction while other tables are copied or repaired.
+        Sql.exec(s, "SET idle_in_transaction_session_timeout = 0");
         snapshot.importInto(s);
         Connection t = PgConnector.connect(target, "init copy " + slot);
         opened.add(t);

@@ -134,8 +134,9 @@ public final class PeerHandoff {
             String origin = Names.origin(peer.name());
             boolean resumes = this.resumes.stream().anyMatch(r -> r.peer().equals(peer));
             if (!resumes && Sql.queryString(conn, "SELECT pg_replication_origin_oid(?)", origin).isPresent()) {
-                // Left by an earlier attempt: the copied slot's own start is where this peer resumes.
-                Sql.queryString(conn, "SELECT pg_replication_origin_drop(?)", origin);
+                // Left by an earlier attempt or a resync: the copied slot's own start is where this
+                // peer resumes. Reset rather than dropped, so the origin keeps its id (rows carry it).
+                Sql.queryString(conn, "SELECT pg_replication_origin_advance(?, '0/0')", origin);
             }
         }
         for (Resume r : resumes) {

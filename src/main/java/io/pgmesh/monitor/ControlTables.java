@@ -31,7 +31,8 @@ final class ControlTables {
         List<String> countedKind = new ArrayList<>();
         try (var st = conn.createStatement();
              ResultSet rs = st.executeQuery("""
-                     SELECT c.relname, c.relpages, greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid)
+                     SELECT c.relname, pg_relation_size(c.oid) / current_setting('block_size')::int,
+                            greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid)
                        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                       WHERE n.nspname = 'pgmesh' AND c.relkind = 'r'
                         AND (c.relname IN ('conflicts', 'apply_errors') OR c.relname LIKE 'deleted\\_%')""")) {

@@ -36,6 +36,7 @@ public final class Retention implements AutoCloseable {
     /** Rows removed per statement. */
     static final int BATCH = 5_000;
     private static final Duration CONNECT_BOUND = Duration.ofSeconds(5);
+    private static final Duration STATEMENT_BOUND = Duration.ofMinutes(10);
 
     private final Duration interval;
     private final ScheduledExecutorService pool = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -71,6 +72,9 @@ public final class Retention implements AutoCloseable {
         for (NodeConfig node : c.nodes()) {
             long started = System.nanoTime();
             try (Connection conn = PgConnector.connect(node, "retention", CONNECT_BOUND)) {
+                // Connecting is bounded tightly (a frozen node is skipped at once); a round's
+                // statements may take longer on big tables, and get their own bound.
+                conn.setNetworkTimeout(Runnable::run, (int) STATEMENT_BOUND.toMillis());
                 long conflicts = prune(conn, "conflicts", keep.conflicts());
                 long errors = prune(conn, "apply_errors", keep.applyErrors());
                 if (conflicts + errors > 0) {
@@ -136,7 +140,7 @@ public final class Retention implements AutoCloseable {
     public static long prune(Connection conn, String table, Duration keep) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement("DELETE FROM pgmesh." + table + " WHERE id IN (SELECT id FROM"
                 + " pgmesh." + table + " WHERE recorded_at < now() - ?::interval ORDER BY recorded_at LIMIT " + BATCH + ")")) {
-            ps.setString(1, keep.toSeconds() + " seconds");
+            ps.setString(1, keep.toMillis() + " milliseconds");
             return io.pgmesh.pg.Sql.removeInBatches(ps, BATCH);
         }
     }

@@ -39,10 +39,16 @@ public final class KeyMatch {
      */
     public static String[] rowJson(Connection conn, TableName table, List<String> keyColumns, List<String> key)
             throws SQLException {
+        return rowJson(conn, table, keyColumns, key, false);
+    }
+
+    /** As {@link #rowJson(Connection, TableName, List, List)}; {@code lock}: the row is locked until the transaction ends. */
+    public static String[] rowJson(Connection conn, TableName table, List<String> keyColumns, List<String> key,
+                                   boolean lock) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement("SELECT row_to_json(t)::text,"
                 + " pg_xact_commit_timestamp(t.xmin)::text, (SELECT o.roname FROM pg_replication_origin o"
                 + " WHERE o.roident = (pg_xact_commit_timestamp_origin(t.xmin)).roident) FROM " + table.quoted()
-                + " t WHERE " + condition(conn, table, "t", keyColumns))) {
+                + " t WHERE " + condition(conn, table, "t", keyColumns) + (lock ? " FOR UPDATE OF t" : ""))) {
             for (int i = 0; i < key.size(); i++) {
                 ps.setString(i + 1, key.get(i));
             }

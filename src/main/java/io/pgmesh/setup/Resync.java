@@ -264,7 +264,7 @@ public final class Resync {
     private void cutFrom(NodeConfig other, Connection conn) throws SQLException, InterruptedException {
         String slot = Names.slot(other.name(), node.name());
         String origin = Names.origin(node.name());
-        TaskCut.endAndDrop(conn, List.of(slot), List.of(origin), List.of("pgmesh apply " + node.name() + "->" + other.name()));
+        TaskCut.endAndReset(conn, List.of(slot), List.of(origin), List.of("pgmesh apply " + node.name() + "->" + other.name()));
         Sql.queryString(conn, "DELETE FROM pgmesh.task_progress WHERE source_node = ? RETURNING 1", node.name());
         Sql.queryString(conn, "DELETE FROM pgmesh.seen_history WHERE source_node = ? RETURNING 1", node.name());
         Sql.queryString(conn, "DELETE FROM pgmesh.slot_start WHERE slot_name = ? RETURNING 1", slot);
@@ -280,7 +280,7 @@ public final class Resync {
                 origins.add(Names.origin(other.name()));
             }
         }
-        TaskCut.endAndDrop(conn, slots, origins, List.of("pgmesh apply %->" + node.name()));
+        TaskCut.endAndReset(conn, slots, origins, List.of("pgmesh apply %->" + node.name()));
         Sql.exec(conn, "DELETE FROM pgmesh.task_progress; DELETE FROM pgmesh.seen_history; DELETE FROM pgmesh.slot_start");
     }
 

@@ -24,6 +24,21 @@ final class TaskCut {
      */
     static List<String> endAndDrop(Connection conn, List<String> slots, List<String> origins, List<String> applyNames)
             throws SQLException, InterruptedException {
+        return end(conn, slots, origins, applyNames, false);
+    }
+
+    /**
+     * As {@link #endAndDrop}, but the origins stay, their progress reset to none: an origin's id is
+     * what the commit records of the rows and tombstones it wrote carry, and an origin created
+     * again may get another node's old id. For a node that stays in the mesh (resync).
+     */
+    static List<String> endAndReset(Connection conn, List<String> slots, List<String> origins, List<String> applyNames)
+            throws SQLException, InterruptedException {
+        return end(conn, slots, origins, applyNames, true);
+    }
+
+    private static List<String> end(Connection conn, List<String> slots, List<String> origins, List<String> applyNames,
+                                    boolean keepOrigins) throws SQLException, InterruptedException {
         for (String slot : slots) {
             Sql.queryString(conn, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"
                     + " WHERE slot_name = ? AND active_pid IS NOT NULL", slot);
@@ -45,18 +60,20 @@ final class TaskCut {
         }
         for (String origin : origins) {
             if (MeshState.originExists(conn, origin)) {
-                dropOrigin(conn, origin, deadline);
-                dropped.add("origin " + origin);
+                whenFree(conn, keepOrigins ? "SELECT pg_replication_origin_advance(?, '0/0')"
+                        : "SELECT pg_replication_origin_drop(?)", origin, deadline);
+                dropped.add((keepOrigins ? "reset origin " : "origin ") + origin);
             }
         }
         return dropped;
     }
 
-    /** An origin a session still holds cannot be dropped; the killed apply session lets go a moment later. */
-    private static void dropOrigin(Connection conn, String origin, long deadline) throws SQLException, InterruptedException {
+    /** An origin a session still holds cannot be dropped or moved; the killed apply session lets go a moment later. */
+    private static void whenFree(Connection conn, String sql, String origin, long deadline)
+            throws SQLException, InterruptedException {
         while (true) {
             try {
-                Sql.queryString(conn, "SELECT pg_replication_origin_drop(?)", origin);
+                Sql.queryString(conn, sql, origin);
                 return;
             } catch (SQLException e) {
                 if (!SqlStates.OBJECT_IN_USE.equals(e.getSQLState()) || System.nanoTime() > deadline) {

@@ -24,7 +24,12 @@ final class KeyWriter {
     record Version(String json, String commitTime, String writerOrigin) {
         static Version read(Connection conn, TableName table, List<String> keyColumns, List<String> key)
                 throws SQLException {
-            String[] row = KeyMatch.rowJson(conn, table, keyColumns, key);
+            return read(conn, table, keyColumns, key, false);
+        }
+
+        static Version read(Connection conn, TableName table, List<String> keyColumns, List<String> key, boolean lock)
+                throws SQLException {
+            String[] row = KeyMatch.rowJson(conn, table, keyColumns, key, lock);
             return new Version(row[0], row[1], row[2]);
         }
 
@@ -33,17 +38,17 @@ final class KeyWriter {
         }
     }
 
-    /** Done in the transaction that writes the key, before it commits. */
-    interface InTransaction {
-        void run(Connection conn) throws SQLException;
+    /** Done in the transaction that writes the key, before it writes: given the node's version it replaces. */
+    interface BeforeWrite {
+        void run(Connection conn, Version onNode) throws SQLException;
     }
 
     private final Set<String> meshNodes;
     private final String truth;
     /** The origin each session has set up. */
     private final Map<Connection, String> sessionOrigins = new HashMap<>();
-    /** The written column list per session and table. */
-    private final Map<Connection, Map<TableName, String>> columnLists = new HashMap<>();
+    /** The column lists per session and table: [0] what an INSERT writes, [1] what an UPDATE may set. */
+    private final Map<Connection, Map<TableName, String[]>> columnLists = new HashMap<>();
 
     /**
      * @param meshNodes every node of the mesh by name
@@ -68,35 +73,47 @@ final class KeyWriter {
     }
 
     /**
-     * Writes {@code version} of the key on the node {@code conn} is connected to, called {@code node}.
+     * Makes the key on the node {@code conn} is connected to, called {@code node}, equal to
+     * {@code truth}, in one transaction that first locks and reads the node's own version of it
+     * (so nothing written meanwhile is replaced unseen). Returns the change made ("insert",
+     * "update", "delete"), or null when the node already held the truth's version.
      *
-     * @param also done in the same transaction, before it commits; may be null
+     * @param before    done in the transaction before the write, given the node's version; may be null
+     * @param tombstone false: a delete leaves no tombstone (the trigger's is removed again): the
+     *                  node takes the truth's state, and a tombstone stamped now would stand for a
+     *                  delete that never happened there
      */
-    void write(Connection conn, String node, TableName table, List<String> keyColumns, List<String> key,
-               String change, Version version, InTransaction also) throws SQLException {
-        useOrigin(conn, writerOrigin(version, node));
-        String list = columnList(conn, table);
-        String sql = switch (change) {
-            case "insert" -> "INSERT INTO " + table.quoted() + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list
-                    + " FROM json_populate_record(NULL::" + table.quoted() + ", ?::json)";
-            case "update" -> "UPDATE " + table.quoted() + " t SET (" + list + ") = (SELECT " + list
-                    + " FROM json_populate_record(NULL::" + table.quoted() + ", ?::json)) WHERE "
-                    + KeyMatch.condition(conn, table, "t", keyColumns);
-            default -> "DELETE FROM " + table.quoted() + " t WHERE " + KeyMatch.condition(conn, table, "t", keyColumns);
-        };
+    String write(Connection conn, String node, TableName table, List<String> keyColumns, List<String> key,
+                 Version truth, BeforeWrite before, boolean tombstone) throws SQLException {
+        useOrigin(conn, writerOrigin(truth, node));
+        String[] lists = columnLists(conn, table);
         conn.setAutoCommit(false);
         try {
+            Version there = Version.read(conn, table, keyColumns, key, true);
+            String change = change(truth, there);
+            if (change == null) {
+                conn.rollback();
+                return null;
+            }
+            String sql = switch (change) {
+                case "insert" -> "INSERT INTO " + table.quoted() + " (" + lists[0] + ") OVERRIDING SYSTEM VALUE SELECT "
+                        + lists[0] + " FROM json_populate_record(NULL::" + table.quoted() + ", ?::json)";
+                case "update" -> "UPDATE " + table.quoted() + " t SET (" + lists[1] + ") = (SELECT " + lists[1]
+                        + " FROM json_populate_record(NULL::" + table.quoted() + ", ?::json)) WHERE "
+                        + KeyMatch.condition(conn, table, "t", keyColumns);
+                default -> "DELETE FROM " + table.quoted() + " t WHERE " + KeyMatch.condition(conn, table, "t", keyColumns);
+            };
             String at = Sql.queryString(conn, "SELECT pg_replication_origin_session_progress(false)::text")
                     .orElse("0/0");
             Sql.queryString(conn, "SELECT pg_replication_origin_xact_setup(?::pg_lsn, COALESCE(?::timestamptz, now()))",
-                    at, version.commitTime());
-            if (also != null) {
-                also.run(conn);
+                    at, truth.commitTime());
+            if (before != null) {
+                before.run(conn, there);
             }
             try (PreparedStatement ps = conn.prepareStatement(sql)) {
                 int p = 1;
                 if (!change.equals("delete")) {
-                    ps.setString(p++, version.json());
+                    ps.setString(p++, truth.json());
                 }
                 if (!change.equals("insert")) {
                     for (String k : key) {
@@ -105,12 +122,32 @@ final class KeyWriter {
                 }
                 ps.executeUpdate();
             }
+            if (change.equals("delete") && !tombstone) {
+                dropTombstone(conn, table, keyColumns, key);
+            }
             conn.commit();
+            return change;
         } catch (SQLException e) {
             conn.rollback();
             throw e;
         } finally {
             conn.setAutoCommit(true);
+        }
+    }
+
+    private static void dropTombstone(Connection conn, TableName table, List<String> keyColumns, List<String> key)
+            throws SQLException {
+        var tomb = Sql.queryString(conn, "SELECT to_regclass('pgmesh.deleted_' || ?::regclass::oid)::text", table.quoted());
+        if (tomb.isEmpty()) {
+            return;
+        }
+        TableName t = new TableName("pgmesh", tomb.get().substring("pgmesh.".length()));
+        try (PreparedStatement ps = conn.prepareStatement("DELETE FROM " + t.quoted() + " t WHERE "
+                + KeyMatch.condition(conn, t, "t", keyColumns))) {
+            for (int i = 0; i < key.size(); i++) {
+                ps.setString(i + 1, key.get(i));
+            }
+            ps.executeUpdate();
         }
     }
 
@@ -146,13 +183,19 @@ final class KeyWriter {
         sessionOrigins.put(conn, origin);
     }
 
-    private String columnList(Connection conn, TableName table) throws SQLException {
-        Map<TableName, String> lists = columnLists.computeIfAbsent(conn, c -> new HashMap<>());
-        String list = lists.get(table);
+    /**
+     * What an INSERT writes (every stored column, identity ones too, with OVERRIDING SYSTEM
+     * VALUE), and what an UPDATE may set (not a GENERATED ALWAYS identity, which only DEFAULT may set).
+     */
+    private String[] columnLists(Connection conn, TableName table) throws SQLException {
+        Map<TableName, String[]> lists = columnLists.computeIfAbsent(conn, c -> new HashMap<>());
+        String[] list = lists.get(table);
         if (list == null) {
-            list = String.join(", ", Sql.queryColumn(conn, "SELECT quote_ident(attname) FROM pg_attribute"
-                    + " WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''"
-                    + " ORDER BY attnum", table.quoted()));
+            String columns = "SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = ?::regclass AND attnum > 0"
+                    + " AND NOT attisdropped AND attgenerated = ''";
+            list = new String[] {String.join(", ", Sql.queryColumn(conn, columns + " ORDER BY attnum", table.quoted())),
+                    String.join(", ", Sql.queryColumn(conn, columns + " AND attidentity <> 'a' ORDER BY attnum",
+                            table.quoted()))};
             lists.put(table, list);
         }
         return list;

@@ -91,8 +91,8 @@ public final class Repair {
                                 + KeyDifference.keyed(keys.columns(), key) + " on " + e.getKey().name()
                                 + " (as on " + from.name() + ")");
                         if (!dryRun) {
-                            writer.write(e.getValue(), e.getKey().name(), table, keys.columns(), key, change, version,
-                                    null);
+                            writer.write(e.getValue(), e.getKey().name(), table, keys.columns(), key, version, null,
+                                    true);
                         }
                         switch (change) {
                             case "insert" -> inserted++;

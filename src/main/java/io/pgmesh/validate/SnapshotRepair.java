@@ -175,17 +175,15 @@ public final class SnapshotRepair implements AutoCloseable {
         TableName table = shape.table();
         List<String> key = c.key().keyParts();
         KeyWriter.Version truth = KeyWriter.Version.read(source.connection(), table, shape.key(), key);
-        KeyWriter.Version there = KeyWriter.Version.read(writes, table, shape.key(), key);
-        // Read again rather than trusting the compared images: the node's applications may still
-        // write while it is repaired, and the row as it is now is the one to keep and replace.
-        String change = KeyWriter.change(truth, there);
         done[0]++;
-        if (change == null) {
-            return;
+        // The node's row is read again, locked, in the transaction that replaces it: its
+        // applications may still write while it is repaired, and the row as it is then is the one
+        // to keep. No tombstone stays for a key the repair deletes: the node takes the source's state.
+        String change = writer.write(writes, targetName, table, shape.key(), key, truth,
+                (conn, onNode) -> saver.save(conn, table, shape.key(), key, onNode.json()), false);
+        if (change != null) {
+            done[change.equals("insert") ? 1 : change.equals("update") ? 2 : 3]++;
         }
-        writer.write(writes, targetName, table, shape.key(), key, change, truth,
-                conn -> saver.save(conn, table, shape.key(), key, there.json()));
-        done[change.equals("insert") ? 1 : change.equals("update") ? 2 : 3]++;
     }
 
     @Override
