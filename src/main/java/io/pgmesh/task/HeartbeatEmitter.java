@@ -37,9 +37,13 @@ final class HeartbeatEmitter implements AutoCloseable {
     private final ScheduledExecutorService pool;
     private volatile boolean closed;
 
-    HeartbeatEmitter(List<NodeConfig> nodes, Duration interval) {
+    /** Told the name of a node whose heartbeats are written again after they failed. */
+    private final java.util.function.Consumer<String> backAgain;
+
+    HeartbeatEmitter(List<NodeConfig> nodes, Duration interval, java.util.function.Consumer<String> backAgain) {
         this.nodes = nodes;
         this.interval = interval;
+        this.backAgain = backAgain;
         this.pool = Executors.newScheduledThreadPool(Math.max(1, nodes.size()), r -> {
             Thread th = new Thread(r, "pgmesh heartbeat");
             th.setDaemon(true);
@@ -68,6 +72,7 @@ final class HeartbeatEmitter implements AutoCloseable {
             Sql.exec(conn, sql.get(node.name()));
             if (failing.remove(node.name())) {
                 log.info("node {}: heartbeats are written again", node.name());
+                backAgain.accept(node.name());
             }
         } catch (SQLException | RuntimeException e) {
             // Without heartbeats an idle task's latency grows and /health turns 503: say why once.

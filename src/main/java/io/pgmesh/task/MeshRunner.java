@@ -47,7 +47,16 @@ public final class MeshRunner implements AutoCloseable {
                     policy, retry, metrics.of(spec.name())));
         }
         reporter = new TaskReporter(tasks);
-        heartbeats = new HeartbeatEmitter(config.nodes(), HEARTBEAT_INTERVAL);
+        heartbeats = new HeartbeatEmitter(config.nodes(), HEARTBEAT_INTERVAL, this::nodeBack);
+    }
+
+    /** A node answers again: its tasks that wait to retry try at once. */
+    private void nodeBack(String node) {
+        for (Task t : tasks) {
+            if (t.spec().source().name().equals(node) || t.spec().target().name().equals(node)) {
+                t.retryNow();
+            }
+        }
     }
 
     /** This process as status and the HTTP endpoints name it: host and pid. */

@@ -147,7 +147,7 @@ public final class Task implements Runnable {
                     } else {
                         log.debug("task {} failure", spec, e);
                     }
-                    if (!sleep(delay)) {
+                    if (!awaitRetry(delay)) {
                         break;
                     }
                 }
@@ -362,6 +362,44 @@ public final class Task implements Runnable {
             log.warn("task {}: {}", spec, detail);
         } else {
             log.info("task {}: {}", spec, detail);
+        }
+    }
+
+    /** Set by {@link #retryNow}, cleared when the retry it cut short begins. */
+    private final Object retryWake = new Object();
+    private boolean retryWoken;
+
+    /**
+     * The wait before the next attempt, cut short by {@link #retryNow}. False when interrupted.
+     */
+    private boolean awaitRetry(Duration d) {
+        long deadline = System.nanoTime() + d.toNanos();
+        synchronized (retryWake) {
+            try {
+                long left;
+                while (!retryWoken && (left = deadline - System.nanoTime()) > 0) {
+                    retryWake.wait(Math.max(1, left / 1_000_000));
+                }
+                return true;
+            } catch (InterruptedException e) {
+                return false;
+            } finally {
+                retryWoken = false;
+            }
+        }
+    }
+
+    /**
+     * A node of this task answers again: a task waiting to retry tries at once, rather than at
+     * the end of a delay that may have grown to the cap while the node was away.
+     */
+    public void retryNow() {
+        if (state != TaskState.RETRYING) {
+            return;
+        }
+        synchronized (retryWake) {
+            retryWoken = true;
+            retryWake.notifyAll();
         }
     }
 

@@ -68,16 +68,20 @@ class NodeFailureIT {
 
                 cluster.server(WEST).stopImmediately();
                 int atCrash = writer.committed.size();
-                // Both tasks touch west; each must fail twice in a row to show the doubled delay.
-                pgmesh.awaitOutput("both tasks retrying with a doubled delay",
-                        out -> out.contains("task east->west: retrying in 2 s")
-                                && out.contains("task west->east: retrying in 2 s"), Duration.ofSeconds(60));
+                // Both tasks touch west; each fails again and again, its delay doubling up to 16 s.
+                pgmesh.awaitOutput("both tasks retrying with a delay doubled four times",
+                        out -> out.contains("task east->west: retrying in 16 s")
+                                && out.contains("task west->east: retrying in 16 s"), Duration.ofSeconds(90));
                 writer.awaitCommitted(atCrash + 100); // east keeps taking writes while west is down
                 cluster.server(WEST).restart();
+                long restarted = System.nanoTime();
 
+                // Its heartbeats written again, west's tasks retry at once, not at the end of 16 s.
                 pgmesh.awaitOutput("both tasks streaming again after the restart",
                         out -> count(out, "task east->west: streaming from") >= 2
                                 && count(out, "task west->east: streaming from") >= 2, Duration.ofSeconds(60));
+                long seconds = (System.nanoTime() - restarted) / 1_000_000_000L;
+                assertTrue(seconds < 10, "streaming again " + seconds + " s after west answered\n" + pgmesh.tail());
                 writer.awaitCommitted(writer.committed.size() + 100); // and while the tasks resume
             } finally {
                 writer.stop();
