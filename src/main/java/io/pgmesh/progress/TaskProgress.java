@@ -76,8 +76,16 @@ public final class TaskProgress {
      * arrived while the source was otherwise quiet).
      */
     public static void saveSeen(Connection conn, String sourceNode, Seen seen) throws SQLException {
-        Sql.queryString(conn, "UPDATE pgmesh.task_progress SET seen = ?::jsonb WHERE source_node = ? RETURNING 1",
-                seen.encode(), sourceNode);
+        // Flushed before it returns: the caller lets capture confirm past the beacon from here on,
+        // and no applied transaction's origin progress vouches for this write (the apply session
+        // commits asynchronously otherwise). At most once a second, and only while the source is quiet.
+        Sql.exec(conn, "SET synchronous_commit = on");
+        try {
+            Sql.queryString(conn, "UPDATE pgmesh.task_progress SET seen = ?::jsonb WHERE source_node = ? RETURNING 1",
+                    seen.encode(), sourceNode);
+        } finally {
+            Sql.exec(conn, "SET synchronous_commit = off");
+        }
     }
 
     /** The end of the last transaction applied from {@code sourceNode}, if any was. */
