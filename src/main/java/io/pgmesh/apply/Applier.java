@@ -2,6 +2,8 @@ package io.pgmesh.apply;
 
 import io.pgmesh.capture.Heartbeat;
 import io.pgmesh.conflict.ApplyErrorLog;
+import io.pgmesh.ddl.DdlMessage;
+import io.pgmesh.ddl.DdlReplay;
 import io.pgmesh.conflict.ConflictLog;
 import io.pgmesh.conflict.ConflictPolicy;
 import io.pgmesh.pg.Lsn;
@@ -94,9 +96,10 @@ public final class Applier implements AutoCloseable {
     private final AppliedProgress progress;
     private final SourceKnowledge knowledge;
     private final BatchRecovery.Steps recovery = new Recovery();
+    private final DdlHold ddlHold;
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
-                    ApplySession session, ApplyEvents listener, java.util.Set<Lsn> carefulTxns,
+                    ApplySession session, ApplyEvents listener, java.util.Set<Lsn> carefulTxns, java.util.Set<Lsn> remapped,
                     SourceRows sourceRows, int meshNodes) throws SQLException {
         this.task = task;
         this.sourceRows = sourceRows;
@@ -114,11 +117,12 @@ public final class Applier implements AutoCloseable {
                         ? SqlRenderer.sameOriginGuard(session.originId(), session.loadedThrough()) : null);
         this.guard = new ChangeGuard(task, conn, policy.onError(), new ApplyErrorLog(conn, task.target().name(),
                 e -> tallyOfCareful().applyError(e.table())),
-                relations::description);
+                relations::description, remapped);
         this.startProgress = session.resumeAt();
         this.progress = new AppliedProgress(session.resumeAt());
         this.knowledge = new SourceKnowledge(conn, task.source().name(), task.target().name(), meshNodes,
                 session.seen());
+        this.ddlHold = new DdlHold(conn, task.target().name());
     }
 
     /**
@@ -126,9 +130,11 @@ public final class Applier implements AutoCloseable {
      * with SQLSTATE 55006 when another process holds the origin.
      */
     public static Applier open(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
-                               ApplyEvents listener, java.util.Set<Lsn> carefulTxns, SourceRows sourceRows,
+                               ApplyEvents listener, java.util.Set<Lsn> carefulTxns, java.util.Set<Lsn> remapped,
+                               SourceRows sourceRows,
                                int meshNodes) throws SQLException {
-        return new Applier(task, conn, caps, policy, ApplySession.open(conn, task), listener, carefulTxns, sourceRows,
+        return new Applier(task, conn, caps, policy, ApplySession.open(conn, task), listener, carefulTxns, remapped,
+                sourceRows,
                 meshNodes);
     }
 
@@ -166,6 +172,11 @@ public final class Applier implements AutoCloseable {
         } else if (m instanceof Insert || m instanceof Update || m instanceof Delete || m instanceof Truncate) {
             tally(m);
             change(m);
+        } else if (m instanceof LogicalMessage lm && lm.transactional()) {
+            Optional<DdlMessage> ddl = DdlMessage.parse(lm);
+            if (ddl.isPresent()) {
+                schemaChange(lm, ddl.get());
+            }
         } else if (m instanceof LogicalMessage lm) {
             knowledge.received(lm);
             Optional<Instant> beat = Heartbeat.parse(lm);
@@ -261,14 +272,7 @@ public final class Applier implements AutoCloseable {
             }
         }
         sendCopy();
-        if (t.entry == null) {
-            boolean begins = !t.started;
-            t.entry = batch.open(t.txn, t.started);
-            String seenUpdate = begins ? knowledge.statementsFor(t.txn) : null;
-            if (seenUpdate != null) {
-                batch.statement(seenUpdate);
-            }
-        }
+        openEntry(t);
         if (relations.touchesUnmappable(m)) {
             // Fails the batch at this transaction, which is then replayed carefully, where the change meets on-error.
             endInsertRun();
@@ -292,6 +296,91 @@ public final class Applier implements AutoCloseable {
         if (batch.isFull() && (batch.entries().size() == 1 || batch.isOverfull())) {
             send(false);
         }
+    }
+
+    /** The transaction's place in the batch being built, opened with its first statement there. */
+    private void openEntry(ReceivedTxn t) throws SQLException {
+        if (t.entry == null) {
+            boolean begins = !t.started;
+            t.entry = batch.open(t.txn, t.started);
+            String seenUpdate = begins ? knowledge.statementsFor(t.txn) : null;
+            if (seenUpdate != null) {
+                batch.statement(seenUpdate);
+            }
+        }
+    }
+
+    /**
+     * A schema change, at its place among the source transaction's rows. The batch is sent at once
+     * with it: the relation descriptions that follow are read against the target's catalog, which
+     * must have the change by then. A change that cannot run in a transaction block
+     * ({@code CREATE INDEX CONCURRENTLY}) runs on its own, between the transactions before and
+     * after it; its own transaction then commits only the progress.
+     */
+    private void schemaChange(LogicalMessage m, DdlMessage d) throws SQLException {
+        ReceivedTxn t = current;
+        if (t == null || t.skipped) {
+            return;
+        }
+        if (d.skip() != null) {
+            log.info("task {}: not replicated: {} ({})", task, d.describe(), d.skip());
+            return;
+        }
+        sendCopy();
+        endInsertRun();
+        send(false);
+        if (ddlHold.discarded(t.txn, d)) {
+            log.warn("task {}: skipped {} committed on {} at LSN {}: it was discarded with pgmesh discard", task,
+                    d.describe(), t.txn.sourceNode(), t.txn.finalLsn());
+            return;
+        }
+        if (t.careful) {
+            if (!t.started) {
+                beginCareful(t.txn);
+                t.started = true;
+            }
+            t.carefulRows++;
+            carefulSchemaChange(t.txn, d);
+            return;
+        }
+        if (d.outsideTransaction() && t.entry == null && !t.started) {
+            try {
+                DdlReplay.outsideTransaction(conn, d);
+            } catch (SQLException e) {
+                held(t.txn, d, e);
+            }
+            openEntry(t);
+            batch.keep(t.entry, m);
+            batch.statement(DdlHold.clearSql(t.txn));
+            return;
+        }
+        openEntry(t);
+        batch.add(t.entry, m, DdlReplay.inTransaction(d));
+        batch.statement(DdlHold.clearSql(t.txn));
+        send(false);
+    }
+
+    /** A schema change of a transaction applied carefully; one that fails holds the task there. */
+    private void carefulSchemaChange(RemoteTxn t, DdlMessage d) throws SQLException {
+        try {
+            Sql.exec(conn, DdlReplay.inTransaction(d) + ";\n" + DdlHold.clearSql(t));
+        } catch (SQLException e) {
+            held(t, d, e);
+        }
+    }
+
+    /**
+     * A schema change failed on the target: whatever on-error says, nothing after it may be
+     * applied (the rows that follow were written for the changed schema). The transaction rolls
+     * back, the failure is recorded in {@code pgmesh.apply_errors} for retry or discard, and the
+     * task retries from before it.
+     */
+    private void held(RemoteTxn t, DdlMessage d, SQLException e) throws SQLException {
+        if (SqlStates.isTransient(e)) {
+            throw e;
+        }
+        Sql.exec(conn, "ROLLBACK");
+        throw ddlHold.record(t, d, e);
     }
 
     /** An INSERT of a transaction already cut into batches (a big one): it joins the COPY run. */
@@ -400,8 +489,16 @@ public final class Applier implements AutoCloseable {
     }
 
     private void carefulStatement(RemoteTxn t, WalMessage m) throws SQLException {
+        if (m instanceof LogicalMessage lm) {
+            carefulSchemaChange(t, DdlMessage.parse(lm).orElseThrow());
+            return;
+        }
         carefulTxn = t;
         guard.apply(t, m, () -> {
+            String lost = relations.lostValue(m);
+            if (lost != null) {
+                throw new UnresolvableChangeException(lost, SqlStates.UNDEFINED_COLUMN);
+            }
             if (m instanceof Insert i) {
                 rows.insert(t, mapping(m), i.newTuple());
             } else if (m instanceof Update u) {
@@ -559,7 +656,11 @@ public final class Applier implements AutoCloseable {
         public void reapply(StrictBatch.Entry e) throws SQLException {
             current = new ReceivedTxn(e.txn, false, true);
             for (WalMessage m : e.messages) {
-                change(m);
+                if (m instanceof LogicalMessage lm) {
+                    schemaChange(lm, DdlMessage.parse(lm).orElseThrow());
+                } else {
+                    change(m);
+                }
             }
             if (e.commit != null) {
                 commit(e.commit);

@@ -38,13 +38,16 @@ final class ChangeGuard {
     private final OnError onError;
     private final ApplyErrorLog errors;
     private final IntFunction<Relation> relations;
+    private final java.util.Set<io.pgmesh.pg.Lsn> remapped;
 
-    ChangeGuard(TaskSpec task, Connection conn, OnError onError, ApplyErrorLog errors, IntFunction<Relation> relations) {
+    ChangeGuard(TaskSpec task, Connection conn, OnError onError, ApplyErrorLog errors, IntFunction<Relation> relations,
+                java.util.Set<io.pgmesh.pg.Lsn> remapped) {
         this.task = task;
         this.conn = conn;
         this.onError = onError;
         this.errors = errors;
         this.relations = relations;
+        this.remapped = remapped;
     }
 
     void apply(RemoteTxn txn, WalMessage m, Change change) throws SQLException {
@@ -59,6 +62,13 @@ final class ChangeGuard {
         } catch (SQLException e) {
             if (SqlStates.isTransient(e) || !SqlStates.isChangeError(e)) {
                 throw e;
+            }
+            if (SqlStates.UNDEFINED_COLUMN.equals(e.getSQLState()) && remapped.add(txn.finalLsn())) {
+                // The target's table changed since the task read it (a column dropped there, by its
+                // own application or by another node's schema change): read it again, once, first.
+                throw new ReplayNeededException("the target's table changed under the task (" + Errors.describe(e)
+                        + " at the transaction committed on " + txn.sourceNode() + " at " + txn.finalLsn()
+                        + "); it reads the target's tables again and goes on");
             }
             unresolvable(txn, m, Errors.describe(e), SqlStates.of(e));
         }

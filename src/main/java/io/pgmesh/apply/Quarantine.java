@@ -48,6 +48,13 @@ public final class Quarantine {
     /** Applies quarantined change {@code id} on this node and removes it from the quarantine; returns what it did. */
     public static String retry(Connection conn, String node, long id) throws SQLException, QuarantineException {
         Quarantined q = load(conn, node, id);
+        if (q.operation().equals("DDL")) {
+            // Its task holds before it and runs it again at each retry; running it here as well
+            // would make the task's own attempt fail on what this one created.
+            return node + ":" + id + " (" + q.describe() + ") is a schema change that holds its task: the task"
+                    + " applies it by itself at its next retry once the cause is fixed (pgmesh status shows it), and"
+                    + " the entry goes then";
+        }
         if (q.operation().equals("TRUNCATE")) {
             throw new QuarantineException(node + ":" + id + " is a TRUNCATE of " + q.table() + "; run it yourself if"
                     + " it should apply, then pgmesh discard " + node + ":" + id);
@@ -94,8 +101,15 @@ public final class Quarantine {
     /** Drops quarantined change {@code id}; returns what it dropped. */
     public static String discard(Connection conn, String node, long id) throws SQLException, QuarantineException {
         Quarantined q = load(conn, node, id);
+        if (q.operation().equals("DDL")) {
+            // The task meets it again after its next retry and must pass it then: the mark says so.
+            Sql.queryString(conn, "INSERT INTO pgmesh.ddl_discarded (source_node, remote_commit_lsn, statement)"
+                    + " SELECT source_node, remote_commit_lsn, new_row ->> 'statement' FROM pgmesh.apply_errors"
+                    + " WHERE id = ? ON CONFLICT DO NOTHING RETURNING 1", id);
+        }
         Sql.queryString(conn, "DELETE FROM pgmesh.apply_errors WHERE id = ? RETURNING id", id);
-        return "discarded " + node + ":" + id + " (" + q.describe() + ")";
+        return "discarded " + node + ":" + id + " (" + q.describe() + ")"
+                + (q.operation().equals("DDL") ? "; its task passes it at its next retry" : "");
     }
 
     private static Quarantined load(Connection conn, String node, long id) throws SQLException, QuarantineException {

@@ -1,6 +1,7 @@
 package io.pgmesh.apply;
 
 import io.pgmesh.pg.TableName;
+import io.pgmesh.wal.TupleData;
 import io.pgmesh.wal.WalMessage;
 import io.pgmesh.wal.WalMessage.Delete;
 import io.pgmesh.wal.WalMessage.Insert;
@@ -66,8 +67,14 @@ final class RelationCache {
         return m;
     }
 
-    /** True when the change touches a relation the target cannot take. */
+    /**
+     * True when the change touches a relation the target cannot take, or carries a value for a
+     * column the target no longer has.
+     */
     boolean touchesUnmappable(WalMessage change) {
+        if (lostValue(change) != null) {
+            return true;
+        }
         if (unmappable.isEmpty()) {
             return false;
         }
@@ -75,6 +82,13 @@ final class RelationCache {
             return Arrays.stream(t.relationIds()).anyMatch(unmappable::containsKey);
         }
         return unmappable.containsKey(relationId(change));
+    }
+
+    /** Why applying {@code change} would lose a value ({@link TableMapping#lostValue}), or null. */
+    String lostValue(WalMessage change) {
+        TupleData row = change instanceof Insert i ? i.newTuple() : change instanceof Update u ? u.newTuple() : null;
+        TableMapping m = row == null ? null : mappings.get(relationId(change));
+        return m == null ? null : m.lostValue(row);
     }
 
     private static int relationId(WalMessage change) {

@@ -24,9 +24,12 @@ import java.util.Set;
  * @param tombstones   the target's table of deleted keys ({@link io.pgmesh.setup.Tombstones}), or null
  * @param copyable     COPY writes the table as INSERT does (no row-level security, which COPY refuses,
  *                     and no rules, which COPY ignores)
+ * @param absent       per source column: the target has no such column (dropped there first, while the
+ *                     source still had it). A change is applied without it when its value is NULL, since
+ *                     nothing is lost; a value would be lost, so such a change is unresolvable.
  */
 record TableMapping(int relationId, TableName table, String[] columns, boolean[] writable, boolean[] updatable, int[] key,
-                    boolean fullIdentity, boolean upsertable, TableName tombstones, boolean copyable) {
+                    boolean fullIdentity, boolean upsertable, TableName tombstones, boolean copyable, boolean[] absent) {
 
     static TableMapping of(Relation relation, TargetCatalog.TargetTable target) {
         TableName table = new TableName(relation.namespace(), relation.name());
@@ -36,12 +39,15 @@ record TableMapping(int relationId, TableName table, String[] columns, boolean[]
         boolean[] updatable = new boolean[n];
         List<Integer> key = new ArrayList<>();
         Set<String> keyNames = new HashSet<>();
+        boolean[] absent = new boolean[n];
         List<String> missing = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Relation.Column c = relation.columns().get(i);
             columns[i] = c.name();
             Boolean generated = target.generatedByColumn().get(c.name());
-            if (generated == null) {
+            absent[i] = generated == null;
+            if (generated == null && (c.isKey() || relation.replicaIdentity() == Relation.REPLICA_IDENTITY_FULL)) {
+                // Rows are found by these: without them on the target no change can be placed.
                 missing.add(c.name());
             }
             writable[i] = generated != null && !generated;
@@ -53,7 +59,7 @@ record TableMapping(int relationId, TableName table, String[] columns, boolean[]
         }
         if (!missing.isEmpty()) {
             throw new ApplyException("table " + table + " on the target lacks column(s) " + missing
-                    + " that the source sends; add them on the target", SqlStates.UNDEFINED_COLUMN);
+                    + " that the source matches rows by; add them on the target", SqlStates.UNDEFINED_COLUMN);
         }
         boolean full = relation.replicaIdentity() == Relation.REPLICA_IDENTITY_FULL;
         if (!full && key.isEmpty()) {
@@ -62,7 +68,24 @@ record TableMapping(int relationId, TableName table, String[] columns, boolean[]
         boolean upsertable = !full && target.hasUniqueIndexOn(keyNames);
         return new TableMapping(relation.relationId(), table, columns, writable, updatable,
                 key.stream().mapToInt(Integer::intValue).toArray(), full, upsertable, upsertable ? target.tombstones() : null,
-                target.copyable());
+                target.copyable(), absent);
+    }
+
+    /**
+     * Why {@code change} cannot be applied without losing a value: it carries one for a column the
+     * target no longer has. Null when nothing is lost.
+     */
+    String lostValue(TupleData newTuple) {
+        if (newTuple == null) {
+            return null;
+        }
+        for (int i = 0; i < absent.length && i < newTuple.size(); i++) {
+            if (absent[i] && !newTuple.isNull(i) && !newTuple.isUnchangedToast(i)) {
+                return "table " + table + " on the target has no column " + columns[i] + " (it was dropped there),"
+                        + " and the change carries a value for it: applying it would lose that value";
+            }
+        }
+        return null;
     }
 
     List<String> names(int[] indexes) {

@@ -69,6 +69,7 @@ public final class Main {
         all.put("conflicts", ConflictsCommand.class);
         all.put("retry", RetryCommand.class);
         all.put("discard", DiscardCommand.class);
+        all.put("ddl", DdlCommand.class);
         all.put("remove-node", RemoveNodeCommand.class);
         all.put("resync", ResyncCommand.class);
         all.put("teardown", TeardownCommand.class);

@@ -13,15 +13,21 @@ import java.util.stream.Collectors;
  * @param initialLoadFrom the node whose rows seed empty nodes ({@code initial-load.from}), or null
  * @param conflicts how conflicts are resolved and what an unresolvable change does
  * @param monitor how a run process is watched (HTTP, health bound, slot safety)
+ * @param replicateDdl {@code ddl.replicate}: schema changes made on a node reach the others by themselves
  */
 public record MeshConfig(List<NodeConfig> nodes, TableSelection tables, String initialLoadFrom,
-                         ConflictSettings conflicts, MonitorSettings monitor) {
+                         ConflictSettings conflicts, MonitorSettings monitor, boolean replicateDdl) {
 
     public MeshConfig {
         nodes = List.copyOf(nodes);
         Objects.requireNonNull(tables, "tables");
         Objects.requireNonNull(conflicts, "conflicts");
         Objects.requireNonNull(monitor, "monitor");
+    }
+
+    public MeshConfig(List<NodeConfig> nodes, TableSelection tables, String initialLoadFrom,
+                      ConflictSettings conflicts, MonitorSettings monitor) {
+        this(nodes, tables, initialLoadFrom, conflicts, monitor, true);
     }
 
     public MeshConfig(List<NodeConfig> nodes, TableSelection tables, String initialLoadFrom,
@@ -39,12 +45,12 @@ public record MeshConfig(List<NodeConfig> nodes, TableSelection tables, String i
 
     /** The same mesh with other conflict settings. */
     public MeshConfig withConflicts(ConflictSettings settings) {
-        return new MeshConfig(nodes, tables, initialLoadFrom, settings, monitor);
+        return new MeshConfig(nodes, tables, initialLoadFrom, settings, monitor, replicateDdl);
     }
 
     /** The same mesh with other monitoring settings. */
     public MeshConfig withMonitor(MonitorSettings settings) {
-        return new MeshConfig(nodes, tables, initialLoadFrom, conflicts, settings);
+        return new MeshConfig(nodes, tables, initialLoadFrom, conflicts, settings, replicateDdl);
     }
 
     /** The node named by {@code initial-load.from}, if the mesh file has one. */

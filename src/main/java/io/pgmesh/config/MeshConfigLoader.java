@@ -29,7 +29,7 @@ import org.yaml.snakeyaml.error.YAMLException;
 public final class MeshConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("nodes", "tables", "initial-load", "conflicts", "http", "health",
-            "slot-safety", "retention");
+            "slot-safety", "retention", "ddl");
     private static final Set<String> INITIAL_LOAD_KEYS = Set.of("from");
     private static final Set<String> TABLE_KEYS = Set.of("include", "exclude");
     private static final int MIN_NODES = 2;
@@ -89,8 +89,31 @@ public final class MeshConfigLoader {
         String loadFrom = initialLoadFrom(top, fields, nodes);
         ConflictSettings conflicts = new ConflictSettingsReader(fields).read(top);
         MonitorSettings monitor = new MonitorSettingsReader(fields).read(top);
+        boolean replicateDdl = replicateDdl(top, fields);
         problems.throwIfAny();
-        return new MeshConfig(nodes, tables, loadFrom, conflicts, monitor);
+        return new MeshConfig(nodes, tables, loadFrom, conflicts, monitor, replicateDdl);
+    }
+
+    /** {@code ddl.replicate}, true when absent. */
+    private static boolean replicateDdl(Map<?, ?> top, Fields fields) {
+        Object raw = top.get("ddl");
+        if (raw == null) {
+            return true;
+        }
+        if (!(raw instanceof Map<?, ?> ddl)) {
+            fields.problems().add("ddl", "expected a mapping with the key replicate, got " + Fields.describe(raw));
+            return true;
+        }
+        fields.rejectUnknownKeys(ddl, "ddl", Set.of("replicate"));
+        Object replicate = ddl.get("replicate");
+        if (replicate == null) {
+            return true;
+        }
+        if (!(replicate instanceof Boolean b)) {
+            fields.problems().add("ddl.replicate", "expected true or false, got " + Fields.describe(replicate));
+            return true;
+        }
+        return b;
     }
 
     /** The parsed document (maps, lists, scalars), or null after reporting it as malformed. */

@@ -33,6 +33,37 @@ public record TableSelection(List<String> include, List<String> exclude) {
         return anyMatches(include, name) && !anyMatches(exclude, name);
     }
 
+    /** {@code include} as SQL LIKE patterns (escape {@code \\}), matching what {@link #matches} does. */
+    public List<String> includeLike() {
+        return include.stream().map(TableSelection::like).toList();
+    }
+
+    /** {@code exclude} as SQL LIKE patterns. */
+    public List<String> excludeLike() {
+        return exclude.stream().map(TableSelection::like).toList();
+    }
+
+    /**
+     * LIKE patterns over schema names: the schemas some include pattern can select a table in. A
+     * pattern's schema is what comes before its first dot; one without a dot may match any schema.
+     */
+    public List<String> schemaLike() {
+        return include.stream().map(p -> p.indexOf('.') < 0 ? "%" : like(p.substring(0, p.indexOf('.')))).distinct().toList();
+    }
+
+    static String like(String glob) {
+        StringBuilder b = new StringBuilder();
+        glob.codePoints().forEach(c -> {
+            switch (c) {
+                case '*' -> b.append('%');
+                case '?' -> b.append('_');
+                case '%', '_', '\\' -> b.append('\\').appendCodePoint(c);
+                default -> b.appendCodePoint(c);
+            }
+        });
+        return b.toString();
+    }
+
     private static boolean anyMatches(List<String> patterns, String name) {
         for (String pattern : patterns) {
             if (globMatches(pattern, name)) {

@@ -72,7 +72,9 @@ public final class PgConnector {
             // Literals rendered by Ident.literal and ExecuteCall rely on this. Row-level security
             // must never filter what pgmesh reads or changes: with it off, a query that policies
             // would filter fails instead (superusers and BYPASSRLS roles are not affected).
-            st.execute("SET standard_conforming_strings = on; SET row_security = off");
+            // A schema change pgmesh makes itself (init copying a schema, an applied change, pgmesh
+            // ddl on every node) must never be captured and sent again (io/pgmesh/ddl/capture.sql).
+            st.execute("SET standard_conforming_strings = on; SET row_security = off; SET pgmesh.ddl_capture = off");
         }
         return conn;
     }

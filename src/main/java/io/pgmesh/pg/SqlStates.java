@@ -6,6 +6,7 @@ import java.sql.SQLException;
 public final class SqlStates {
     public static final String UNDEFINED_TABLE = "42P01";
     public static final String UNDEFINED_COLUMN = "42703";
+    public static final String INSUFFICIENT_PRIVILEGE = "42501";
     public static final String OBJECT_IN_USE = "55006";
 
     private SqlStates() {

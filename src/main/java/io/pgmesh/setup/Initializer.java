@@ -3,6 +3,7 @@ package io.pgmesh.setup;
 import io.pgmesh.capture.PublicationManager;
 import io.pgmesh.capture.SlotLostException;
 import io.pgmesh.capture.SlotManager;
+import io.pgmesh.ddl.DdlCapture;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.load.InitialLoad;
@@ -24,6 +25,7 @@ import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -152,6 +154,15 @@ public final class Initializer {
         }
         for (TableName t : result.withoutReplicaIdentity()) {
             say(node.name() + ": " + t + " is left out: it has no primary key or replica identity");
+        }
+        boolean captured = DdlCapture.installed(conn);
+        Optional<String> refused = DdlCapture.install(conn, config.tables(), config.replicateDdl());
+        if (refused.isPresent()) {
+            say(node.name() + ": schema changes made on " + node.name() + " are not replicated: " + refused.get()
+                    + "; run init once as a superuser, or make schema changes with pgmesh ddl");
+        } else if (!captured) {
+            changes++;
+            say(node.name() + ": installed the DDL event triggers (ddl.replicate: " + config.replicateDdl() + ")");
         }
     }
 

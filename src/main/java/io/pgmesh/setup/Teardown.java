@@ -1,5 +1,6 @@
 package io.pgmesh.setup;
 
+import io.pgmesh.ddl.DdlCapture;
 import io.pgmesh.config.MeshConfig;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.pg.Ident;
@@ -189,6 +190,9 @@ public final class Teardown {
                 released += rs.getLong(2);
                 removed.add("slot " + rs.getString(1));
             }
+        }
+        if (DdlCapture.remove(conn)) {
+            removed.add("the DDL event triggers");
         }
         if (Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?)", Names.PUBLICATION)) {
             Sql.exec(conn, "DROP PUBLICATION " + Ident.quote(Names.PUBLICATION));

@@ -38,7 +38,7 @@ public final class MeshRunner implements AutoCloseable {
         ConflictPolicy policy = new ConflictPolicy(config.conflicts());
         Map<String, NodePreparer> preparers = new HashMap<>();
         for (NodeConfig node : config.nodes()) {
-            preparers.put(node.name(), new NodePreparer(node, config.tables()));
+            preparers.put(node.name(), new NodePreparer(node, config.tables(), config.replicateDdl()));
         }
         for (TaskSpec spec : Topology.mesh(config)) {
             tasks.add(new Task(spec, config.nodes().size(), config.initialLoadSource().map(NodeConfig::name).orElse(null),

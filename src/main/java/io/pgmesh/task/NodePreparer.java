@@ -2,6 +2,7 @@ package io.pgmesh.task;
 
 import io.pgmesh.capture.PublicationManager;
 import io.pgmesh.config.NodeConfig;
+import io.pgmesh.ddl.DdlCapture;
 import io.pgmesh.config.TableSelection;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.setup.ControlSchema;
@@ -20,11 +21,13 @@ public final class NodePreparer {
 
     private final NodeConfig node;
     private final TableSelection tables;
+    private final boolean replicateDdl;
     private boolean done;
 
-    public NodePreparer(NodeConfig node, TableSelection tables) {
+    public NodePreparer(NodeConfig node, TableSelection tables, boolean replicateDdl) {
         this.node = node;
         this.tables = tables;
+        this.replicateDdl = replicateDdl;
     }
 
     public synchronized void ensure(Connection conn) throws SQLException, NodeNotReadyException {
@@ -51,6 +54,9 @@ public final class NodePreparer {
                         + " (add a primary key, or ALTER TABLE {} REPLICA IDENTITY FULL)", node.name(), t, t.quoted());
             }
             log.info("node {}: publication pgmesh has {} table(s)", node.name(), result.published().size());
+            DdlCapture.install(conn, tables, replicateDdl).ifPresent(why -> log.warn("node {}: schema changes made on {}"
+                    + " are not replicated: {}; run pgmesh init once as a superuser, or make schema changes with"
+                    + " pgmesh ddl", node.name(), node.name(), why));
         } finally {
             conn.setAutoCommit(autoCommit);
         }

@@ -62,6 +62,8 @@ public final class Task implements Runnable {
     private final TaskMetrics metrics;
     /** Transactions (by commit LSN) to apply statement by statement: they failed in a strict batch before. */
     private final java.util.Set<Lsn> carefulTxns = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Transactions after which the target's tables were read again once: a second miss is the change's own fault. */
+    private final java.util.Set<Lsn> remapped = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean running = true;
     private volatile TaskState state = TaskState.CONNECTING;
     private volatile String detail;
@@ -218,7 +220,7 @@ public final class Task implements Runnable {
                 sourcePreparer.ensure(source);
                 targetPreparer.ensure(target);
                 loadedAt = MeshState.loadedAt(target, spec.source().name()).orElse(null);
-                applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics, carefulTxns,
+                applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics, carefulTxns, remapped,
                         new SourceRows(() -> PgConnector.connect(spec.source(), "lookup " + spec, PROBE_BOUND),
                                 meshNodes > 2), meshNodes);
             } catch (Throwable e) {

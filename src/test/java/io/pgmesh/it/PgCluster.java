@@ -91,8 +91,28 @@ public final class PgCluster implements AutoCloseable {
         return names.get(i);
     }
 
+    /**
+     * A session as the tests' own set-up uses it: schema changes made in it stay on this node
+     * ({@code pgmesh.ddl_capture = off}), as the scenarios written before DDL replication assume.
+     */
     public Connection connect(int i) throws SQLException {
+        Connection c = servers.get(i).connect(DB);
+        try (Statement st = c.createStatement()) {
+            st.execute("SET pgmesh.ddl_capture = off");
+        }
+        return c;
+    }
+
+    /** An application's session: its schema changes are replicated. */
+    public Connection connectApp(int i) throws SQLException {
         return servers.get(i).connect(DB);
+    }
+
+    /** Runs {@code sql} as an application would: schema changes in it are replicated. */
+    public void appSql(int node, String sql) throws SQLException {
+        try (Connection c = connectApp(node); Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
     }
 
     public MeshConfig config() {

@@ -1,0 +1,381 @@
+-- DDL capture of a node (io.pgmesh.ddl.DdlCapture installs it). Two event triggers, both
+-- ENABLE ALWAYS so that they fire in apply sessions (session_replication_role = replica) too:
+-- there they only adopt new tables (publication, tombstones); they emit nothing, because pgmesh's
+-- own sessions set pgmesh.ddl_capture = off.
+--
+-- A captured command travels as a transactional logical message in its own transaction, so it
+-- reaches the other nodes at its place among the rows: what was written before it arrives before
+-- it, what was written after it (the same transaction's later rows included) arrives after it.
+
+CREATE TABLE IF NOT EXISTS pgmesh.ddl_capture (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    replicate boolean NOT NULL,
+    -- LIKE patterns made from the mesh file's tables: globs, over schema.table and over schemas
+    include_tables text[] NOT NULL,
+    exclude_tables text[] NOT NULL,
+    schemas text[] NOT NULL
+);
+
+-- Statements a DDL discarded with `pgmesh discard` must skip when its task meets them again.
+CREATE TABLE IF NOT EXISTS pgmesh.ddl_discarded (
+    source_node text NOT NULL,
+    remote_commit_lsn pg_lsn NOT NULL,
+    statement text NOT NULL,
+    discarded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (source_node, remote_commit_lsn, statement)
+);
+
+-- How many statements a query string holds, and its first word. A string of several cannot be
+-- replayed faithfully from current_query(): the other nodes would run every statement of it.
+-- Knows what hides a semicolon: quotes, E'' escapes, quoted identifiers, comments (nested), and
+-- dollar quoting.
+CREATE OR REPLACE FUNCTION pgmesh.statements(q text, OUT statements int, OUT first_word text)
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    ch text[] := string_to_array(q, NULL);
+    n int := coalesce(array_length(ch, 1), 0);
+    i int := 1;
+    j int;
+    p int;
+    depth int;
+    delim text;
+    esc boolean;
+    content boolean := false;
+BEGIN
+    statements := 0;
+    WHILE i <= n LOOP
+        IF ch[i] = '-' AND i < n AND ch[i + 1] = '-' THEN
+            WHILE i <= n AND ch[i] <> E'\n' LOOP
+                i := i + 1;
+            END LOOP;
+            CONTINUE;
+        END IF;
+        IF ch[i] = '/' AND i < n AND ch[i + 1] = '*' THEN
+            depth := 1;
+            i := i + 2;
+            WHILE i <= n AND depth > 0 LOOP
+                IF ch[i] = '/' AND i < n AND ch[i + 1] = '*' THEN
+                    depth := depth + 1;
+                    i := i + 2;
+                ELSIF ch[i] = '*' AND i < n AND ch[i + 1] = '/' THEN
+                    depth := depth - 1;
+                    i := i + 2;
+                ELSE
+                    i := i + 1;
+                END IF;
+            END LOOP;
+            CONTINUE;
+        END IF;
+        IF ch[i] = ';' THEN
+            IF content THEN
+                statements := statements + 1;
+                content := false;
+            END IF;
+            i := i + 1;
+            CONTINUE;
+        END IF;
+        IF ch[i] ~ '^\s$' THEN
+            i := i + 1;
+            CONTINUE;
+        END IF;
+        IF first_word IS NULL THEN
+            j := i;
+            WHILE j <= n AND ch[j] ~ '^[A-Za-z_]$' LOOP
+                j := j + 1;
+            END LOOP;
+            first_word := upper(array_to_string(ch[i:j - 1], ''));
+        END IF;
+        content := true;
+        IF ch[i] = '''' THEN
+            esc := i > 1 AND ch[i - 1] IN ('E', 'e') AND (i = 2 OR ch[i - 2] !~ '^[A-Za-z0-9_$]$');
+            i := i + 1;
+            WHILE i <= n LOOP
+                IF esc AND ch[i] = '\' THEN
+                    i := i + 2;
+                ELSIF ch[i] = '''' THEN
+                    EXIT WHEN i = n OR ch[i + 1] <> '''';
+                    i := i + 2;
+                ELSE
+                    i := i + 1;
+                END IF;
+            END LOOP;
+            i := i + 1;
+        ELSIF ch[i] = '"' THEN
+            i := i + 1;
+            WHILE i <= n AND ch[i] <> '"' LOOP
+                i := i + 1;
+            END LOOP;
+            i := i + 1;
+        ELSIF ch[i] = '$' AND (i = 1 OR ch[i - 1] !~ '^[A-Za-z0-9_$]$') THEN
+            j := i + 1;
+            WHILE j <= n AND ch[j] ~ '^[A-Za-z0-9_]$' AND NOT (j = i + 1 AND ch[j] ~ '^[0-9]$') LOOP
+                j := j + 1;
+            END LOOP;
+            IF j <= n AND ch[j] = '$' THEN
+                delim := array_to_string(ch[i:j], '');
+                p := strpos(array_to_string(ch[j + 1:n], ''), delim);
+                i := CASE WHEN p = 0 THEN n + 1 ELSE j + p + length(delim) END;
+            ELSE
+                i := i + 1;
+            END IF;
+        ELSE
+            i := i + 1;
+        END IF;
+    END LOOP;
+    IF content THEN
+        statements := statements + 1;
+    END IF;
+END
+$fn$;
+
+-- True when the mesh file's tables select this table.
+CREATE OR REPLACE FUNCTION pgmesh.selected_table(schema_name text, table_name text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT EXISTS (SELECT 1 FROM pgmesh.ddl_capture s
+                    WHERE (schema_name || '.' || table_name) LIKE ANY (s.include_tables)
+                      AND NOT ((schema_name || '.' || table_name) LIKE ANY (s.exclude_tables)))
+$fn$;
+
+-- The tombstone table and triggers of a table with a key (see io.pgmesh.setup.Tombstones); true
+-- when it created or repaired something. A table keyed by REPLICA IDENTITY FULL gets none.
+CREATE OR REPLACE FUNCTION pgmesh.keep_tombstones(rel oid) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    key text[];
+    tomb text := 'pgmesh.' || quote_ident('deleted_' || rel);
+    cols text;
+    olds text;
+    changed text;
+    first_col text;
+    have_table boolean;
+    adopting text := current_setting('pgmesh.adopting', true);
+BEGIN
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO key
+      FROM pg_class c
+      JOIN pg_index i ON i.indrelid = c.oid
+       AND CASE c.relreplident WHEN 'd' THEN i.indisprimary WHEN 'i' THEN i.indisreplident ELSE false END
+     CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+     WHERE c.oid = rel;
+    IF key IS NULL THEN
+        RETURN false;
+    END IF;
+    have_table := to_regclass(tomb) IS NOT NULL;
+    IF have_table AND (SELECT count(*) = 2 FROM pg_trigger WHERE tgrelid = rel
+                        AND tgname IN ('pgmesh_deleted', 'pgmesh_rekeyed') AND tgenabled = 'A') THEN
+        RETURN false;
+    END IF;
+    -- The statements below fire the event triggers again; they must not take them for the user's.
+    PERFORM set_config('pgmesh.adopting', 'on', true);
+    SELECT string_agg(quote_ident(k.c), ', ' ORDER BY k.o),
+           string_agg('OLD.' || quote_ident(k.c), ', ' ORDER BY k.o),
+           string_agg('OLD.' || quote_ident(k.c) || ' IS DISTINCT FROM NEW.' || quote_ident(k.c), ' OR ' ORDER BY k.o)
+      INTO cols, olds, changed
+      FROM unnest(key) WITH ORDINALITY AS k(c, o);
+    first_col := quote_ident(key[1]);
+    IF NOT have_table THEN
+        EXECUTE format('CREATE TABLE %s AS SELECT %s FROM %s WITH NO DATA', tomb, cols, rel::regclass);
+        EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (%s)', tomb, cols);
+    END IF;
+    -- ON CONFLICT ... DO UPDATE writes a new version of the tombstone: its xmin is then this delete.
+    EXECUTE format($body$CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $t$
+        BEGIN
+          INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO UPDATE SET %s = EXCLUDED.%s;
+          RETURN NULL;
+        END
+        $t$$body$, tomb, tomb, cols, olds, cols, first_col, first_col);
+    IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'pgmesh_deleted') THEN
+        EXECUTE format('DROP TRIGGER pgmesh_deleted ON %s', rel::regclass);
+    END IF;
+    EXECUTE format('CREATE TRIGGER pgmesh_deleted AFTER DELETE ON %s FOR EACH ROW EXECUTE FUNCTION %s()',
+                   rel::regclass, tomb);
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER pgmesh_deleted', rel::regclass);
+    IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'pgmesh_rekeyed') THEN
+        EXECUTE format('DROP TRIGGER pgmesh_rekeyed ON %s', rel::regclass);
+    END IF;
+    EXECUTE format('CREATE TRIGGER pgmesh_rekeyed AFTER UPDATE OF %s ON %s FOR EACH ROW WHEN (%s) EXECUTE FUNCTION %s()',
+                   cols, rel::regclass, changed, tomb);
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER pgmesh_rekeyed', rel::regclass);
+    PERFORM set_config('pgmesh.adopting', coalesce(adopting, ''), true);
+    RETURN true;
+END
+$fn$;
+
+-- A table the mesh selects joins the publication and gets its tombstones as soon as it has a
+-- replica identity; without one it stays out, with a warning, as at init.
+CREATE OR REPLACE FUNCTION pgmesh.adopt_table(rel oid) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    t record;
+    identity boolean;
+    published boolean;
+    adopting text := current_setting('pgmesh.adopting', true);
+BEGIN
+    SELECT c.oid, c.relkind, c.relpersistence, c.relreplident, n.nspname, c.relname INTO t
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    IF NOT FOUND OR t.relkind <> 'r' OR t.relpersistence <> 'p' OR NOT pgmesh.selected_table(t.nspname, t.relname)
+       OR NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'pgmesh') THEN
+        RETURN;
+    END IF;
+    identity := t.relreplident = 'f' OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = rel
+        AND CASE t.relreplident WHEN 'd' THEN i.indisprimary WHEN 'i' THEN i.indisreplident ELSE false END);
+    published := EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
+                          WHERE p.pubname = 'pgmesh' AND pr.prrelid = rel);
+    PERFORM set_config('pgmesh.adopting', 'on', true);
+    IF identity THEN
+        IF NOT published THEN
+            EXECUTE format('ALTER PUBLICATION pgmesh ADD TABLE %s', rel::regclass);
+        END IF;
+        PERFORM pgmesh.keep_tombstones(rel);
+    ELSE
+        IF published THEN
+            EXECUTE format('ALTER PUBLICATION pgmesh DROP TABLE %s', rel::regclass);
+        END IF;
+        RAISE WARNING 'pgmesh: table % is not replicated: it has no primary key or replica identity', rel::regclass
+            USING HINT = format('add a primary key, or ALTER TABLE %s REPLICA IDENTITY FULL', rel::regclass);
+    END IF;
+    PERFORM set_config('pgmesh.adopting', coalesce(adopting, ''), true);
+END
+$fn$;
+
+-- Sends the command being run to the other nodes, or refuses it when it cannot be replayed as it is.
+CREATE OR REPLACE FUNCTION pgmesh.emit_ddl(tag text, object text, path text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    q text := current_query();
+    parsed record;
+    skip text;
+    role text := CASE current_setting('role') WHEN 'none' THEN session_user::text ELSE current_setting('role') END;
+BEGIN
+    IF tag IN ('CREATE TABLE AS', 'SELECT INTO') THEN
+        RAISE EXCEPTION 'pgmesh: % cannot be replicated: its rows would be computed again on every node', tag
+            USING HINT = 'create the table, then INSERT INTO ... SELECT (the rows then replicate as rows);'
+                         ' or SET pgmesh.ddl_capture = off and run it on each node yourself';
+    END IF;
+    skip := CASE
+        WHEN tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES')
+            THEN 'privileges name roles, which are per server: grant them on each node'
+        WHEN tag LIKE '% EXTENSION' THEN 'extensions are installed per server: install it on each node'
+        WHEN tag LIKE '% PUBLICATION' OR tag LIKE '% SUBSCRIPTION' OR tag LIKE '% EVENT TRIGGER'
+            THEN 'replication and event triggers are per node'
+        WHEN tag = 'SECURITY LABEL' THEN 'labels depend on each server''s label provider'
+    END;
+    SELECT * INTO parsed FROM pgmesh.statements(q);
+    IF skip IS NULL AND parsed.statements > 1 THEN
+        RAISE EXCEPTION 'pgmesh: % cannot be replicated: the query string holds % statements, and the other nodes'
+            ' would run all of them', tag, parsed.statements
+            USING HINT = 'send each DDL statement as a query of its own (psql -f does, psql -c does not), or run it'
+                         ' with pgmesh ddl';
+    END IF;
+    IF skip IS NULL AND parsed.first_word IS DISTINCT FROM split_part(tag, ' ', 1) THEN
+        RAISE EXCEPTION 'pgmesh: % inside a function or DO block cannot be replicated: the other nodes would run'
+            ' the whole of "%"', tag, left(regexp_replace(q, '\s+', ' ', 'g'), 80)
+            USING HINT = 'run the DDL as a statement of its own, or with pgmesh ddl; or SET pgmesh.ddl_capture = off'
+                         ' and run it on each node yourself';
+    END IF;
+    PERFORM pg_logical_emit_message(true, 'pgmesh_ddl', json_build_object(
+        'tag', tag, 'object', object, 'statement', q, 'search_path', path, 'role', role, 'skip', skip)::text);
+END
+$fn$;
+
+-- Whether an object of this schema is replicated: some table pattern can select tables in it.
+CREATE OR REPLACE FUNCTION pgmesh.replicated_schema(schema_name text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT schema_name IS NOT NULL AND schema_name NOT IN ('pgmesh', 'information_schema')
+       AND schema_name NOT LIKE 'pg\_%'
+       AND EXISTS (SELECT 1 FROM pgmesh.ddl_capture s WHERE schema_name LIKE ANY (s.schemas))
+$fn$;
+
+-- No SET search_path on these two: they read the caller's, which a replay must use.
+CREATE OR REPLACE FUNCTION pgmesh.on_ddl_command_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+DECLARE
+    path text := pg_catalog.current_setting('search_path');
+    cmd record;
+    rel oid;
+    replicated text;
+    s record;
+BEGIN
+    IF pg_catalog.current_setting('pgmesh.adopting', true) = 'on' THEN
+        RETURN;
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    SELECT * INTO s FROM pgmesh.ddl_capture;
+    IF NOT FOUND THEN
+        PERFORM pg_catalog.set_config('search_path', path, true);
+        RETURN;
+    END IF;
+    FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+        CONTINUE WHEN cmd.in_extension OR NOT pgmesh.replicated_schema(
+            CASE WHEN cmd.object_type = 'schema' THEN cmd.object_identity ELSE cmd.schema_name END);
+        rel := CASE cmd.classid
+            WHEN 'pg_class'::regclass THEN
+                (SELECT CASE WHEN c.relkind IN ('i', 'I') THEN (SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = c.oid)
+                        ELSE c.oid END FROM pg_class c WHERE c.oid = cmd.objid)
+            WHEN 'pg_trigger'::regclass THEN (SELECT tgrelid FROM pg_trigger WHERE oid = cmd.objid)
+            WHEN 'pg_constraint'::regclass THEN (SELECT nullif(conrelid, 0) FROM pg_constraint WHERE oid = cmd.objid)
+            WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = cmd.objid)
+            WHEN 'pg_policy'::regclass THEN (SELECT polrelid FROM pg_policy WHERE oid = cmd.objid)
+        END;
+        -- A table the mesh file leaves out may differ from node to node: what changes it stays local.
+        CONTINUE WHEN rel IS NOT NULL AND EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.oid = rel AND c.relkind IN ('r', 'p') AND NOT pgmesh.selected_table(n.nspname, c.relname));
+        replicated := coalesce(replicated, cmd.object_identity);
+        IF rel IS NOT NULL THEN
+            PERFORM pgmesh.adopt_table(rel);
+        END IF;
+    END LOOP;
+    IF replicated IS NOT NULL AND s.replicate
+       AND pg_catalog.current_setting('pgmesh.ddl_capture', true) IS DISTINCT FROM 'off' THEN
+        PERFORM pgmesh.emit_ddl(tg_tag, replicated, path);
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', path, true);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION pgmesh.on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+DECLARE
+    path text := pg_catalog.current_setting('search_path');
+    obj record;
+    replicated text;
+    s record;
+BEGIN
+    IF pg_catalog.current_setting('pgmesh.adopting', true) = 'on' THEN
+        RETURN;
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    SELECT * INTO s FROM pgmesh.ddl_capture;
+    IF NOT FOUND THEN
+        PERFORM pg_catalog.set_config('search_path', path, true);
+        RETURN;
+    END IF;
+    FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
+        IF obj.object_type = 'table' AND to_regclass('pgmesh.' || quote_ident('deleted_' || obj.objid)) IS NOT NULL THEN
+            -- The tombstones of a dropped table would otherwise stay behind for good.
+            PERFORM set_config('pgmesh.adopting', 'on', true);
+            EXECUTE format('DROP TABLE pgmesh.%I', 'deleted_' || obj.objid);
+            EXECUTE format('DROP FUNCTION IF EXISTS pgmesh.%I()', 'deleted_' || obj.objid);
+            PERFORM set_config('pgmesh.adopting', '', true);
+        END IF;
+        CONTINUE WHEN NOT obj.original OR obj.is_temporary OR NOT pgmesh.replicated_schema(
+            CASE WHEN obj.object_type = 'schema' THEN obj.object_name ELSE obj.schema_name END);
+        CONTINUE WHEN obj.object_type = 'table' AND NOT pgmesh.selected_table(obj.schema_name, obj.object_name);
+        replicated := coalesce(replicated, obj.object_identity);
+    END LOOP;
+    -- ALTER TABLE ... DROP COLUMN drops too; ddl_command_end sends those commands.
+    IF replicated IS NOT NULL AND s.replicate AND tg_tag LIKE 'DROP %'
+       AND pg_catalog.current_setting('pgmesh.ddl_capture', true) IS DISTINCT FROM 'off' THEN
+        PERFORM pgmesh.emit_ddl(tg_tag, replicated, path);
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', path, true);
+END
+$fn$;
+
+DROP EVENT TRIGGER IF EXISTS pgmesh_ddl_command_end;
+CREATE EVENT TRIGGER pgmesh_ddl_command_end ON ddl_command_end EXECUTE FUNCTION pgmesh.on_ddl_command_end();
+ALTER EVENT TRIGGER pgmesh_ddl_command_end ENABLE ALWAYS;
+DROP EVENT TRIGGER IF EXISTS pgmesh_sql_drop;
+CREATE EVENT TRIGGER pgmesh_sql_drop ON sql_drop EXECUTE FUNCTION pgmesh.on_sql_drop();
+ALTER EVENT TRIGGER pgmesh_sql_drop ENABLE ALWAYS;
