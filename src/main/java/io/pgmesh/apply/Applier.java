@@ -93,6 +93,8 @@ public final class Applier implements AutoCloseable {
      * where no single change could be named, skipped or stopped at.
      */
     private static final String BEGIN_CAREFUL = "BEGIN; SET CONSTRAINTS ALL IMMEDIATE";
+    /** How long a target may take to answer while it applies a schema change: 4 hours. */
+    private static final int SCHEMA_CHANGE_BOUND_MS = 4 * 3600 * 1000;
     private final AppliedProgress progress;
     private final SourceKnowledge knowledge;
     private final BatchRecovery.Steps recovery = new Recovery();
@@ -334,6 +336,17 @@ public final class Applier implements AutoCloseable {
                     d.describe(), t.txn.sourceNode(), t.txn.finalLsn());
             return;
         }
+        if (d.outsideTransaction() && t.entry == null && !t.started) {
+            try {
+                withSchemaChangeBound(() -> DdlReplay.outsideTransaction(conn, d));
+            } catch (SQLException e) {
+                held(t.txn, d, e);
+            }
+            // Not kept in the entry: a replay of the entry must not run it a second time.
+            openEntry(t);
+            batch.statement(DdlHold.clearSql(t.txn));
+            return;
+        }
         if (t.careful) {
             if (!t.started) {
                 beginCareful(t.txn);
@@ -343,27 +356,35 @@ public final class Applier implements AutoCloseable {
             carefulSchemaChange(t.txn, d);
             return;
         }
-        if (d.outsideTransaction() && t.entry == null && !t.started) {
-            try {
-                DdlReplay.outsideTransaction(conn, d);
-            } catch (SQLException e) {
-                held(t.txn, d, e);
-            }
-            openEntry(t);
-            batch.keep(t.entry, m);
-            batch.statement(DdlHold.clearSql(t.txn));
-            return;
-        }
         openEntry(t);
         batch.add(t.entry, m, DdlReplay.inTransaction(d));
         batch.statement(DdlHold.clearSql(t.txn));
-        send(false);
+        withSchemaChangeBound(() -> send(false));
+    }
+
+    private interface Step {
+        void run() throws SQLException;
+    }
+
+    /**
+     * A schema change may rightly run long (a table rewrite, an index build): the connection's
+     * bound on an answer becomes {@link #SCHEMA_CHANGE_BOUND_MS} while it runs, and the server's
+     * own is lifted by the change's statements ({@link DdlReplay}).
+     */
+    private void withSchemaChangeBound(Step step) throws SQLException {
+        int bound = conn.getNetworkTimeout();
+        conn.setNetworkTimeout(Runnable::run, SCHEMA_CHANGE_BOUND_MS);
+        try {
+            step.run();
+        } finally {
+            conn.setNetworkTimeout(Runnable::run, bound);
+        }
     }
 
     /** A schema change of a transaction applied carefully; one that fails holds the task there. */
     private void carefulSchemaChange(RemoteTxn t, DdlMessage d) throws SQLException {
         try {
-            Sql.exec(conn, DdlReplay.inTransaction(d) + ";\n" + DdlHold.clearSql(t));
+            withSchemaChangeBound(() -> Sql.exec(conn, DdlReplay.inTransaction(d) + ";\n" + DdlHold.clearSql(t)));
         } catch (SQLException e) {
             held(t, d, e);
         }

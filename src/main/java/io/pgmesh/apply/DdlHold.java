@@ -78,10 +78,27 @@ final class DdlHold {
         }
         String ref = targetNode + ":" + id;
         return new HeldException("cannot apply " + d.describe() + " committed on " + t.sourceNode() + " at LSN "
-                + t.finalLsn() + " on " + targetNode + ": " + error + "; nothing after it is applied until it is"
+                + t.finalLsn() + " on " + targetNode + ": " + error + targetSide(d) + "; nothing after it is applied until it is"
                 + " resolved: fix the cause on " + targetNode + " (the task tries again at each retry), or pgmesh"
                 + " discard " + ref + " to skip it (then make the change on " + targetNode + " yourself if it should"
                 + " be there)");
+    }
+
+    /**
+     * The target's side of a clash (two nodes changed the same object at once): the table as the
+     * target has it, so the message names both versions.
+     */
+    private String targetSide(DdlMessage d) throws SQLException {
+        if (d.object() == null) {
+            return "";
+        }
+        return Sql.queryString(conn, """
+                SELECT format('%I.%I', n.nspname, c.relname) || ' has (' || string_agg(quote_ident(a.attname) || ' '
+                       || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) || ')'
+                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                 WHERE c.oid = to_regclass(?) AND c.relkind IN ('r', 'p') GROUP BY n.nspname, c.relname""", d.object())
+                .map(has -> " (on " + targetNode + ", " + has + ")").orElse("");
     }
 
     private long existing(RemoteTxn t, DdlMessage d) throws SQLException {

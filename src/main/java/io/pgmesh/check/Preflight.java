@@ -131,6 +131,7 @@ public final class Preflight {
             run(n, "role", RoleCheck::check, findings);
             run(n, "replication connection", ReplicationConnectionCheck::check, findings);
             run(n, "slot", SlotCheck::check, findings);
+            run(n, "ddl capture", DdlCaptureCheck::check, findings);
             run(n, "table", c -> {
                 read.set(TableCatalog.read(c.conn(), config.tables()));
                 return TablePrivilegeCheck.check(c, read.get());

@@ -69,12 +69,26 @@ final class TableCatalog {
             """.formatted(ReplicaIdentity.isIdentityIndex("k"), ColumnSequences.ancestorIdentity("c.oid", "a"))
             + USER_TABLES + " ORDER BY n.nspname, c.relname, a.attnum";
 
+    /** Each table's indexes as CREATE INDEX statements without the index's name. */
+    private static final String INDEXES = """
+            SELECT n.nspname, c.relname,
+                   array_agg(regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON ',
+                                            'CREATE \\1INDEX ON ') ORDER BY 3)
+              FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            """ + USER_TABLES + " GROUP BY n.nspname, c.relname";
+
     private TableCatalog() {
     }
 
     /** The node's tables that {@code selection} picks, by name. */
     static Map<TableName, TableInfo> read(Connection conn, TableSelection selection) throws SQLException {
         Map<TableName, Columns> columns = columns(conn, selection);
+        Map<TableName, List<String>> indexes = new TreeMap<>();
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(INDEXES)) {
+            while (rs.next()) {
+                indexes.put(new TableName(rs.getString(1), rs.getString(2)), strings(rs.getArray(3)));
+            }
+        }
         Map<TableName, TableInfo> tables = new TreeMap<>();
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(TABLES)) {
             while (rs.next()) {
@@ -93,7 +107,7 @@ final class TableCatalog {
                 Columns c = columns.getOrDefault(t, new Columns());
                 TableName parent = rs.getString(8) == null ? null : new TableName(rs.getString(8), rs.getString(9));
                 tables.put(t, new TableInfo(t, rs.getBoolean(3), rs.getBoolean(4), c.types, c.key, c.sequences,
-                        missing, parent));
+                        missing, parent, indexes.getOrDefault(t, List.of())));
             }
         }
         return tables;

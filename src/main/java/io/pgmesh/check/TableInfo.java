@@ -16,10 +16,18 @@ import java.util.Map;
  * @param keySequences       the sequences feeding primary key columns (serial or identity), by column
  * @param missingPrivileges  what the role lacks to replicate it, e.g. "INSERT" or "USAGE on schema app"
  * @param partitionOf        the partitioned table this one is a partition of, or null
+ * @param indexes            its indexes' definitions without their names (names may differ), sorted
  */
 record TableInfo(TableName name, boolean unlogged, boolean hasReplicaIdentity, Map<String, String> columnTypes,
                  List<String> keyColumns, Map<String, KeySequence> keySequences, List<String> missingPrivileges,
-                 TableName partitionOf) {
+                 TableName partitionOf, List<String> indexes) {
+
+    TableInfo(TableName name, boolean unlogged, boolean hasReplicaIdentity, Map<String, String> columnTypes,
+              List<String> keyColumns, Map<String, KeySequence> keySequences, List<String> missingPrivileges,
+              TableName partitionOf) {
+        this(name, unlogged, hasReplicaIdentity, columnTypes, keyColumns, keySequences, missingPrivileges, partitionOf,
+                List.of());
+    }
 
     /** How {@link #missingPrivileges} names the owner's rights the role lacks: this prefix, then the owning role. */
     static final String OWNER_PREFIX = "the rights of its owner ";

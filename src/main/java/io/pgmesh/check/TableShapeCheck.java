@@ -30,6 +30,20 @@ final class TableShapeCheck {
                     differences.addAll(differences(refNode, ref, node, t));
                 }
             });
+            List<String> indexDifferences = new ArrayList<>();
+            versions.forEach((node, t) -> {
+                if (!node.equals(refNode)) {
+                    indexDifferences.addAll(indexDifferences(refNode, ref, node, t));
+                }
+            });
+            if (!indexDifferences.isEmpty()) {
+                findings.add(Finding.warning(null, "index_differs", "table " + table + " has other indexes on some nodes: "
+                                + String.join("; ", indexDifferences),
+                        "a unique index one node lacks lets that node take rows the others refuse, and a missing"
+                                + " index makes the apply of that table slow there",
+                        "create or drop the index on the nodes that differ (one node is enough with ddl.replicate:"
+                                + " the others get it), unless the difference is meant"));
+            }
             if (!differences.isEmpty()) {
                 findings.add(Finding.error(null, "table_shape", "table " + table + " differs between nodes: "
                                 + String.join("; ", differences),
@@ -65,6 +79,14 @@ final class TableShapeCheck {
         if (!Set.copyOf(ref.keyColumns()).equals(Set.copyOf(t.keyColumns()))) {
             out.add("primary key is " + key(ref) + " on " + refNode + " but " + key(t) + " on " + node);
         }
+        return out;
+    }
+
+    static List<String> indexDifferences(String refNode, TableInfo ref, String node, TableInfo t) {
+        List<String> out = new ArrayList<>();
+        ref.indexes().stream().filter(i -> !t.indexes().contains(i)).forEach(i -> out.add(i + " is missing on " + node));
+        t.indexes().stream().filter(i -> !ref.indexes().contains(i))
+                .forEach(i -> out.add(i + " exists on " + node + " but not on " + refNode));
         return out;
     }
 

@@ -191,9 +191,6 @@ public final class Teardown {
                 removed.add("slot " + rs.getString(1));
             }
         }
-        if (DdlCapture.remove(conn)) {
-            removed.add("the DDL event triggers");
-        }
         if (Sql.queryBool(conn, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?)", Names.PUBLICATION)) {
             Sql.exec(conn, "DROP PUBLICATION " + Ident.quote(Names.PUBLICATION));
             removed.add("publication " + Names.PUBLICATION);
@@ -212,6 +209,9 @@ public final class Teardown {
         if (!others.isEmpty()) {
             out.println(node.name() + ": kept " + String.join(", ", others) + " and their origins: they belong to"
                     + " another mesh on this server");
+        }
+        if (DdlCapture.remove(conn)) {
+            removed.add("the DDL event triggers");
         }
         List<String> dependents = Sql.queryBool(conn, "SELECT to_regnamespace(?) IS NOT NULL",
                 Ident.quote(Names.CONTROL_SCHEMA)) ? userDependents(conn) : List.of();

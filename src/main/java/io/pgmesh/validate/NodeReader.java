@@ -40,6 +40,9 @@ final class NodeReader implements AutoCloseable {
               FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
              WHERE c.oid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY a.attnum""".formatted(ReplicaIdentity.isIdentityIndex("i"));
+    /** The table's indexes, each as CREATE INDEX without its name: names may differ between nodes. */
+    private static final String INDEXES = "SELECT regexp_replace(pg_get_indexdef(indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON ',"
+            + " 'CREATE \\1INDEX ON ') d FROM pg_index WHERE indrelid = to_regclass(?) ORDER BY d";
 
     private final NodeConfig node;
     private final Connection conn;
@@ -120,10 +123,10 @@ final class NodeReader implements AutoCloseable {
                     }
                 }
             }
+            return new TableColumns(columns, key, Sql.queryColumn(conn, INDEXES, t.quoted()));
         } finally {
             endStep();
         }
-        return new TableColumns(columns, key);
     }
 
     /** Rows the table may hold: the planner's estimate, or its size at 100 bytes a row if larger. */

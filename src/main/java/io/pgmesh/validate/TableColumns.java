@@ -7,8 +7,13 @@ import java.util.List;
  *
  * @param columns every column, generated ones included
  * @param key     the key columns (primary key, or replica identity index), empty when it has none
+ * @param indexes its indexes' definitions without their names, sorted
  */
-public record TableColumns(List<Column> columns, List<String> key) {
+public record TableColumns(List<Column> columns, List<String> key, List<String> indexes) {
+
+    public TableColumns(List<Column> columns, List<String> key) {
+        this(columns, key, List.of());
+    }
 
     /**
      * @param type      the type as {@code format_type} spells it on that node
@@ -20,6 +25,7 @@ public record TableColumns(List<Column> columns, List<String> key) {
     public TableColumns {
         columns = List.copyOf(columns);
         key = List.copyOf(key);
+        indexes = List.copyOf(indexes);
     }
 
     public String typeOf(String column) {

@@ -65,7 +65,33 @@ public record TableShape(TableName table, List<String> columns, List<String> key
                     : "only on " + String.join(", ", ordinaryOn.get(column));
             notes.add("column \"" + column + "\" " + where + ", not compared");
         }
+        differentTypes(common, perNode, notes);
+        differentIndexes(perNode, notes);
         return new TableShape(table, List.copyOf(common), key(perNode, common, notes), notes);
+    }
+
+    /** A column every node has but not with one type: compared as text, which may hide or show differences. */
+    private static void differentTypes(Set<String> common, Map<String, TableColumns> perNode, List<String> notes) {
+        for (String column : common) {
+            Map<String, String> types = new LinkedHashMap<>();
+            perNode.forEach((node, t) -> types.put(node, t.typeOf(column)));
+            if (new java.util.HashSet<>(types.values()).size() > 1) {
+                notes.add("column \"" + column + "\" has other types: " + types.entrySet().stream()
+                        .map(e -> e.getValue() + " on " + e.getKey()).collect(Collectors.joining(", ")));
+            }
+        }
+    }
+
+    private static void differentIndexes(Map<String, TableColumns> perNode, List<String> notes) {
+        Set<String> all = new TreeSet<>();
+        perNode.values().forEach(t -> all.addAll(t.indexes()));
+        for (String index : all) {
+            List<String> lacking = perNode.entrySet().stream().filter(e -> !e.getValue().indexes().contains(index))
+                    .map(Map.Entry::getKey).toList();
+            if (!lacking.isEmpty()) {
+                notes.add(index + " is missing on " + String.join(", ", lacking));
+            }
+        }
     }
 
     private static List<String> key(Map<String, TableColumns> perNode, Set<String> common, List<String> notes) {

@@ -1,6 +1,7 @@
--- DDL capture of a node (io.pgmesh.ddl.DdlCapture installs it). Two event triggers, both
--- ENABLE ALWAYS so that they fire in apply sessions (session_replication_role = replica) too:
--- there they only adopt new tables (publication, tombstones); they emit nothing, because pgmesh's
+-- DDL capture of a node (io.pgmesh.ddl.DdlCapture installs it, and the two event triggers that
+-- call on_ddl_command_end and on_sql_drop, which take a superuser). Both triggers are ENABLE
+-- ALWAYS so that they fire in apply sessions (session_replication_role = replica) too: there
+-- they only adopt new tables (publication, tombstones); they emit nothing, because pgmesh's
 -- own sessions set pgmesh.ddl_capture = off.
 --
 -- A captured command travels as a transactional logical message in its own transaction, so it
@@ -372,10 +373,3 @@ BEGIN
     PERFORM pg_catalog.set_config('search_path', path, true);
 END
 $fn$;
-
-DROP EVENT TRIGGER IF EXISTS pgmesh_ddl_command_end;
-CREATE EVENT TRIGGER pgmesh_ddl_command_end ON ddl_command_end EXECUTE FUNCTION pgmesh.on_ddl_command_end();
-ALTER EVENT TRIGGER pgmesh_ddl_command_end ENABLE ALWAYS;
-DROP EVENT TRIGGER IF EXISTS pgmesh_sql_drop;
-CREATE EVENT TRIGGER pgmesh_sql_drop ON sql_drop EXECUTE FUNCTION pgmesh.on_sql_drop();
-ALTER EVENT TRIGGER pgmesh_sql_drop ENABLE ALWAYS;

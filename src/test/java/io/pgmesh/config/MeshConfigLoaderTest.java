@@ -165,6 +165,17 @@ class MeshConfigLoaderTest {
     }
 
     @Test
+    void ddlReplicationIsOnUnlessTurnedOff() throws Exception {
+        assertTrue(parse(TWO_NODES).replicateDdl(), "schema changes are replicated unless the file says otherwise");
+        assertFalse(parse(TWO_NODES + "ddl: {replicate: false}\n").replicateDdl());
+        assertEquals(List.of("mesh.yaml: ddl.replicate: expected true or false, got \"sometimes\""),
+                problemsOf(TWO_NODES + "ddl: {replicate: sometimes}\n"));
+        assertEquals(List.of("mesh.yaml: ddl.capture: unknown key"), problemsOf(TWO_NODES + "ddl: {capture: true}\n"));
+        assertEquals(List.of("mesh.yaml: ddl: expected a mapping with the key replicate, got true"),
+                problemsOf(TWO_NODES + "ddl: true\n"));
+    }
+
+    @Test
     void portThatIsNotANumber() {
         assertEquals(List.of("mesh.yaml: nodes[1].port: expected an integer 1..65535, got \"abc\""),
                 problemsOf(TWO_NODES + "    port: abc\n"), "a string port is reported with its key and value");

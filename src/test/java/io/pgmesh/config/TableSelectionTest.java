@@ -1,5 +1,6 @@
 package io.pgmesh.config;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -75,5 +76,14 @@ class TableSelectionTest {
         assertFalse(s.matches("sales", "orders"), "later changes to the caller's list do not leak in");
         assertThrows(UnsupportedOperationException.class, () -> s.include().add("x.*"),
                 "the selection cannot be changed after construction");
+    }
+
+    @Test
+    void globsBecomeLikePatternsThatMatchTheSameNames() {
+        TableSelection s = new TableSelection(List.of("public.*", "app?.t_*", "*audit"), List.of("public.tmp%_x"));
+        assertEquals(List.of("public.%", "app_.t\\_%", "%audit"), s.includeLike(), "* and ? map, _ is escaped");
+        assertEquals(List.of("public.tmp\\%\\_x"), s.excludeLike(), "% and _ in a name match only themselves");
+        assertEquals(List.of("public", "app_", "%"), s.schemaLike(),
+                "a pattern's schema is what precedes its first dot; one without a dot may match any schema");
     }
 }

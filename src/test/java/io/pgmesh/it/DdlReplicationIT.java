@@ -112,16 +112,15 @@ class DdlReplicationIT {
             c.sql(1, "CREATE TABLE only_west (id int PRIMARY KEY)"); // made on west alone
             c.appSql(0, "CREATE TABLE only_west (id int PRIMARY KEY, extra text)");
             c.appSql(0, "INSERT INTO accounts (id, balance) VALUES (-1, 1)");
-            Task eastToWest = runner.tasks().stream().filter(t -> t.spec().name().equals("east->west")).findFirst().orElseThrow();
+            Task eastToWest = task(runner, "east->west");
             PgCluster.await(Duration.ofSeconds(30), "east->west to hold at the failed change",
                     () -> eastToWest.state() == TaskState.RETRYING && eastToWest.detail().contains("only_west"));
             String why = eastToWest.detail();
             assertTrue(why.contains("CREATE TABLE public.only_west") && why.contains("committed on east")
                     && why.contains("pgmesh discard west:"), why);
             assertEquals(0, c.count(1, "SELECT count(*) FROM accounts WHERE id = -1"), "nothing after it is applied");
-            String id = why.replaceAll("(?s).*pgmesh discard west:(\\d+).*", "$1");
             try (Connection west = c.connect(1)) {
-                Quarantine.discard(west, "west", Long.parseLong(id));
+                Quarantine.discard(west, "west", heldId(eastToWest));
             }
             PgCluster.await(Duration.ofSeconds(60), "the row after the discarded change",
                     () -> c.countOrMinusOne(1, "SELECT count(*) FROM accounts WHERE id = -1") == 1);
@@ -142,6 +141,52 @@ class DdlReplicationIT {
             assertEquals(c.dump(0, "accounts", "id"), c.dump(1, "accounts", "id"));
             assertEquals(List.of(), PgCluster.notStreaming(runner));
         }
+    }
+
+    @org.junit.jupiter.api.Test
+    void twoNodesChangingOneTableAtOnceHoldWithBothSidesNamedUntilAPersonDecides() throws Exception {
+        try (PgCluster c = PgCluster.start(2)) {
+            c.sqlAll("CREATE TABLE accounts (id bigint PRIMARY KEY, balance int NOT NULL)");
+            MeshRunner first = c.startMesh();
+            first.close();
+            // Made while nothing replicates: each node adds the column before it hears of the other's.
+            c.appSql(0, "ALTER TABLE accounts ADD COLUMN c integer");
+            c.appSql(1, "ALTER TABLE accounts ADD COLUMN c text");
+            c.appSql(0, "INSERT INTO accounts VALUES (1, 1, 7)");
+            MeshRunner runner = c.track(new MeshRunner(c.config(), PgCluster.testRetry()));
+            runner.start();
+            Task toWest = task(runner, "east->west");
+            Task toEast = task(runner, "west->east");
+            PgCluster.await(Duration.ofSeconds(30), "both tasks to hold at the other's change",
+                    () -> String.valueOf(toWest.detail()).contains("already exists")
+                            && String.valueOf(toEast.detail()).contains("already exists"));
+            assertTrue(toWest.detail().contains("\"ALTER TABLE accounts ADD COLUMN c integer\" committed on east")
+                    && toWest.detail().contains("on west, public.accounts has (id bigint, balance integer, c text)"),
+                    "east's change and west's column, both named: " + toWest.detail());
+            assertTrue(toEast.detail().contains("ADD COLUMN c text") && toEast.detail().contains("c integer)"),
+                    toEast.detail());
+            assertEquals(0, c.count(1, "SELECT count(*) FROM accounts"), "nothing after the clash is applied");
+
+            // The person decides for east's integer: west's column is made so by hand, both entries discarded.
+            c.sql(1, "ALTER TABLE accounts ALTER COLUMN c TYPE integer USING c::integer");
+            try (Connection west = c.connect(1); Connection east = c.connect(0)) {
+                Quarantine.discard(west, "west", heldId(toWest));
+                Quarantine.discard(east, "east", heldId(toEast));
+            }
+            PgCluster.awaitStreaming(runner, Duration.ofSeconds(60));
+            c.appSql(1, "INSERT INTO accounts VALUES (2, 2, 8)");
+            c.awaitSettled(Duration.ofSeconds(30));
+            assertEquals(c.dump(0, "accounts", "id"), c.dump(1, "accounts", "id"));
+            assertEquals(2, c.count(1, "SELECT count(*) FROM accounts WHERE c IS NOT NULL"));
+        }
+    }
+
+    private static Task task(MeshRunner runner, String name) {
+        return runner.tasks().stream().filter(t -> t.spec().name().equals(name)).findFirst().orElseThrow();
+    }
+
+    private static long heldId(Task t) {
+        return Long.parseLong(t.detail().replaceAll("(?s).*pgmesh discard \\w+:(\\d+).*", "$1"));
     }
 
     /** One writer per node, inserting accounts in small transactions until stopped; names only id and balance. */

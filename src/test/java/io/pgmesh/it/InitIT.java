@@ -381,12 +381,13 @@ class InitIT {
             text = new StringWriter();
             assertTrue(new Teardown(mesh, new PrintWriter(text, true)).run(false), text.toString());
             assertTrue(text.toString().contains("east: removed slot pgmesh_east_west, publication pgmesh, origin pgmesh_west,"
-                    + " schema pgmesh; released"), text.toString());
+                    + " the DDL event triggers, schema pgmesh; released"), text.toString());
             for (int n = 0; n < 2; n++) {
                 assertEquals(0, c.count(n, "SELECT count(*) FROM pg_replication_slots"), "slots on node " + n);
                 assertEquals(0, c.count(n, "SELECT count(*) FROM pg_publication"), "publication on node " + n);
                 assertEquals(0, c.count(n, "SELECT count(*) FROM pg_replication_origin"), "origins on node " + n);
                 assertEquals(0, c.count(n, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgmesh'"), "schema");
+                assertEquals(0, c.count(n, "SELECT count(*) FROM pg_event_trigger"), "event triggers on node " + n);
                 assertEquals(0, c.count(n, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'pgmesh%'"),
                         "no tombstone trigger left on a user table of node " + n);
                 assertEquals(501, c.count(n, "SELECT count(*) FROM t"), "every user row stays on node " + n);

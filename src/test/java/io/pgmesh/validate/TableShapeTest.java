@@ -73,4 +73,14 @@ class TableShapeTest {
                 new TableColumns(List.of(col("a"), col("z")), List.of("a", "z")));
         assertEquals(List.of("a", "z"), s.key(), "both nodes' key text must list columns alike");
     }
+
+    @Test
+    void everySchemaDifferenceIsNamed() {
+        TableShape s = shape(new TableColumns(List.of(col("id"), new Column("v", "text", false)), List.of("id"),
+                        List.of("CREATE INDEX ON public.accounts USING btree (v)", "CREATE UNIQUE INDEX ON public.accounts USING btree (id)")),
+                new TableColumns(List.of(col("id"), new Column("v", "character varying(20)", false)), List.of("id"),
+                        List.of("CREATE UNIQUE INDEX ON public.accounts USING btree (id)")));
+        assertEquals(List.of("column \"v\" has other types: text on east, character varying(20) on west",
+                "CREATE INDEX ON public.accounts USING btree (v) is missing on west"), s.notes());
+    }
 }
