@@ -53,6 +53,10 @@ final class DdlCommand implements Callable<Integer> {
         if (text.isBlank()) {
             throw new ExitException(Main.USAGE, "ddl: the change is empty");
         }
+        if (io.pgmesh.ddl.DdlMessage.isOutsideTransaction(text)) {
+            throw new ExitException(Main.USAGE, "ddl: a statement that cannot run inside a transaction (CONCURRENTLY)"
+                    + " cannot go through pgmesh ddl: run it on one node, and it is replicated to the others by itself");
+        }
         try {
             new MeshDdl(config.load(), Duration.ofSeconds(catchUpTimeout), spec.commandLine().getOut()).run(text);
         } catch (MeshDdl.DdlException e) {

@@ -61,6 +61,6 @@ public record DdlMessage(String tag, String object, String statement, String sea
     /** "ALTER TABLE public.orders: alter table orders add column qty int": the statement in one line. */
     public String describe() {
         String oneLine = statement.strip().replaceAll("\\s+", " ");
-        return tag + " " + object + ": \"" + (oneLine.length() > 200 ? oneLine.substring(0, 200) + "…" : oneLine) + "\"";
+        return tag + (object == null ? "" : " " + object) + ": \"" + (oneLine.length() > 200 ? oneLine.substring(0, 200) + "…" : oneLine) + "\"";
     }
 }

@@ -240,6 +240,19 @@ BEGIN
 END
 $fn$;
 
+-- Why a command is not replayed on the other nodes, or NULL when it is.
+CREATE OR REPLACE FUNCTION pgmesh.not_replicated(tag text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT CASE
+        WHEN tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES')
+            THEN 'privileges name roles, which are per server: grant them on each node'
+        WHEN tag LIKE '% EXTENSION' THEN 'extensions are installed per server: install it on each node'
+        WHEN tag LIKE '% PUBLICATION' OR tag LIKE '% SUBSCRIPTION' OR tag LIKE '% EVENT TRIGGER'
+            THEN 'replication and event triggers are per node'
+        WHEN tag = 'SECURITY LABEL' THEN 'labels depend on each server''s label provider'
+    END
+$fn$;
+
 -- Sends the command being run to the other nodes, or refuses it when it cannot be replayed as it is.
 CREATE OR REPLACE FUNCTION pgmesh.emit_ddl(tag text, object text, path text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
@@ -249,19 +262,15 @@ DECLARE
     skip text;
     role text := CASE current_setting('role') WHEN 'none' THEN session_user::text ELSE current_setting('role') END;
 BEGIN
+    IF current_setting('pgmesh.ddl_capture', true) = 'off' THEN
+        RETURN;  -- a pgmesh session, or a person making a change on this node only
+    END IF;
     IF tag IN ('CREATE TABLE AS', 'SELECT INTO') THEN
         RAISE EXCEPTION 'pgmesh: % cannot be replicated: its rows would be computed again on every node', tag
             USING HINT = 'create the table, then INSERT INTO ... SELECT (the rows then replicate as rows);'
                          ' or SET pgmesh.ddl_capture = off and run it on each node yourself';
     END IF;
-    skip := CASE
-        WHEN tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES')
-            THEN 'privileges name roles, which are per server: grant them on each node'
-        WHEN tag LIKE '% EXTENSION' THEN 'extensions are installed per server: install it on each node'
-        WHEN tag LIKE '% PUBLICATION' OR tag LIKE '% SUBSCRIPTION' OR tag LIKE '% EVENT TRIGGER'
-            THEN 'replication and event triggers are per node'
-        WHEN tag = 'SECURITY LABEL' THEN 'labels depend on each server''s label provider'
-    END;
+    skip := pgmesh.not_replicated(tag);
     SELECT * INTO parsed FROM pgmesh.statements(q);
     IF skip IS NULL AND parsed.statements > 1 THEN
         RAISE EXCEPTION 'pgmesh: % cannot be replicated: the query string holds % statements, and the other nodes'
@@ -288,23 +297,31 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
        AND EXISTS (SELECT 1 FROM pgmesh.ddl_capture s WHERE schema_name LIKE ANY (s.schemas))
 $fn$;
 
--- No SET search_path on these two: they read the caller's, which a replay must use.
-CREATE OR REPLACE FUNCTION pgmesh.on_ddl_command_end() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+-- The settings a capture goes by; none while pgmesh's own statements run (adopting a table).
+CREATE OR REPLACE FUNCTION pgmesh.capture_rules() RETURNS SETOF pgmesh.ddl_capture
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT * FROM pgmesh.ddl_capture WHERE current_setting('pgmesh.adopting', true) IS DISTINCT FROM 'on'
+$fn$;
+
+-- The commands of a statement just run (ddl_command_end): tables it touched are adopted, and the
+-- statement is sent when it changed an object of a replicated schema.
+CREATE OR REPLACE FUNCTION pgmesh.captured_commands(tag text, path text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    path text := pg_catalog.current_setting('search_path');
+    s record;
     cmd record;
     rel oid;
     replicated text;
-    s record;
 BEGIN
-    IF pg_catalog.current_setting('pgmesh.adopting', true) = 'on' THEN
+    SELECT * INTO s FROM pgmesh.capture_rules();
+    IF NOT FOUND THEN
         RETURN;
     END IF;
-    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    SELECT * INTO s FROM pgmesh.ddl_capture;
-    IF NOT FOUND THEN
-        PERFORM pg_catalog.set_config('search_path', path, true);
+    IF pgmesh.not_replicated(tag) IS NOT NULL THEN
+        -- Sent all the same, marked: each target names it in its log, so nobody wonders where it went.
+        IF s.replicate THEN
+            PERFORM pgmesh.emit_ddl(tag, NULL, path);
+        END IF;
         RETURN;
     END IF;
     FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
@@ -327,34 +344,28 @@ BEGIN
             PERFORM pgmesh.adopt_table(rel);
         END IF;
     END LOOP;
-    IF replicated IS NOT NULL AND s.replicate
-       AND pg_catalog.current_setting('pgmesh.ddl_capture', true) IS DISTINCT FROM 'off' THEN
-        PERFORM pgmesh.emit_ddl(tg_tag, replicated, path);
+    IF replicated IS NOT NULL AND s.replicate THEN
+        PERFORM pgmesh.emit_ddl(tag, replicated, path);
     END IF;
-    PERFORM pg_catalog.set_config('search_path', path, true);
 END
 $fn$;
 
-CREATE OR REPLACE FUNCTION pgmesh.on_sql_drop() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+-- The objects a DROP just removed (sql_drop): a dropped table's tombstones go with it, and the
+-- statement is sent when it dropped an object of a replicated schema. ALTER TABLE ... DROP COLUMN
+-- drops too; ddl_command_end sends those.
+CREATE OR REPLACE FUNCTION pgmesh.captured_drops(tag text, path text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    path text := pg_catalog.current_setting('search_path');
+    s record;
     obj record;
     replicated text;
-    s record;
 BEGIN
-    IF pg_catalog.current_setting('pgmesh.adopting', true) = 'on' THEN
-        RETURN;
-    END IF;
-    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    SELECT * INTO s FROM pgmesh.ddl_capture;
+    SELECT * INTO s FROM pgmesh.capture_rules();
     IF NOT FOUND THEN
-        PERFORM pg_catalog.set_config('search_path', path, true);
         RETURN;
     END IF;
     FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
         IF obj.object_type = 'table' AND to_regclass('pgmesh.' || quote_ident('deleted_' || obj.objid)) IS NOT NULL THEN
-            -- The tombstones of a dropped table would otherwise stay behind for good.
             PERFORM set_config('pgmesh.adopting', 'on', true);
             EXECUTE format('DROP TABLE pgmesh.%I', 'deleted_' || obj.objid);
             EXECUTE format('DROP FUNCTION IF EXISTS pgmesh.%I()', 'deleted_' || obj.objid);
@@ -365,11 +376,23 @@ BEGIN
         CONTINUE WHEN obj.object_type = 'table' AND NOT pgmesh.selected_table(obj.schema_name, obj.object_name);
         replicated := coalesce(replicated, obj.object_identity);
     END LOOP;
-    -- ALTER TABLE ... DROP COLUMN drops too; ddl_command_end sends those commands.
-    IF replicated IS NOT NULL AND s.replicate AND tg_tag LIKE 'DROP %'
-       AND pg_catalog.current_setting('pgmesh.ddl_capture', true) IS DISTINCT FROM 'off' THEN
-        PERFORM pgmesh.emit_ddl(tg_tag, replicated, path);
+    IF replicated IS NOT NULL AND s.replicate AND tag LIKE 'DROP %' THEN
+        PERFORM pgmesh.emit_ddl(tag, replicated, path);
     END IF;
-    PERFORM pg_catalog.set_config('search_path', path, true);
+END
+$fn$;
+
+-- The event triggers' functions pass the caller's search_path on: a replay must use it.
+CREATE OR REPLACE FUNCTION pgmesh.on_ddl_command_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+BEGIN
+    PERFORM pgmesh.captured_commands(tg_tag, pg_catalog.current_setting('search_path'));
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION pgmesh.on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+BEGIN
+    PERFORM pgmesh.captured_drops(tg_tag, pg_catalog.current_setting('search_path'));
 END
 $fn$;

@@ -119,6 +119,18 @@ class CheckRulesTest {
     }
 
     @Test
+    void indexesThatDifferAreNamedBothWays() {
+        Map<String, String> cols = Map.of("id", "integer");
+        TableInfo east = new TableInfo(new TableName("public", "t"), false, true, cols, List.of("id"), Map.of(), List.of(),
+                null, List.of("CREATE INDEX ON public.t USING btree (v)", "CREATE UNIQUE INDEX ON public.t USING btree (id)"));
+        TableInfo west = new TableInfo(new TableName("public", "t"), false, true, cols, List.of("id"), Map.of(), List.of(),
+                null, List.of("CREATE UNIQUE INDEX ON public.t USING btree (id)", "CREATE UNIQUE INDEX ON public.t USING btree (w)"));
+        assertEquals(List.of("CREATE INDEX ON public.t USING btree (v) is missing on west",
+                "CREATE UNIQUE INDEX ON public.t USING btree (w) exists on west but not on east"),
+                TableShapeCheck.indexDifferences("east", east, "west", west));
+    }
+
+    @Test
     void orderDependentResolutionsAreWarnedAboutWithTheirKey() {
         var settings = new io.pgmesh.config.ConflictSettings(io.pgmesh.config.ConflictSettings.Rule.KEEP_LOCAL,
                 Map.of("public.a", io.pgmesh.config.ConflictSettings.Rule.APPLY_REMOTE,

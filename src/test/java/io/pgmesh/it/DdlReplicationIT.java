@@ -181,6 +181,48 @@ class DdlReplicationIT {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void withReplicationOffNothingIsCapturedAndPgmeshDdlIsAllOrNothing(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        try (PgCluster c = PgCluster.start(2)) {
+            c.sqlAll("CREATE TABLE accounts (id bigint PRIMARY KEY, balance int NOT NULL)");
+            io.pgmesh.config.MeshConfig off = new io.pgmesh.config.MeshConfig(c.config().nodes(), c.config().tables(), null,
+                    c.config().conflicts(), c.config().monitor(), false);
+            MeshRunner runner = c.startMesh(off);
+            c.appSql(0, "ALTER TABLE accounts ADD COLUMN only_east int");
+            c.appSql(0, "INSERT INTO accounts (id, balance) VALUES (1, 1)");
+            c.awaitSettled(Duration.ofSeconds(30));
+            assertEquals(0, c.count(1, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass"
+                    + " AND attname = 'only_east'"), "ddl.replicate: false captures nothing");
+            assertEquals(1, c.count(1, "SELECT count(*) FROM accounts"), "rows still replicate");
+
+            // A change that fails on one node is rolled back on all of them.
+            java.nio.file.Path file = c.writeMeshFile(dir);
+            c.sql(1, "CREATE TABLE west_only (id int)");
+            Cli failed = Cli.run("ddl", "-c", file.toString(), "CREATE TABLE west_only (id int PRIMARY KEY)");
+            assertEquals(1, failed.code(), failed.toString());
+            assertTrue(failed.err().contains("failed on west") && failed.err().contains("rolled back on every node"),
+                    failed.toString());
+            assertEquals("", c.queryString(0, "SELECT coalesce(to_regclass('west_only')::text, '')"),
+                    "east rolled back its part");
+            Cli usage = Cli.run("ddl", "-c", file.toString());
+            assertEquals(2, usage.code(), usage.toString());
+            Cli concurrently = Cli.run("ddl", "-c", file.toString(), "CREATE INDEX CONCURRENTLY i ON accounts (balance)");
+            assertEquals(2, concurrently.code(), concurrently.toString());
+
+            Cli applied = Cli.run("ddl", "-c", file.toString(), "ALTER TABLE accounts ADD COLUMN everywhere text DEFAULT 'x'");
+            assertEquals(0, applied.code(), applied.toString());
+            for (int n = 0; n < 2; n++) {
+                assertEquals(1, c.count(n, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass"
+                        + " AND attname = 'everywhere'"), "pgmesh ddl changed node " + n);
+            }
+            c.appSql(1, "INSERT INTO accounts (id, balance, everywhere) VALUES (2, 2, 'from west')");
+            c.awaitSettled(Duration.ofSeconds(30));
+            assertEquals("from west", c.queryString(0, "SELECT everywhere FROM accounts WHERE id = 2"));
+            assertEquals(List.of(), PgCluster.notStreaming(runner));
+        }
+    }
+
     private static Task task(MeshRunner runner, String name) {
         return runner.tasks().stream().filter(t -> t.spec().name().equals(name)).findFirst().orElseThrow();
     }
