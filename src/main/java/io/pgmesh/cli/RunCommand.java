@@ -38,6 +38,10 @@ final class RunCommand implements Callable<Integer> {
             + " dashboard there (overrides http.listen of the mesh file); keep it on loopback or a private network")
     String http;
 
+    @Option(names = "--targets", split = ",", paramLabel = "NODE[,NODE...]", description = "run only the tasks that"
+            + " apply to these nodes (place the process next to them: only the change streams cross the network)")
+    List<String> targets;
+
     /** What wakes the main thread: a signal, or the end of every task of one runner. */
     private sealed interface Event permits Stop, Reload, Ended {
     }
@@ -54,6 +58,9 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MeshConfig mesh = config.load();
+        unknownTargets(mesh).ifPresent(unknown -> {
+            throw new ExitException(Main.USAGE, "run: --targets: " + unknown);
+        });
         if (http != null) {
             mesh = mesh.withMonitor(mesh.monitor().withHttpListen(http));
         }
@@ -87,7 +94,8 @@ final class RunCommand implements Callable<Integer> {
         Signal.handle(new Signal("TERM"), s -> events.add(new Stop()));
         Signal.handle(new Signal("HUP"), s -> events.add(new Reload()));
         while (true) {
-            try (MeshRunner runner = new MeshRunner(mesh, RetryPolicy.defaults(), metrics)) {
+            try (MeshRunner runner = new MeshRunner(mesh, RetryPolicy.defaults(), metrics,
+                    targets == null ? null : java.util.Set.copyOf(targets))) {
                 current.set(runner);
                 monitor.tasksStarted(mesh, runner.views());
                 runner.start();
@@ -130,11 +138,27 @@ final class RunCommand implements Callable<Integer> {
                     e.getMessage());
             return null;
         }
+        java.util.Optional<String> unknown = unknownTargets(next);
+        if (unknown.isPresent()) {
+            log.error("SIGHUP: the mesh file {} was not reloaded, the tasks run on as before: --targets: {}",
+                    config.file, unknown.get());
+            return null;
+        }
         if (next.equals(current) && !failedTasks) {
             log.info("SIGHUP: the mesh file {} is unchanged and no task failed; nothing to do", config.file);
             return null;
         }
         return next;
+    }
+
+    /** What is wrong with --targets for {@code mesh}: a name that is not one of its nodes. */
+    private java.util.Optional<String> unknownTargets(MeshConfig mesh) {
+        if (targets == null) {
+            return java.util.Optional.empty();
+        }
+        List<String> names = mesh.nodes().stream().map(io.pgmesh.config.NodeConfig::name).toList();
+        return targets.stream().filter(t -> !names.contains(t)).findFirst()
+                .map(t -> "no node named \"" + t + "\" in " + config.file + " (nodes: " + String.join(", ", names) + ")");
     }
 
     /** Only http, health or slot-safety changed: the tasks run on, the new bounds apply from now. */

@@ -35,12 +35,23 @@ public final class MeshRunner implements AutoCloseable {
 
     /** {@code metrics}: kept by the caller across runners, so that a reload keeps the counts. */
     public MeshRunner(MeshConfig config, RetryPolicy retry, TaskMetricsSet metrics) {
+        this(config, retry, metrics, null);
+    }
+
+    /**
+     * Runs only the tasks that apply to {@code targets} (node names), every task when null: a
+     * process placed next to its node applies locally, and only the change streams cross the WAN.
+     */
+    public MeshRunner(MeshConfig config, RetryPolicy retry, TaskMetricsSet metrics, java.util.Set<String> targets) {
         ConflictPolicy policy = new ConflictPolicy(config.conflicts());
         Map<String, NodePreparer> preparers = new HashMap<>();
         for (NodeConfig node : config.nodes()) {
             preparers.put(node.name(), new NodePreparer(node, config.tables(), config.replicateDdl()));
         }
         for (TaskSpec spec : Topology.mesh(config)) {
+            if (targets != null && !targets.contains(spec.target().name())) {
+                continue;
+            }
             tasks.add(new Task(spec, config.nodes().size(), config.initialLoadSource().map(NodeConfig::name).orElse(null),
                     preparers.get(spec.source().name()),
                     preparers.get(spec.target().name()),
