@@ -297,6 +297,35 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
        AND EXISTS (SELECT 1 FROM pgmesh.ddl_capture s WHERE schema_name LIKE ANY (s.schemas))
 $fn$;
 
+-- A column added by this transaction with a default that is computed (now(), random(), a
+-- sequence) gets, in the rows already there, whatever each node computes when it replays the
+-- change: the nodes would differ. Said to whoever makes the change, with the way that does not.
+CREATE OR REPLACE FUNCTION pgmesh.warn_computed_defaults(rel oid) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    col text;
+    has_rows boolean;
+BEGIN
+    IF current_setting('pgmesh.ddl_capture', true) = 'off' OR current_query() !~* '\mADD\M' THEN
+        RETURN;
+    END IF;
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', rel::regclass) INTO has_rows;
+    IF NOT has_rows THEN
+        RETURN;
+    END IF;
+    FOR col IN SELECT a.attname FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.xmin = pg_current_xact_id()::xid
+                  AND d.adbin::text ~ '\{(FUNCEXPR|SQLVALUEFUNCTION|NEXTVALUEEXPR)'
+                  -- a rewrite touches every column's row: only those the statement names were added by it
+                  AND position(lower(a.attname) IN lower(current_query())) > 0 LOOP
+        RAISE WARNING 'pgmesh: column % of % was added with a computed default: the rows already there get each'
+            ' node''s own value of it when the other nodes replay the change', col, rel::regclass
+            USING HINT = 'to keep the nodes equal, add the column without a default (or with a constant), fill it'
+                         ' with UPDATE (those rows replicate), then ALTER COLUMN ... SET DEFAULT';
+    END LOOP;
+END
+$fn$;
+
 -- The settings a capture goes by; none while pgmesh's own statements run (adopting a table).
 CREATE OR REPLACE FUNCTION pgmesh.capture_rules() RETURNS SETOF pgmesh.ddl_capture
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
@@ -311,6 +340,7 @@ DECLARE
     s record;
     cmd record;
     rel oid;
+    touched oid[] := '{}';
     replicated text;
 BEGIN
     SELECT * INTO s FROM pgmesh.capture_rules();
@@ -340,8 +370,12 @@ BEGIN
         CONTINUE WHEN rel IS NOT NULL AND EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.oid = rel AND c.relkind IN ('r', 'p') AND NOT pgmesh.selected_table(n.nspname, c.relname));
         replicated := coalesce(replicated, cmd.object_identity);
-        IF rel IS NOT NULL THEN
+        IF rel IS NOT NULL AND NOT rel = ANY (touched) THEN
+            touched := touched || rel;
             PERFORM pgmesh.adopt_table(rel);
+            IF tag = 'ALTER TABLE' AND s.replicate THEN
+                PERFORM pgmesh.warn_computed_defaults(rel);
+            END IF;
         END IF;
     END LOOP;
     IF replicated IS NOT NULL AND s.replicate THEN
