@@ -99,9 +99,10 @@ public final class Applier implements AutoCloseable {
     private final SourceKnowledge knowledge;
     private final BatchRecovery.Steps recovery = new Recovery();
     private final DdlHold ddlHold;
+    private final DdlReplay ddlReplay;
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
-                    ApplySession session, ApplyEvents listener, java.util.Set<Lsn> carefulTxns, java.util.Set<Lsn> remapped,
+                    ApplySession session, ApplyEvents listener, java.util.Set<Lsn> carefulTxns, java.util.Map<Lsn, Integer> remapped,
                     SourceRows sourceRows, int meshNodes) throws SQLException {
         this.task = task;
         this.sourceRows = sourceRows;
@@ -125,6 +126,7 @@ public final class Applier implements AutoCloseable {
         this.knowledge = new SourceKnowledge(conn, task.source().name(), task.target().name(), meshNodes,
                 session.seen());
         this.ddlHold = new DdlHold(conn, task.target().name());
+        this.ddlReplay = DdlReplay.of(conn);
     }
 
     /**
@@ -132,7 +134,7 @@ public final class Applier implements AutoCloseable {
      * with SQLSTATE 55006 when another process holds the origin.
      */
     public static Applier open(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
-                               ApplyEvents listener, java.util.Set<Lsn> carefulTxns, java.util.Set<Lsn> remapped,
+                               ApplyEvents listener, java.util.Set<Lsn> carefulTxns, java.util.Map<Lsn, Integer> remapped,
                                SourceRows sourceRows,
                                int meshNodes) throws SQLException {
         return new Applier(task, conn, caps, policy, ApplySession.open(conn, task), listener, carefulTxns, remapped,
@@ -320,8 +322,7 @@ public final class Applier implements AutoCloseable {
      * after it; its own transaction then commits only the progress.
      */
     private void schemaChange(LogicalMessage m, DdlMessage d) throws SQLException {
-        ReceivedTxn t = current;
-        if (t == null || t.skipped) {
+        if (current == null || current.skipped) {
             return;
         }
         if (d.skip() != null) {
@@ -331,6 +332,7 @@ public final class Applier implements AutoCloseable {
         sendCopy();
         endInsertRun();
         send(false);
+        ReceivedTxn t = current;  // after the send: recovering a failed batch may have put another in its place
         if (ddlHold.discarded(t.txn, d)) {
             log.warn("task {}: skipped {} committed on {} at LSN {}: it was discarded with pgmesh discard", task,
                     d.describe(), t.txn.sourceNode(), t.txn.finalLsn());
@@ -338,7 +340,7 @@ public final class Applier implements AutoCloseable {
         }
         if (d.outsideTransaction() && t.entry == null && !t.started) {
             try {
-                withSchemaChangeBound(() -> DdlReplay.outsideTransaction(conn, d));
+                withSchemaChangeBound(() -> ddlReplay.outsideTransaction(conn, d));
             } catch (SQLException e) {
                 held(t.txn, d, e);
             }
@@ -357,7 +359,7 @@ public final class Applier implements AutoCloseable {
             return;
         }
         openEntry(t);
-        batch.add(t.entry, m, DdlReplay.inTransaction(d));
+        batch.add(t.entry, m, ddlReplay.inTransaction(d));
         batch.statement(DdlHold.clearSql(t.txn));
         withSchemaChangeBound(() -> send(false));
     }
@@ -384,7 +386,7 @@ public final class Applier implements AutoCloseable {
     /** A schema change of a transaction applied carefully; one that fails holds the task there. */
     private void carefulSchemaChange(RemoteTxn t, DdlMessage d) throws SQLException {
         try {
-            withSchemaChangeBound(() -> Sql.exec(conn, DdlReplay.inTransaction(d) + ";\n" + DdlHold.clearSql(t)));
+            withSchemaChangeBound(() -> Sql.exec(conn, ddlReplay.inTransaction(d) + ";\n" + DdlHold.clearSql(t)));
         } catch (SQLException e) {
             held(t, d, e);
         }
@@ -397,8 +399,8 @@ public final class Applier implements AutoCloseable {
      * task retries from before it.
      */
     private void held(RemoteTxn t, DdlMessage d, SQLException e) throws SQLException {
-        if (SqlStates.isTransient(e)) {
-            throw e;
+        if (SqlStates.isTransient(e) || SqlStates.LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+            throw e;  // the task retries it: a lock it waited for too long is no fault of the change
         }
         Sql.exec(conn, "ROLLBACK");
         throw ddlHold.record(t, d, e);
@@ -518,7 +520,7 @@ public final class Applier implements AutoCloseable {
         guard.apply(t, m, () -> {
             String lost = relations.lostValue(m);
             if (lost != null) {
-                throw new UnresolvableChangeException(lost, SqlStates.UNDEFINED_COLUMN);
+                throw new UnresolvableChangeException(lost, null);
             }
             if (m instanceof Insert i) {
                 rows.insert(t, mapping(m), i.newTuple());

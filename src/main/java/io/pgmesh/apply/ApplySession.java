@@ -42,7 +42,6 @@ record ApplySession(Lsn resumeAt, int originId, String loadedThrough, Seen seen)
         // With sequential scans priced out, a statement that must scan (a table with REPLICA
         // IDENTITY FULL and no index) looks costly enough to be JIT-compiled at every execution.
         Sql.exec(conn, "SET jit = off");
-        io.pgmesh.ddl.DdlReplay.rememberSession(conn);
         Sql.exec(conn, "CREATE TEMP TABLE IF NOT EXISTS " + SqlRenderer.SINK + " ()");
         SourceKnowledge.create(conn);
         TaskProgress.prepare(conn, task.source().name(), task.originName());

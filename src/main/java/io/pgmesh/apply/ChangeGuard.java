@@ -38,10 +38,17 @@ final class ChangeGuard {
     private final OnError onError;
     private final ApplyErrorLog errors;
     private final IntFunction<Relation> relations;
-    private final java.util.Set<io.pgmesh.pg.Lsn> remapped;
+    /** Per transaction, the attempts that met a table or column the target lacked. */
+    private final java.util.Map<io.pgmesh.pg.Lsn, Integer> remapped;
+    /**
+     * How often such a transaction is tried again before it is unresolvable: in a mesh of three
+     * nodes the schema change that creates what it needs may come by another node's stream, a
+     * little later (five attempts span about 30 s of the task's backoff).
+     */
+    private static final int ATTEMPTS_FOR_A_MISSING_OBJECT = 5;
 
     ChangeGuard(TaskSpec task, Connection conn, OnError onError, ApplyErrorLog errors, IntFunction<Relation> relations,
-                java.util.Set<io.pgmesh.pg.Lsn> remapped) {
+                java.util.Map<io.pgmesh.pg.Lsn, Integer> remapped) {
         this.task = task;
         this.conn = conn;
         this.onError = onError;
@@ -58,22 +65,43 @@ final class ChangeGuard {
         try {
             change.apply();
         } catch (UnresolvableChangeException e) {
+            tryAgainIfMissing(txn, e.sqlState(), e.getMessage());
             unresolvable(txn, m, e.getMessage(), e.sqlState());
         } catch (SQLException e) {
             if (SqlStates.isTransient(e) || !SqlStates.isChangeError(e)) {
                 throw e;
             }
-            if (SqlStates.UNDEFINED_COLUMN.equals(e.getSQLState()) && remapped.add(txn.finalLsn())) {
-                // The target's table changed since the task read it (a column dropped there, by its
-                // own application or by another node's schema change): read it again, once, first.
-                throw new ReplayNeededException("the target's table changed under the task (" + Errors.describe(e)
-                        + " at the transaction committed on " + txn.sourceNode() + " at " + txn.finalLsn()
-                        + "); it reads the target's tables again and goes on");
-            }
+            tryAgainIfMissing(txn, e.getSQLState(), Errors.describe(e));
             unresolvable(txn, m, Errors.describe(e), SqlStates.of(e));
         }
         if (savepoint) {
             Sql.exec(conn, "RELEASE SAVEPOINT " + SAVEPOINT);
+        }
+    }
+
+    /**
+     * A table or column the target lacks, or had when the task read its tables: the task's view
+     * may be stale (dropped or renamed there since), or the schema change that creates it may
+     * still be on its way by another node's stream. The task retries a few times, reading the
+     * target's tables afresh, before the change counts as unresolvable.
+     */
+    private void tryAgainIfMissing(RemoteTxn txn, String sqlState, String reason) {
+        if (!SqlStates.UNDEFINED_COLUMN.equals(sqlState) && !SqlStates.UNDEFINED_TABLE.equals(sqlState)) {
+            return;
+        }
+        int attempt = remapped.merge(txn.finalLsn(), 1, Integer::sum);
+        if (attempt < ATTEMPTS_FOR_A_MISSING_OBJECT) {
+            throw new TargetChangedException(reason + " at the transaction committed on " + txn.sourceNode() + " at "
+                    + txn.finalLsn() + "; the target's tables are read again at the next attempt (" + attempt + " of "
+                    + ATTEMPTS_FOR_A_MISSING_OBJECT + ")");
+        }
+        remapped.remove(txn.finalLsn());
+    }
+
+    /** The target lacks what a change needs, maybe for a moment: the task retries (see tryAgainIfMissing). */
+    static final class TargetChangedException extends RuntimeException {
+        TargetChangedException(String message) {
+            super(message);
         }
     }
 

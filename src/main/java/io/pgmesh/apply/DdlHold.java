@@ -92,12 +92,20 @@ final class DdlHold {
         if (d.object() == null) {
             return "";
         }
+        try {
+            return tableAsTargetHasIt(d.object());
+        } catch (SQLException e) {
+            return "";  // not a table's name (PostgreSQL 15's to_regclass refuses "f(integer)" outright)
+        }
+    }
+
+    private String tableAsTargetHasIt(String object) throws SQLException {
         return Sql.queryString(conn, """
                 SELECT format('%I.%I', n.nspname, c.relname) || ' has (' || string_agg(quote_ident(a.attname) || ' '
                        || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) || ')'
                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                 WHERE c.oid = to_regclass(?) AND c.relkind IN ('r', 'p') GROUP BY n.nspname, c.relname""", d.object())
+                 WHERE c.oid = to_regclass(?) AND c.relkind IN ('r', 'p') GROUP BY n.nspname, c.relname""", object)
                 .map(has -> " (on " + targetNode + ", " + has + ")").orElse("");
     }
 

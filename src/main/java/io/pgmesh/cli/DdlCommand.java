@@ -53,9 +53,9 @@ final class DdlCommand implements Callable<Integer> {
         if (text.isBlank()) {
             throw new ExitException(Main.USAGE, "ddl: the change is empty");
         }
-        if (io.pgmesh.ddl.DdlMessage.isOutsideTransaction(text)) {
-            throw new ExitException(Main.USAGE, "ddl: a statement that cannot run inside a transaction (CONCURRENTLY)"
-                    + " cannot go through pgmesh ddl: run it on one node, and it is replicated to the others by itself");
+        java.util.Optional<String> refused = MeshDdl.refusal(text);
+        if (refused.isPresent()) {
+            throw new ExitException(Main.USAGE, "ddl: " + refused.get());
         }
         try {
             new MeshDdl(config.load(), Duration.ofSeconds(catchUpTimeout), spec.commandLine().getOut()).run(text);

@@ -16,9 +16,12 @@ import java.util.regex.Pattern;
  * @param statement  the client's query string, exactly one statement
  * @param searchPath the origin session's search_path when it ran
  * @param role       the role it ran as: objects it creates are that role's on every node
- * @param skip       why it is not replayed (privileges, extensions), null when it is
+ * @param skip       why it is not replayed (privileges, extensions), null when it is; such a
+ *                   message carries no statement (it may hold a password)
+ * @param standardConformingStrings the origin session's setting: how its string literals read
  */
-public record DdlMessage(String tag, String object, String statement, String searchPath, String role, String skip) {
+public record DdlMessage(String tag, String object, String statement, String searchPath, String role, String skip,
+                         String standardConformingStrings) {
     public static final String PREFIX = "pgmesh_ddl";
     private static final ObjectMapper JSON = new ObjectMapper();
     /**
@@ -26,8 +29,9 @@ public record DdlMessage(String tag, String object, String statement, String sea
      * before them, as psql sends a script's comments with the statement that follows.
      */
     private static final Pattern OUTSIDE_TRANSACTION = Pattern.compile(
-            "^(?:\\s+|--[^\\n]*(?:\\n|$)|/\\*.*?\\*/)*(?:CREATE\\s+(?:UNIQUE\\s+)?INDEX|DROP\\s+INDEX|REINDEX\\s+\\w+)"
-                    + "\\s+CONCURRENTLY\\b", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+            "^(?:\\s+|--[^\\n\\r]*(?:[\\n\\r]|$)|/\\*.*?\\*/)*(?:(?:CREATE\\s+(?:UNIQUE\\s+)?INDEX|DROP\\s+INDEX|REINDEX\\s+\\w+)"
+                    + "\\s+CONCURRENTLY\\b|ALTER\\s+TABLE\\b.*\\bDETACH\\s+PARTITION\\b.*\\bCONCURRENTLY\\b)",
+            Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
 
     /** The schema change a message carries, if it is one. */
     public static Optional<DdlMessage> parse(LogicalMessage m) {
@@ -36,8 +40,14 @@ public record DdlMessage(String tag, String object, String statement, String sea
         }
         try {
             JsonNode n = JSON.readTree(m.content());
-            return Optional.of(new DdlMessage(text(n, "tag"), text(n, "object"), text(n, "statement"),
-                    text(n, "search_path"), text(n, "role"), text(n, "skip")));
+            DdlMessage d = new DdlMessage(text(n, "tag"), text(n, "object"), text(n, "statement"),
+                    text(n, "search_path"), text(n, "role"), text(n, "skip"),
+                    text(n, "standard_conforming_strings") == null ? "on" : text(n, "standard_conforming_strings"));
+            if (d.tag() == null || (d.skip() == null && (d.statement() == null || d.role() == null))) {
+                throw new IllegalStateException("a " + PREFIX + " message at " + m.lsn() + " lacks its tag, statement"
+                        + " or role: " + new String(m.content(), java.nio.charset.StandardCharsets.UTF_8));
+            }
+            return Optional.of(d);
         } catch (IOException e) {
             throw new IllegalStateException("a " + PREFIX + " message at " + m.lsn() + " is not valid JSON", e);
         }
@@ -50,7 +60,7 @@ public record DdlMessage(String tag, String object, String statement, String sea
 
     /** {@code CREATE INDEX CONCURRENTLY} and its kin: replayed outside the apply transaction. */
     public boolean outsideTransaction() {
-        return isOutsideTransaction(statement);
+        return statement != null && isOutsideTransaction(statement);
     }
 
     /** True when PostgreSQL runs {@code sql} only outside a transaction block. */
@@ -60,6 +70,9 @@ public record DdlMessage(String tag, String object, String statement, String sea
 
     /** "ALTER TABLE public.orders: alter table orders add column qty int": the statement in one line. */
     public String describe() {
+        if (statement == null) {
+            return tag + (object == null ? "" : " " + object);
+        }
         String oneLine = statement.strip().replaceAll("\\s+", " ");
         return tag + (object == null ? "" : " " + object) + ": \"" + (oneLine.length() > 200 ? oneLine.substring(0, 200) + "…" : oneLine) + "\"";
     }

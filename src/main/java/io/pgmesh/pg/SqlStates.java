@@ -7,6 +7,7 @@ public final class SqlStates {
     public static final String UNDEFINED_TABLE = "42P01";
     public static final String UNDEFINED_COLUMN = "42703";
     public static final String INSUFFICIENT_PRIVILEGE = "42501";
+    public static final String LOCK_NOT_AVAILABLE = "55P03";
     public static final String OBJECT_IN_USE = "55006";
 
     private SqlStates() {

@@ -62,8 +62,8 @@ public final class Task implements Runnable {
     private final TaskMetrics metrics;
     /** Transactions (by commit LSN) to apply statement by statement: they failed in a strict batch before. */
     private final java.util.Set<Lsn> carefulTxns = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    /** Transactions after which the target's tables were read again once: a second miss is the change's own fault. */
-    private final java.util.Set<Lsn> remapped = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Per transaction, how often it met a table or column its target lacked (see ChangeGuard). */
+    private final java.util.Map<Lsn, Integer> remapped = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean running = true;
     private volatile TaskState state = TaskState.CONNECTING;
     private volatile String detail;

@@ -46,7 +46,7 @@ BEGIN
     statements := 0;
     WHILE i <= n LOOP
         IF ch[i] = '-' AND i < n AND ch[i + 1] = '-' THEN
-            WHILE i <= n AND ch[i] <> E'\n' LOOP
+            WHILE i <= n AND ch[i] NOT IN (E'\n', E'\r') LOOP
                 i := i + 1;
             END LOOP;
             CONTINUE;
@@ -88,7 +88,7 @@ BEGIN
         END IF;
         content := true;
         IF ch[i] = '''' THEN
-            esc := i > 1 AND ch[i - 1] IN ('E', 'e') AND (i = 2 OR ch[i - 2] !~ '^[A-Za-z0-9_$]$');
+            esc := i > 1 AND ch[i - 1] IN ('E', 'e') AND (i = 2 OR ch[i - 2] !~ '^([A-Za-z0-9_$]|[^\x01-\x7f])$');
             i := i + 1;
             WHILE i <= n LOOP
                 IF esc AND ch[i] = '\' THEN
@@ -107,9 +107,9 @@ BEGIN
                 i := i + 1;
             END LOOP;
             i := i + 1;
-        ELSIF ch[i] = '$' AND (i = 1 OR ch[i - 1] !~ '^[A-Za-z0-9_$]$') THEN
+        ELSIF ch[i] = '$' AND (i = 1 OR ch[i - 1] !~ '^([A-Za-z0-9_$]|[^\x01-\x7f])$') THEN
             j := i + 1;
-            WHILE j <= n AND ch[j] ~ '^[A-Za-z0-9_]$' AND NOT (j = i + 1 AND ch[j] ~ '^[0-9]$') LOOP
+            WHILE j <= n AND ch[j] ~ '^([A-Za-z0-9_]|[^\x01-\x7f])$' AND NOT (j = i + 1 AND ch[j] ~ '^[0-9]$') LOOP
                 j := j + 1;
             END LOOP;
             IF j <= n AND ch[j] = '$' THEN
@@ -126,6 +126,25 @@ BEGIN
     IF content THEN
         statements := statements + 1;
     END IF;
+END
+$fn$;
+
+-- Runs a captured change on a target as the role that made it. The apply session is usually a
+-- superuser, and SET ROLE is no boundary: code the change runs (a column default, a CHECK over
+-- existing rows) could switch back. Inside a SECURITY DEFINER function owned by that role,
+-- PostgreSQL refuses any role change. The statement is counted again here: only one may run.
+CREATE OR REPLACE FUNCTION pgmesh.replay_ddl(stmt text, role text) RETURNS void
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    n int := (SELECT statements FROM pgmesh.statements(stmt));
+BEGIN
+    IF n <> 1 THEN
+        RAISE EXCEPTION 'pgmesh: refusing to replay a query string of % statements', n;
+    END IF;
+    EXECUTE 'CREATE OR REPLACE FUNCTION pg_temp.pgmesh_replay(s text) RETURNS void LANGUAGE plpgsql'
+            ' SECURITY DEFINER AS $r$ BEGIN EXECUTE s; END $r$';
+    EXECUTE format('ALTER FUNCTION pg_temp.pgmesh_replay(text) OWNER TO %I', role);
+    PERFORM pg_temp.pgmesh_replay(stmt);
 END
 $fn$;
 
@@ -159,10 +178,25 @@ BEGIN
       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
      WHERE c.oid = rel;
     IF key IS NULL THEN
+        -- No key (any more): triggers that write a key's columns would fail every DELETE.
+        PERFORM set_config('pgmesh.adopting', 'on', true);
+        IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'pgmesh_deleted') THEN
+            EXECUTE format('DROP TRIGGER pgmesh_deleted ON %s', rel::regclass);
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'pgmesh_rekeyed') THEN
+            EXECUTE format('DROP TRIGGER pgmesh_rekeyed ON %s', rel::regclass);
+        END IF;
+        PERFORM set_config('pgmesh.adopting', coalesce(adopting, ''), true);
         RETURN false;
     END IF;
     have_table := to_regclass(tomb) IS NOT NULL;
-    IF have_table AND (SELECT count(*) = 2 FROM pg_trigger WHERE tgrelid = rel
+    IF have_table AND key IS DISTINCT FROM (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+                                            WHERE a.attrelid = to_regclass(tomb) AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        -- The key changed: tombstones of the old key cannot stand for the new one.
+        PERFORM set_config('pgmesh.adopting', 'on', true);
+        EXECUTE format('DROP TABLE %s', tomb);
+        have_table := false;
+    ELSIF have_table AND (SELECT count(*) = 2 FROM pg_trigger WHERE tgrelid = rel
                         AND tgname IN ('pgmesh_deleted', 'pgmesh_rekeyed') AND tgenabled = 'A') THEN
         RETURN false;
     END IF;
@@ -233,6 +267,7 @@ BEGIN
         IF published THEN
             EXECUTE format('ALTER PUBLICATION pgmesh DROP TABLE %s', rel::regclass);
         END IF;
+        PERFORM pgmesh.keep_tombstones(rel);  -- drops triggers keyed on what is no longer a key
         RAISE WARNING 'pgmesh: table % is not replicated: it has no primary key or replica identity', rel::regclass
             USING HINT = format('add a primary key, or ALTER TABLE %s REPLICA IDENTITY FULL', rel::regclass);
     END IF;
@@ -250,6 +285,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
         WHEN tag LIKE '% PUBLICATION' OR tag LIKE '% SUBSCRIPTION' OR tag LIKE '% EVENT TRIGGER'
             THEN 'replication and event triggers are per node'
         WHEN tag = 'SECURITY LABEL' THEN 'labels depend on each server''s label provider'
+        WHEN tag = 'REINDEX' THEN 'index maintenance is per server: reindex each node that needs it'
     END
 $fn$;
 
@@ -284,8 +320,11 @@ BEGIN
             USING HINT = 'run the DDL as a statement of its own, or with pgmesh ddl; or SET pgmesh.ddl_capture = off'
                          ' and run it on each node yourself';
     END IF;
+    -- A skipped command travels without its text: CREATE SUBSCRIPTION ... CONNECTION may hold a password.
     PERFORM pg_logical_emit_message(true, 'pgmesh_ddl', json_build_object(
-        'tag', tag, 'object', object, 'statement', q, 'search_path', path, 'role', role, 'skip', skip)::text);
+        'tag', tag, 'object', object, 'statement', CASE WHEN skip IS NULL THEN q END, 'search_path', path,
+        'role', role, 'skip', skip,
+        'standard_conforming_strings', current_setting('standard_conforming_strings'))::text);
 END
 $fn$;
 

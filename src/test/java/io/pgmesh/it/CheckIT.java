@@ -171,7 +171,11 @@ class CheckIT {
     @Test
     void aRoleWithoutRightsGetsAFindingPerMissingRightAndTheFixesWork() throws Exception {
         MeshConfig mesh = asRole("weak", schema("locked"));
-        List<Finding> findings = Preflight.run(mesh);
+        List<Finding> all = Preflight.run(mesh);
+        // A role that is not a superuser cannot create the DDL event triggers: said, once per node, as a warning.
+        assertEquals(List.of("east", "west"), all.stream().filter(f -> f.code().equals("ddl_capture")).map(Finding::node)
+                .toList(), FindingReport.text(all));
+        List<Finding> findings = all.stream().filter(f -> !f.code().equals("ddl_capture")).toList();
         String report = FindingReport.text(findings);
         List<String> expected = new ArrayList<>();
         for (String node : List.of("east", "west")) {
@@ -194,7 +198,7 @@ class CheckIT {
         for (Finding f : findings) {
             cluster.sql(f.node().equals("east") ? 0 : 1, sqlOf(f.fix()));
         }
-        List<Finding> after = Preflight.run(mesh);
+        List<Finding> after = Preflight.run(mesh).stream().filter(f -> !f.code().equals("ddl_capture")).toList();
         assertEquals(List.of(), after, "the fixes given must be enough\n" + FindingReport.text(after));
     }
 

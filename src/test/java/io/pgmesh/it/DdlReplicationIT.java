@@ -56,6 +56,9 @@ class DdlReplicationIT {
                     app.commit();
                 }
                 c.appSql(1, "CREATE TABLE keyless (a int, b text)");
+                // An index built CONCURRENTLY waits for older transactions: an ALTER of the same table
+                // arriving meanwhile would deadlock with it (PostgreSQL cancels the build), as a local one would.
+                c.awaitCaughtUp(Duration.ofSeconds(30));
                 c.appSql(1, "CREATE INDEX CONCURRENTLY accounts_balance ON accounts (balance)");
                 c.appSql(0, "CREATE TYPE mood AS ENUM ('calm', 'busy')");
                 c.awaitCaughtUp(Duration.ofSeconds(30)); // what follows on west builds on east's changes
@@ -126,8 +129,8 @@ class DdlReplicationIT {
                     () -> c.countOrMinusOne(1, "SELECT count(*) FROM accounts WHERE id = -1") == 1);
             PgCluster.awaitStreaming(runner, Duration.ofSeconds(30));
 
-            // pgmesh ddl: every node at once, under writes.
-            try (Writers writers = new Writers(c)) {
+            // pgmesh ddl: every node at once, under writes (to another table).
+            try (Writers writers = new Writers(c, "INSERT INTO accounts VALUES (%d, %d, 'written')")) {
                 StringWriter out = new StringWriter();
                 new MeshDdl(c.config(), Duration.ofSeconds(30), new PrintWriter(out, true))
                         .run("ALTER TABLE later RENAME COLUMN label TO title");
@@ -239,13 +242,18 @@ class DdlReplicationIT {
         private final AtomicLong written = new AtomicLong();
 
         Writers(PgCluster c) {
+            this(c, "INSERT INTO accounts (id, balance) VALUES (%d, %d)");
+        }
+
+        /** {@code insert}: a statement with two %d, the key and the node's index. */
+        Writers(PgCluster c, String insert) {
             for (int n = 0; n < 2; n++) {
                 int node = n;
                 Thread t = new Thread(() -> {
                     long next = (node + 1) * 10_000_000L + System.nanoTime() % 1_000_000 * 5;
                     try (Connection conn = c.connectApp(node); Statement st = conn.createStatement()) {
                         while (running.get()) {
-                            st.execute("INSERT INTO accounts (id, balance) VALUES (" + next++ + ", " + node + ")");
+                            st.execute(String.format(insert, next++, node));
                             written.incrementAndGet();
                             Thread.sleep(3);
                         }

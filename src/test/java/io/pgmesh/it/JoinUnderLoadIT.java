@@ -259,8 +259,13 @@ class JoinUnderLoadIT {
                 // A broken file is reported and changes nothing.
                 java.nio.file.Files.writeString(file, "nodes: [");
                 signal(run, "HUP");
-                PgCluster.await(Duration.ofSeconds(30), "the refusal of a broken file",
-                        () -> run.output().contains("was not reloaded, the tasks run on as before"));
+                try {
+                    PgCluster.await(Duration.ofSeconds(30), "the refusal of a broken file",
+                            () -> run.output().contains("was not reloaded, the tasks run on as before"));
+                } catch (AssertionError e) {
+                    throw new AssertionError(e.getMessage() + "; run " + (run.isAlive() ? "runs" : "ended") + ", said:\n"
+                            + run.output(), e);
+                }
 
                 meshFile(c, 3, dir);
                 Cli join = Cli.run("init", "-c", file.toString());
