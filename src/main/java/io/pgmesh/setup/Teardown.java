@@ -137,16 +137,18 @@ public final class Teardown {
 
     /**
      * Drops every table, function and procedure of schema pgmesh except the ID ones; CASCADE takes
-     * the tombstone triggers on user tables with their functions.
+     * the tombstone triggers on user tables with their functions, and a function that returns a
+     * table's rows with the table (hence IF EXISTS: the list is read once, before the drops).
      */
     private static void dropAllButIds(Connection conn) throws SQLException {
         List<String> drops = new ArrayList<>();
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("""
-                SELECT 'DROP TABLE ' || c.oid::regclass || ' CASCADE' FROM pg_class c
+                SELECT 'DROP TABLE IF EXISTS ' || c.oid::regclass || ' CASCADE' FROM pg_class c
                  WHERE c.relnamespace = 'pgmesh'::regnamespace AND c.relkind IN ('r', 'p')
                    AND c.relname <> 'id_blocks'
                 UNION ALL
-                SELECT 'DROP ' || CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || p.oid::regprocedure
+                SELECT 'DROP ' || CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || 'IF EXISTS '
+                       || p.oid::regprocedure
                        || ' CASCADE'
                   FROM pg_proc p WHERE p.pronamespace = 'pgmesh'::regnamespace AND p.proname NOT IN ('uuid_v7', 'id_block')""")) {
             while (rs.next()) {
