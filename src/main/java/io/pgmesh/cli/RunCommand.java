@@ -1,6 +1,9 @@
 package io.pgmesh.cli;
 
 import io.pgmesh.config.MeshConfig;
+import io.pgmesh.config.MeshFingerprint;
+import io.pgmesh.task.FingerprintGuard;
+import io.pgmesh.task.LeaseHolder;
 import io.pgmesh.http.HttpEndpoint;
 import io.pgmesh.http.RunMonitor;
 import io.pgmesh.metrics.TaskMetricsSet;
@@ -42,6 +45,9 @@ final class RunCommand implements Callable<Integer> {
             + " apply to these nodes (place the process next to them: only the change streams cross the network)")
     List<String> targets;
 
+    /** This process as the task leases name it; the same across reloads. */
+    private LeaseHolder me;
+
     /** What wakes the main thread: a signal, or the end of every task of one runner. */
     private sealed interface Event permits Stop, Reload, Ended {
     }
@@ -64,6 +70,10 @@ final class RunCommand implements Callable<Integer> {
         if (http != null) {
             mesh = mesh.withMonitor(mesh.monitor().withHttpListen(http));
         }
+        me = LeaseHolder.of(MeshFingerprint.of(mesh), targets != null);
+        FingerprintGuard.conflict(mesh.nodes(), me).ifPresent(why -> {
+            throw new ExitException(Main.USAGE, "run: " + why);
+        });
         TaskMetricsSet metrics = new TaskMetricsSet(MeshRunner.HEARTBEAT_INTERVAL);
         AtomicReference<MeshRunner> current = new AtomicReference<>();
         try (RunMonitor monitor = monitor(mesh, () -> {
@@ -94,8 +104,9 @@ final class RunCommand implements Callable<Integer> {
         Signal.handle(new Signal("TERM"), s -> events.add(new Stop()));
         Signal.handle(new Signal("HUP"), s -> events.add(new Reload()));
         while (true) {
+            me = me.withFingerprint(MeshFingerprint.of(mesh));
             try (MeshRunner runner = new MeshRunner(mesh, RetryPolicy.defaults(), metrics,
-                    targets == null ? null : java.util.Set.copyOf(targets))) {
+                    targets == null ? null : java.util.Set.copyOf(targets), me)) {
                 current.set(runner);
                 monitor.tasksStarted(mesh, runner.views());
                 runner.start();
@@ -142,6 +153,13 @@ final class RunCommand implements Callable<Integer> {
         if (unknown.isPresent()) {
             log.error("SIGHUP: the mesh file {} was not reloaded, the tasks run on as before: --targets: {}",
                     config.file, unknown.get());
+            return null;
+        }
+        java.util.Optional<String> foreign = FingerprintGuard.conflict(next.nodes(),
+                me.withFingerprint(MeshFingerprint.of(next)));
+        if (foreign.isPresent()) {
+            log.error("SIGHUP: the mesh file {} was not reloaded, the tasks run on as before: {}", config.file,
+                    foreign.get());
             return null;
         }
         if (next.equals(current) && !failedTasks) {

@@ -103,6 +103,10 @@ final class StatusCommand implements Callable<Integer> {
             if (t.error() != null) {
                 out.println("    ! " + t.error());
             }
+            String lease = leaseLine(t.lease());
+            if (lease != null) {
+                out.println("    " + lease);
+            }
             String run = runLine(t.run());
             if (run != null) {
                 out.println("    " + run);
@@ -173,6 +177,19 @@ final class StatusCommand implements Callable<Integer> {
 
     private static String state(MeshStatus.RunState run) {
         return run == null ? "-" : run.stale() && !ended(run) ? "gone" : run.state();
+    }
+
+    /** Which run process holds the task, or since when none does. */
+    private static String leaseLine(MeshStatus.Lease lease) {
+        if (lease == null) {
+            return null;
+        }
+        if (lease.live()) {
+            return "held by " + lease.process() + (lease.preferred() ? " (--targets)" : "") + ", lease renewed, "
+                    + lease.secondsLeft() + " s left";
+        }
+        return "held by no process: the lease of " + lease.process() + " ran out " + -lease.secondsLeft()
+                + " s ago; a standby run takes the task within seconds, else start pgmesh run";
     }
 
     /** The line under a task that says what its process reported, when there is something to say. */

@@ -30,6 +30,9 @@ public record HealthReport(String status, List<Failing> failing, List<String> wa
         List<Failing> failing = new ArrayList<>();
         double bound = settings.maxLatency().toMillis() / 1000.0;
         for (TaskView t : tasks) {
+            if (t.standby()) {
+                continue; // standing by is this process's job while another one applies the task
+            }
             if (!t.streaming()) {
                 failing.add(new Failing(t.name(), t.state(), t.state() + " since " + t.since() + ": " + t.detail()));
                 continue;

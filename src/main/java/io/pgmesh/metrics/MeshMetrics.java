@@ -26,7 +26,7 @@ import java.util.function.Supplier;
  */
 public final class MeshMetrics {
     private static final List<String> STATES = List.of("connecting", "streaming", "retrying", "waiting", "failed",
-            "stopped");
+            "stopped", "standby");
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Supplier<List<TaskView>> tasks;

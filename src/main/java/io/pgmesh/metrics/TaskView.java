@@ -9,4 +9,9 @@ public record TaskView(String name, String source, String target, String state, 
     public boolean streaming() {
         return "streaming".equals(state);
     }
+
+    /** Another process holds the task's lease; this one takes over when that one goes. */
+    public boolean standby() {
+        return "standby".equals(state);
+    }
 }

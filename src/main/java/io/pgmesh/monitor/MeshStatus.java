@@ -15,11 +15,22 @@ public record MeshStatus(List<TaskStatus> tasks, List<NodeStatus> nodes, ClockSk
     public record TaskStatus(String task, String source, String target, String slot, Boolean slotActive,
                              String slotInvalidation, String sourceCurrentLsn, String slotConfirmedLsn,
                              Long lagBytes, String originProgress, String lastAppliedCommitTime,
-                             Long lastAppliedLatencyMs, RunState run, String error) {
+                             Long lastAppliedLatencyMs, RunState run, String error, Lease lease) {
 
         /** True when the last report of a run process says the task failed for good (until a run starts it anew). */
         public boolean failed() {
             return run != null && "failed".equals(run.state());
+        }
+    }
+
+    /**
+     * Which {@code run} process holds a task: host and pid, whether it runs with {@code --targets}
+     * (preferred), and the seconds left on its lease by the target's clock (negative: ran out).
+     */
+    public record Lease(String process, boolean preferred, long secondsLeft) {
+
+        public boolean live() {
+            return secondsLeft >= 0;
         }
     }
 

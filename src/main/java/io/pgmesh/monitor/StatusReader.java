@@ -159,9 +159,11 @@ public final class StatusReader {
         String lastCommit = null;
         Long latency = null;
         MeshStatus.RunState run = null;
+        MeshStatus.Lease lease = null;
         if (target != null) {
             try {
                 run = runState(target.conn(), t.source().name());
+                lease = lease(target.conn(), t.source().name());
                 progress = Sql.queryString(target.conn(), """
                         SELECT s.remote_lsn::text FROM pg_replication_origin_status s
                           JOIN pg_replication_origin o ON o.roident = s.local_id WHERE o.roname = ?""",
@@ -184,7 +186,22 @@ public final class StatusReader {
             }
         }
         return new MeshStatus.TaskStatus(t.name(), t.source().name(), t.target().name(), t.slotName(), active,
-                invalidation, current, confirmed, lag, progress, lastCommit, latency, run, error);
+                invalidation, current, confirmed, lag, progress, lastCommit, latency, run, error, lease);
+    }
+
+    /** Who holds the task's lease, or null if no run process ever took it. */
+    private static MeshStatus.Lease lease(Connection target, String source) throws SQLException {
+        if (!Sql.queryBool(target, "SELECT to_regclass('pgmesh.task_lease') IS NOT NULL")) {
+            return null;
+        }
+        try (PreparedStatement ps = target.prepareStatement("""
+                SELECT process, preferred, floor(extract(epoch FROM expires_at - clock_timestamp()))::bigint
+                  FROM pgmesh.task_lease WHERE source_node = ? AND expires_at > '-infinity'""")) {
+            ps.setString(1, source);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? new MeshStatus.Lease(rs.getString(1), rs.getBoolean(2), rs.getLong(3)) : null;
+            }
+        }
     }
 
     /** What the run process applying this task last reported, or null if none ever did. */

@@ -25,6 +25,11 @@ import java.sql.SQLException;
  * when it changes: {@code status} reads it, so a task that failed inside a process that still
  * runs is seen; whether that process still runs, status tells by its reporting session.
  *
+ * <p>{@code task_lease} says, per source, which {@code run} process may apply from it and until
+ * when (the target's clock): several processes may run one mesh, and a holder that vanishes
+ * without a word (host lost, network cut) must not keep its tasks from the others for longer
+ * than the lease. See {@code io.pgmesh.task.TaskLease}.
+ *
  * <p>{@code removed_nodes} names the nodes {@code pgmesh remove-node} took out: a task into or
  * out of one never starts again, so that a {@code run} still given the old mesh file cannot
  * recreate their slots.
@@ -101,6 +106,19 @@ public final class ControlSchema {
                 reported_at timestamptz NOT NULL
             );
             ALTER TABLE pgmesh.task_state ADD COLUMN IF NOT EXISTS table_stats jsonb;
+            CREATE TABLE IF NOT EXISTS pgmesh.task_lease (
+                source_node text PRIMARY KEY,
+                holder_id uuid NOT NULL,
+                process text NOT NULL,
+                fingerprint text NOT NULL,
+                preferred boolean NOT NULL,
+                backend_pid integer NOT NULL,
+                acquired_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL,
+                claimed_by uuid,
+                claimed_process text,
+                claimed_at timestamptz
+            );
             CREATE TABLE IF NOT EXISTS pgmesh.removed_nodes (
                 node text PRIMARY KEY,
                 removed_at timestamptz NOT NULL DEFAULT now()
@@ -200,6 +218,7 @@ public final class ControlSchema {
                 + " AND to_regprocedure('pgmesh.id_block(text, bigint)') IS NOT NULL"
                 + " AND to_regclass('pgmesh.apply_errors') IS NOT NULL"
                 + " AND to_regclass('pgmesh.task_state') IS NOT NULL"
+                + " AND to_regclass('pgmesh.task_lease') IS NOT NULL"
                 + " AND to_regclass('pgmesh.slot_start') IS NOT NULL"
                 + " AND to_regclass('pgmesh.seen_history') IS NOT NULL"
                 + " AND to_regclass('pgmesh.removed_nodes') IS NOT NULL"

@@ -181,7 +181,7 @@ public final class Initializer {
             }
         }
         Sql.exec(conn, "DELETE FROM pgmesh.task_progress; DELETE FROM pgmesh.initial_load; DELETE FROM pgmesh.seen_history;"
-                + " DELETE FROM pgmesh.slot_start; DELETE FROM pgmesh.task_state");
+                + " DELETE FROM pgmesh.slot_start; DELETE FROM pgmesh.task_state; DELETE FROM pgmesh.task_lease");
         changes++;
         say(node.name() + ": forgot what it knew of the mesh before it was removed (slots, origins, progress)");
     }

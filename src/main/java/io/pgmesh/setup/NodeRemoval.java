@@ -143,6 +143,9 @@ public final class NodeRemoval {
                 Sql.queryString(conn, "DELETE FROM pgmesh.task_progress WHERE source_node = ? RETURNING 1", source);
                 Sql.queryString(conn, "DELETE FROM pgmesh.seen_history WHERE source_node = ? RETURNING 1", source);
                 Sql.queryString(conn, "DELETE FROM pgmesh.task_state WHERE source_node = ? RETURNING 1", source);
+                if (Sql.queryBool(conn, "SELECT to_regclass('pgmesh.task_lease') IS NOT NULL")) {
+                    Sql.queryString(conn, "DELETE FROM pgmesh.task_lease WHERE source_node = ? RETURNING 1", source);
+                }
             }
             for (String slot : slots) {
                 Sql.queryString(conn, "DELETE FROM pgmesh.slot_start WHERE slot_name = ? RETURNING 1", slot);

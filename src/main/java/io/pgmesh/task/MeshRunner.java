@@ -1,6 +1,7 @@
 package io.pgmesh.task;
 
 import io.pgmesh.config.MeshConfig;
+import io.pgmesh.config.MeshFingerprint;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.conflict.ConflictPolicy;
 import io.pgmesh.metrics.TaskMetricsSet;
@@ -16,7 +17,10 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Runs every task of a mesh in this process until stopped. */
+/**
+ * Runs the tasks of a mesh in this process until stopped: every task, or those of the nodes given
+ * by {@code --targets}. A task that another process holds waits in standby (see {@link TaskLease}).
+ */
 public final class MeshRunner implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("pgmesh.run");
 
@@ -43,6 +47,15 @@ public final class MeshRunner implements AutoCloseable {
      * process placed next to its node applies locally, and only the change streams cross the WAN.
      */
     public MeshRunner(MeshConfig config, RetryPolicy retry, TaskMetricsSet metrics, java.util.Set<String> targets) {
+        this(config, retry, metrics, targets, LeaseHolder.of(MeshFingerprint.of(config), targets != null));
+    }
+
+    /**
+     * {@code me}: this process as the task leases name it, kept by the caller across reloads so
+     * that a restarted task takes its own lease back at once.
+     */
+    public MeshRunner(MeshConfig config, RetryPolicy retry, TaskMetricsSet metrics, java.util.Set<String> targets,
+                      LeaseHolder me) {
         ConflictPolicy policy = new ConflictPolicy(config.conflicts());
         Map<String, NodePreparer> preparers = new HashMap<>();
         for (NodeConfig node : config.nodes()) {
@@ -55,7 +68,7 @@ public final class MeshRunner implements AutoCloseable {
             tasks.add(new Task(spec, config.nodes().size(), config.initialLoadSource().map(NodeConfig::name).orElse(null),
                     preparers.get(spec.source().name()),
                     preparers.get(spec.target().name()),
-                    policy, retry, metrics.of(spec.name())));
+                    policy, retry, metrics.of(spec.name()), me));
         }
         reporter = new TaskReporter(tasks);
         heartbeats = new HeartbeatEmitter(config.nodes(), HEARTBEAT_INTERVAL, this::nodeBack);

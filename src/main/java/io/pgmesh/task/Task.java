@@ -18,6 +18,7 @@ import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.ServerCapabilities;
 import io.pgmesh.pg.Sql;
+import io.pgmesh.pg.SqlStates;
 import io.pgmesh.setup.MeshState;
 import io.pgmesh.topology.TaskSpec;
 import io.pgmesh.wal.WalMessage;
@@ -60,6 +61,12 @@ public final class Task implements Runnable {
     private final ConflictPolicy policy;
     private final RetryPolicy retry;
     private final TaskMetrics metrics;
+    /** This process as the task's lease names it. */
+    private final LeaseHolder me;
+    /** Renews the lease while an attempt runs. */
+    private volatile LeaseKeeper keeper;
+    /** Why the lease left this process during the attempt that ends now, or null. */
+    private volatile String leaseLost;
     /** Transactions (by commit LSN) to apply statement by statement: they failed in a strict batch before. */
     private final java.util.Set<Lsn> carefulTxns = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Per transaction, how often it met a table or column its target lacked (see ChangeGuard). */
@@ -75,8 +82,9 @@ public final class Task implements Runnable {
     private volatile Connection applying;
 
     public Task(TaskSpec spec, int meshNodes, String loadSource, NodePreparer sourcePreparer, NodePreparer targetPreparer,
-                ConflictPolicy policy, RetryPolicy retry, TaskMetrics metrics) {
+                ConflictPolicy policy, RetryPolicy retry, TaskMetrics metrics, LeaseHolder me) {
         this.spec = spec;
+        this.me = me;
         this.metrics = metrics;
         this.meshNodes = meshNodes;
         this.loadSource = loadSource;
@@ -128,6 +136,11 @@ public final class Task implements Runnable {
                     return;
                 } catch (ReplayNeededException e) {
                     log.info("task {}: {}", spec, e.getMessage());
+                } catch (LeaseHeldException e) {
+                    failures = 0;
+                    if (!standBy(e.getMessage())) {
+                        break;
+                    }
                 } catch (LoadPendingException e) {
                     // Not a failure: the load that completes the node may be running right now.
                     setState(TaskState.WAITING, e.getMessage());
@@ -137,6 +150,19 @@ public final class Task implements Runnable {
                 } catch (Throwable e) {
                     if (!running) {
                         break;
+                    }
+                    String lost = leaseLost;
+                    if (lost != null) {
+                        // Not a failure of this task: another process applies it now.
+                        failures = 0;
+                        if (!standBy(lost)) {
+                            break;
+                        }
+                        continue;
+                    }
+                    if (SqlStates.OBJECT_IN_USE.equals(SqlStates.of(e))) {
+                        // The origin or the slot of a holder that was just ended: it is free within moments.
+                        failures = 0;
                     }
                     if (System.nanoTime() - started > HEALTHY_STREAMING.toNanos()) {
                         failures = 0;
@@ -192,9 +218,60 @@ public final class Task implements Runnable {
         }
     }
 
+    /** Says that another process holds the task and waits a little before looking again. False when stopped. */
+    private boolean standBy(String why) {
+        setState(TaskState.STANDBY, why);
+        return sleep(TaskLease.STANDBY_RECHECK);
+    }
+
+    /**
+     * The lease left this process (taken, handed over, or not renewable): the task stops applying
+     * at once. Its connections are dropped; what it had not committed rolls back with its progress.
+     */
+    private void leaseLost(String why) {
+        leaseLost = why;
+        log.warn("task {}: {}", spec, why);
+        abortConnections();
+        Thread t = thread;
+        if (t != null) {
+            t.interrupt();
+        }
+    }
+
     private void attempt() throws Exception {
-        setState(TaskState.CONNECTING, "connecting to " + PgConnector.describe(spec.source()) + " and "
-                + PgConnector.describe(spec.target()));
+        leaseLost = null;
+        try {
+            connectAndStream();
+        } finally {
+            LeaseKeeper k = keeper;
+            keeper = null;
+            if (k != null) {
+                k.close(!running);
+            }
+        }
+    }
+
+    /**
+     * Takes the task's lease through the apply session, or throws when another process holds it.
+     * From here on the keeper renews it; should it leave, the attempt ends at once.
+     */
+    private void takeLease(Connection target) throws SQLException, LeaseHeldException {
+        long taken = System.nanoTime();
+        String from = TaskLease.acquire(target, spec.source().name(), me);
+        if (from != null) {
+            log.warn("task {}: took over from {}, which stopped applying it on {} (its session there is gone or"
+                    + " its lease ran out)", spec, from, spec.target().name());
+        }
+        keeper = new LeaseKeeper(spec.target(), spec.source().name(), me, spec.toString(), taken, this::leaseLost);
+    }
+
+    private void connectAndStream() throws Exception {
+        String connecting = "connecting to " + PgConnector.describe(spec.source()) + " and "
+                + PgConnector.describe(spec.target());
+        if (state != TaskState.STANDBY) {
+            // A standby looks every few seconds: it says so once, and again when it takes the task.
+            setState(TaskState.CONNECTING, connecting);
+        }
         Applier applier;
         ServerCapabilities sourceCaps;
         Duration senderTimeout;
@@ -219,6 +296,10 @@ public final class Task implements Runnable {
                 // a node still being loaded lacks the tables those are for.
                 sourcePreparer.ensure(source);
                 targetPreparer.ensure(target);
+                takeLease(target);
+                if (state == TaskState.STANDBY) {
+                    setState(TaskState.CONNECTING, "took the lease; " + connecting);
+                }
                 loadedAt = MeshState.loadedAt(target, spec.source().name()).orElse(null);
                 applier = Applier.open(spec, target, ServerCapabilities.of(target), policy, metrics, carefulTxns, remapped,
                         new SourceRows(() -> PgConnector.connect(spec.source(), "lookup " + spec, PROBE_BOUND),
@@ -228,6 +309,7 @@ public final class Task implements Runnable {
                 throw e;
             }
             try {
+                endStaleStream(source);
                 SlotManager.ensure(source, sourceCaps, spec, applier.startPosition(), loadedAt);
             } catch (Throwable e) {
                 applier.close();
@@ -248,8 +330,16 @@ public final class Task implements Runnable {
                 try (SourceWatch watch = new SourceWatch(spec, repl.unwrap(PGConnection.class).getBackendPID(),
                         quietBound(senderTimeout), WATCH_BOUND)) {
                     stream(applier, stream, watch);
+                } catch (Throwable e) {
+                    // Before the stream's close, which waits for the source's answer: the source may be
+                    // the node that stopped answering (a cut link never says so).
+                    Deadline.abort(repl);
+                    throw e;
                 } finally {
-                    closeQuietly(stream);
+                    Deadline.abortUnlessDone(repl, WATCH_BOUND, () -> {
+                        closeQuietly(stream);
+                        return null;
+                    });
                 }
             } catch (Throwable e) {
                 // Whatever ended the stream, a graceful close would wait for an answer of the source,
@@ -263,6 +353,17 @@ public final class Task implements Runnable {
         } finally {
             applying = null;
         }
+    }
+
+    /**
+     * A walsender still streaming this task's slot belongs to a holder that lost the lease (this
+     * process holds it and the origin now): it is ended, or the slot would stay busy until that
+     * holder's host notices its connection is gone.
+     */
+    private void endStaleStream(Connection source) throws SQLException {
+        Sql.queryString(source, "SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots"
+                + " WHERE slot_name = ? AND active_pid IS NOT NULL", spec.slotName()).ifPresent(ended ->
+                log.info("task {}: ended the stream of slot {} that an earlier holder left behind", spec, spec.slotName()));
     }
 
     private void stream(Applier applier, ChangeStream stream, SourceWatch watch) throws Exception {
@@ -351,6 +452,9 @@ public final class Task implements Runnable {
     }
 
     private void setState(TaskState next, String detail) {
+        if (next == TaskState.STANDBY && state == TaskState.STANDBY && detail.equals(this.detail)) {
+            return; // looked again and nothing changed: one line per change, not one per look
+        }
         this.detail = detail;
         if (next != state) {
             since = Instant.now();

@@ -87,8 +87,13 @@ final class TaskReporter implements AutoCloseable {
     }
 
     private void report(NodeConfig node) {
+        // A task in standby is another process's to report: its state there is the holder's.
+        List<Task> due = byTarget.get(node).stream().filter(t -> t.state() != TaskState.STANDBY).toList();
+        if (due.isEmpty()) {
+            return;
+        }
         List<String> now = new ArrayList<>();
-        for (Task t : byTarget.get(node)) {
+        for (Task t : due) {
             now.add(t.state().label() + "|" + t.detail() + "|" + t.since() + "|" + stats(t));
         }
         if (now.equals(written.get(node))) {
@@ -101,7 +106,7 @@ final class TaskReporter implements AutoCloseable {
                 conns.put(node, conn);
             }
             try (PreparedStatement ps = conn.prepareStatement(UPSERT)) {
-                for (Task t : byTarget.get(node)) {
+                for (Task t : due) {
                     ps.setString(1, t.spec().source().name());
                     ps.setString(2, t.state().label());
                     ps.setString(3, t.detail());

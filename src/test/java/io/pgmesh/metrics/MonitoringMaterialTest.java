@@ -50,7 +50,7 @@ class MonitoringMaterialTest {
         TaskView task = new TaskView("east->west", "east", "west", "streaming", "streaming", Instant.now(), m);
         MeshStatus status = new MeshStatus(
                 List.of(new MeshStatus.TaskStatus("east->west", "east", "west", "pgmesh_east_west", true, null, "0/1",
-                        "0/1", 0L, null, null, null, null, null)),
+                        "0/1", 0L, null, null, null, null, null, null)),
                 List.of(new MeshStatus.NodeStatus("east", true, null, 170005, List.of(new MeshStatus.SlotStatus(
                         "pgmesh_east_west", true, "0/1", 1024, null, "reserved", 1L << 30, false)), List.of(), 0L,
                         List.of(new MeshStatus.ControlTable("conflicts", 12, 65536)))),

@@ -1,0 +1,125 @@
+package io.pgmesh.task;
+
+import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.Errors;
+import io.pgmesh.pg.PgConnector;
+import io.pgmesh.pg.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Renews a task's lease while an attempt runs, from a session of its own (the apply session may
+ * be busy for minutes with one transaction). When the lease leaves this process, or cannot be
+ * renewed for {@link TaskLease#SELF_FENCE}, it says why to {@code lost} at once, which drops the
+ * task's connections: the holder stops before a standby may take over, so two processes never
+ * both believe they apply.
+ */
+final class LeaseKeeper implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("pgmesh.task");
+    /** Each renewal is bounded well under the self-fence: a target that stopped answering is noticed. */
+    private static final Duration BOUND = Duration.ofSeconds(4);
+
+    private final NodeConfig target;
+    private final String sourceNode;
+    private final LeaseHolder me;
+    private final String purpose;
+    private final Consumer<String> lost;
+    private final Thread thread;
+    private volatile boolean running = true;
+    private volatile Connection conn;
+    /** When the last renewal that succeeded was sent (the lease runs from a moment after it). */
+    private volatile long renewedNanos;
+
+    LeaseKeeper(NodeConfig target, String sourceNode, LeaseHolder me, String purpose, long takenNanos,
+                Consumer<String> lost) {
+        this.target = target;
+        this.sourceNode = sourceNode;
+        this.me = me;
+        this.purpose = purpose;
+        this.lost = lost;
+        this.renewedNanos = takenNanos;
+        thread = new Thread(this::keep, "lease " + purpose);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void keep() {
+        while (running) {
+            try {
+                Thread.sleep(TaskLease.RENEW_EVERY.toMillis());
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!running) {
+                return;
+            }
+            long sent = System.nanoTime();
+            try {
+                if (conn == null) {
+                    conn = PgConnector.connect(target, "lease " + purpose, BOUND);
+                }
+                String gone = TaskLease.renew(conn, sourceNode, me);
+                if (gone != null) {
+                    give(gone);
+                    return;
+                }
+                renewedNanos = sent;
+            } catch (SQLException | RuntimeException e) {
+                Sql.closeQuietly(conn);
+                conn = null;
+                long silent = System.nanoTime() - renewedNanos;
+                if (silent >= TaskLease.SELF_FENCE.toNanos()) {
+                    give("could not renew the lease on " + target.name() + " for "
+                            + TimeUnit.NANOSECONDS.toSeconds(silent) + " s (" + Errors.describe(e) + "); stopped"
+                            + " applying so that another process may take the task over");
+                    return;
+                }
+                log.debug("task {}: lease renewal failed: {}", purpose, Errors.describe(e));
+            }
+        }
+    }
+
+    private void give(String why) {
+        if (running) {
+            running = false;
+            lost.accept(why);
+        }
+    }
+
+    /**
+     * Ends the renewals; with {@code release} (the task stops) the lease is let go at once, so a
+     * standby need not wait for it to run out.
+     */
+    void close(boolean release) {
+        running = false;
+        thread.interrupt();
+        try {
+            thread.join(BOUND.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Connection c = conn;
+        if (release) {
+            try {
+                if (c == null) {
+                    c = PgConnector.connect(target, "lease " + purpose, BOUND);
+                }
+                TaskLease.release(c, sourceNode, me);
+            } catch (SQLException | RuntimeException e) {
+                log.debug("task {}: the lease could not be released; it runs out in {} s", purpose,
+                        TaskLease.TERM.toSeconds(), e);
+            }
+        }
+        Sql.closeQuietly(c);
+    }
+
+    @Override
+    public void close() {
+        close(false);
+    }
+}
