@@ -28,7 +28,14 @@ final class LeaseKeeper implements AutoCloseable {
     private final String sourceNode;
     private final LeaseHolder me;
     private final String purpose;
-    private final Consumer<String> lost;
+    private final Consumer<Loss> lost;
+
+    /**
+     * Why the lease left. {@code toAnother}: another process has the task now (this one stands
+     * by); otherwise it could not be renewed (the target does not answer): a failure, retried.
+     */
+    record Loss(String why, boolean toAnother) {
+    }
     private final Thread thread;
     private volatile boolean running = true;
     private volatile Connection conn;
@@ -36,7 +43,7 @@ final class LeaseKeeper implements AutoCloseable {
     private volatile long renewedNanos;
 
     LeaseKeeper(NodeConfig target, String sourceNode, LeaseHolder me, String purpose, long takenNanos,
-                Consumer<String> lost) {
+                Consumer<Loss> lost) {
         this.target = target;
         this.sourceNode = sourceNode;
         this.me = me;
@@ -65,7 +72,7 @@ final class LeaseKeeper implements AutoCloseable {
                 }
                 String gone = TaskLease.renew(conn, sourceNode, me);
                 if (gone != null) {
-                    give(gone);
+                    give(new Loss(gone, true));
                     return;
                 }
                 renewedNanos = sent;
@@ -74,9 +81,9 @@ final class LeaseKeeper implements AutoCloseable {
                 conn = null;
                 long silent = System.nanoTime() - renewedNanos;
                 if (silent >= TaskLease.SELF_FENCE.toNanos()) {
-                    give("could not renew the lease on " + target.name() + " for "
+                    give(new Loss("could not renew the lease on " + target.name() + " for "
                             + TimeUnit.NANOSECONDS.toSeconds(silent) + " s (" + Errors.describe(e) + "); stopped"
-                            + " applying so that another process may take the task over");
+                            + " applying so that another process may take the task over", false));
                     return;
                 }
                 log.debug("task {}: lease renewal failed: {}", purpose, Errors.describe(e));
@@ -84,10 +91,10 @@ final class LeaseKeeper implements AutoCloseable {
         }
     }
 
-    private void give(String why) {
+    private void give(Loss loss) {
         if (running) {
             running = false;
-            lost.accept(why);
+            lost.accept(loss);
         }
     }
 

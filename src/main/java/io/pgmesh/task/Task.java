@@ -66,7 +66,7 @@ public final class Task implements Runnable {
     /** Renews the lease while an attempt runs. */
     private volatile LeaseKeeper keeper;
     /** Why the lease left this process during the attempt that ends now, or null. */
-    private volatile String leaseLost;
+    private volatile LeaseKeeper.Loss leaseLost;
     /** Transactions (by commit LSN) to apply statement by statement: they failed in a strict batch before. */
     private final java.util.Set<Lsn> carefulTxns = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Per transaction, how often it met a table or column its target lacked (see ChangeGuard). */
@@ -151,11 +151,11 @@ public final class Task implements Runnable {
                     if (!running) {
                         break;
                     }
-                    String lost = leaseLost;
-                    if (lost != null) {
+                    LeaseKeeper.Loss lost = leaseLost;
+                    if (lost != null && lost.toAnother()) {
                         // Not a failure of this task: another process applies it now.
                         failures = 0;
-                        if (!standBy(lost)) {
+                        if (!standBy(lost.why())) {
                             break;
                         }
                         continue;
@@ -168,7 +168,9 @@ public final class Task implements Runnable {
                         failures = 0;
                     }
                     Duration delay = retry.delay(failures++);
-                    setState(TaskState.RETRYING, "retrying in " + seconds(delay) + " because " + Errors.describe(e));
+                    // A lease that could not be renewed dropped the connections: its reason is the cause.
+                    setState(TaskState.RETRYING, "retrying in " + seconds(delay) + " because "
+                            + (lost != null ? lost.why() : Errors.describe(e)));
                     if (e instanceof Error) {
                         // Not a condition of the databases: the stack is what a bug report needs.
                         log.error("task {}: {} (a bug in pgmesh; please report it with this trace)", spec, e, e);
@@ -228,14 +230,13 @@ public final class Task implements Runnable {
      * The lease left this process (taken, handed over, or not renewable): the task stops applying
      * at once. Its connections are dropped; what it had not committed rolls back with its progress.
      */
-    private void leaseLost(String why) {
-        leaseLost = why;
-        log.warn("task {}: {}", spec, why);
+    private void leaseLost(LeaseKeeper.Loss loss) {
+        leaseLost = loss;
+        log.warn("task {}: {}", spec, loss.why());
+        // Not an interrupt: that is how stop() ends the task, and this task stands by instead. A
+        // blocked read or write fails at once on a dropped connection; a wait on the queue ends
+        // within 50 ms at the next use of the target.
         abortConnections();
-        Thread t = thread;
-        if (t != null) {
-            t.interrupt();
-        }
     }
 
     private void attempt() throws Exception {
