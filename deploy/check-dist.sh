@@ -9,9 +9,12 @@ archive=target/pgmesh-dist.tar.gz
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
 tar -xzf "$archive" -C "$root"
-java_dir="$(dirname "$(readlink -f "$(command -v java)")")"
-# Only java and the basic tools: a machine without Maven.
-path="$java_dir:/usr/bin:/bin"
+# A PATH with java and the few tools the launcher uses, nothing else: a machine without Maven.
+mkdir "$root/path"
+for tool in java bash dirname readlink; do
+  ln -s "$(readlink -f "$(command -v "$tool")")" "$root/path/$tool"
+done
+path="$root/path"
 if PATH="$path" command -v mvn > /dev/null; then
   echo "check-dist: mvn is still on the reduced PATH $path"; exit 1
 fi
@@ -20,7 +23,7 @@ set +e
 out="$(PATH="$path" "$root/pgmesh/bin/pgmesh" check -c /nonexistent/mesh.yaml 2>&1)"
 code=$?
 set -e
-if [ "$code" != 2 ] || [ "${out#*nonexistent}" = "$out" ]; then
+if [ "$code" != 2 ] || [ "${out#*mesh.yaml}" = "$out" ]; then
   printf 'check-dist: bin/pgmesh check with a missing mesh file should exit 2 naming it; exit %s:\n%s\n' "$code" "$out"
   exit 1
 fi
