@@ -42,7 +42,8 @@ public final class Bench {
 
     /** What the environment asks for; every knob has a default that is the documented full run. */
     record Cfg(int seconds, int latSeconds, int latRate, int clients, int jobs, int scale, long bigRows,
-               String pgVersion, String xmx, Set<String> only, boolean adopt, boolean profile, int timeoutSeconds) {
+               String pgVersion, String xmx, Set<String> only, boolean adopt, boolean profile, int timeoutSeconds,
+               int linkMs, String placement) {
         static Cfg fromEnv() {
             int seconds = env("BENCH_SECONDS", 30);
             Set<String> only = new LinkedHashSet<>();
@@ -63,7 +64,17 @@ public final class Bench {
                     env("BENCH_CLIENTS", 4), env("BENCH_JOBS", 2), env("BENCH_SCALE", 10),
                     env("BENCH_BIG_ROWS", 1_000_000), System.getenv().getOrDefault("BENCH_PG_VERSION", "17.5.0"),
                     System.getenv().getOrDefault("BENCH_XMX", "256m"), only, rows.equals("adopted"),
-                    env("BENCH_PROFILE", 1) != 0, env("BENCH_TIMEOUT", 1800));
+                    env("BENCH_PROFILE", 1) != 0, env("BENCH_TIMEOUT", 1800), env("BENCH_LINK_MS", 0),
+                    placementFromEnv());
+        }
+
+        /** {@code BENCH_PLACEMENT}: the side of the link pgmesh runs on (the subscription is always the target's). */
+        private static String placementFromEnv() {
+            String p = System.getenv().getOrDefault("BENCH_PLACEMENT", "target");
+            if (!p.equals("target") && !p.equals("source")) {
+                throw new IllegalArgumentException("BENCH_PLACEMENT: expected target or source, got " + p);
+            }
+            return p;
         }
 
         private static int env(String name, int dflt) {
@@ -116,6 +127,9 @@ public final class Bench {
     private volatile EmbeddedPostgres tgt;
     private Native nat;
     private Mesh mesh;
+    /** The WAN link's two ends (BENCH_LINK_MS), null without one. */
+    private DelayProxy toSource;
+    private DelayProxy toTarget;
     private long markSeq;
     private Map<String, Double> threadCpu = Map.of();
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
@@ -218,11 +232,27 @@ public final class Bench {
             Db.exec(tgt, db, trigger);
         }
         Db.exec(src, SRC_DB, "CREATE PUBLICATION native_pub FOR TABLE " + String.join(", ", TABLES));
+        // A WAN link (BENCH_LINK_MS each way) between the source's side and the target's: the
+        // subscription runs on the target, so its stream crosses it; pgmesh runs on the side
+        // BENCH_PLACEMENT names, and reaches the other side across it.
+        int sourcePort = src.port();
+        int targetPort = tgt.port();
+        if (cfg.linkMs() > 0) {
+            toSource = new DelayProxy(src.port(), cfg.linkMs());
+            toTarget = new DelayProxy(tgt.port(), cfg.linkMs());
+            if (cfg.placement().equals("target")) {
+                sourcePort = toSource.port();
+            } else {
+                targetPort = toTarget.port();
+            }
+            say("link: " + cfg.linkMs() + " ms each way (round trip " + 2 * cfg.linkMs() + " ms); pgmesh next to the "
+                    + cfg.placement() + "; the subscription next to the target");
+        }
         Db.exec(tgt, NATIVE_DB, "CREATE SUBSCRIPTION " + Native.SUBSCRIPTION + " CONNECTION 'host=127.0.0.1 port="
-                + src.port() + " dbname=" + SRC_DB + " user=postgres' PUBLICATION native_pub"
+                + (toSource != null ? toSource.port() : src.port()) + " dbname=" + SRC_DB + " user=postgres' PUBLICATION native_pub"
                 + " WITH (copy_data = false, enabled = false)");
         nat = new Native(src, SRC_DB, tgt, NATIVE_DB);
-        mesh = new Mesh(src, SRC_DB, tgt, MESH_DB, jar(), runDir, cfg.xmx);
+        mesh = new Mesh(src, SRC_DB, tgt, MESH_DB, jar(), runDir, cfg.xmx, sourcePort, targetPort);
 
         say("first pgmesh start: creates its slot " + mesh.slot + ", then SIGTERM");
         mesh.start("create-slot");
@@ -252,6 +282,8 @@ public final class Bench {
             progress = mesh.progress(c);
         }
         details.append("## Set-up\n\n")
+                .append(cfg.linkMs() > 0 ? "- Link: " + cfg.linkMs() + " ms each way through a delaying TCP proxy"
+                        + " (DelayProxy); pgmesh next to the " + cfg.placement() + ", the subscription next to the target.\n" : "")
                 .append("- Source: PostgreSQL ").append(cfg.pgVersion).append(" on 127.0.0.1:").append(src.port())
                 .append(", database `").append(SRC_DB).append("`. Target: PostgreSQL ").append(cfg.pgVersion)
                 .append(" on 127.0.0.1:").append(tgt.port()).append(", databases `").append(NATIVE_DB)

@@ -135,6 +135,12 @@ abstract class Replicator {
 
         Mesh(EmbeddedPostgres source, String sourceDb, EmbeddedPostgres target, String targetDb, Path jar, Path logDir,
              String xmx) throws IOException {
+            this(source, sourceDb, target, targetDb, jar, logDir, xmx, source.port(), target.port());
+        }
+
+        /** {@code sourcePort}, {@code targetPort}: where pgmesh reaches them, a delaying proxy's port across a link. */
+        Mesh(EmbeddedPostgres source, String sourceDb, EmbeddedPostgres target, String targetDb, Path jar, Path logDir,
+             String xmx, int sourcePort, int targetPort) throws IOException {
             super("pgmesh", source, sourceDb, target, targetDb, "pgmesh_" + SOURCE_NODE + "_" + TARGET_NODE);
             this.jar = jar;
             this.logDir = logDir;
@@ -156,7 +162,7 @@ abstract class Replicator {
                         sslmode: disable
                     tables:
                       include: ["public.*"]
-                    """.formatted(SOURCE_NODE, source.port(), sourceDb, TARGET_NODE, target.port(), targetDb));
+                    """.formatted(SOURCE_NODE, sourcePort, sourceDb, TARGET_NODE, targetPort, targetDb));
         }
 
         Path meshFile() {

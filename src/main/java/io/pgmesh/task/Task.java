@@ -260,8 +260,9 @@ public final class Task implements Runnable {
         long taken = System.nanoTime();
         String from = TaskLease.acquire(target, spec.source().name(), me);
         if (from != null) {
-            log.warn("task {}: took over from {}, which stopped applying it on {} (its session there is gone or"
-                    + " its lease ran out)", spec, from, spec.target().name());
+            // Info, not a warning: a restart or a stop of the other process looks the same from here.
+            log.info("task {}: took the task over from {}, which no longer applies it on {} (it stopped, its"
+                    + " session there ended, or its lease ran out)", spec, from, spec.target().name());
         }
         keeper = new LeaseKeeper(spec.target(), spec.source().name(), me, spec.toString(), taken, this::leaseLost);
     }
