@@ -137,9 +137,26 @@ public final class Applier implements AutoCloseable {
                                ApplyEvents listener, java.util.Set<Lsn> carefulTxns, java.util.Map<Lsn, Integer> remapped,
                                SourceRows sourceRows,
                                int meshNodes) throws SQLException {
-        return new Applier(task, conn, caps, policy, ApplySession.open(conn, task), listener, carefulTxns, remapped,
-                sourceRows,
-                meshNodes);
+        Applier applier = new Applier(task, conn, caps, policy, ApplySession.open(conn, task), listener, carefulTxns,
+                remapped, sourceRows, meshNodes);
+        java.time.Duration rtt = roundTrip(conn);
+        int fit = applier.batch.fitTo(rtt);
+        if (fit > 500) {
+            log.info("task {}: the round trip to {} takes {} ms: batches of up to {} statements", task,
+                    task.target().name(), rtt.toMillis(), fit);
+        }
+        return applier;
+    }
+
+    /** The shortest of three round trips to the target: what each batch costs at least. */
+    private static java.time.Duration roundTrip(Connection conn) throws SQLException {
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < 3; i++) {
+            long t0 = System.nanoTime();
+            Sql.exec(conn, "SELECT 1");
+            best = Math.min(best, System.nanoTime() - t0);
+        }
+        return java.time.Duration.ofNanos(best);
     }
 
     /** Where this task stands on the target: the position to resume streaming from. */

@@ -1,12 +1,16 @@
 package io.pgmesh.task;
 
 import io.pgmesh.config.NodeConfig;
+import io.pgmesh.pg.Deadline;
 import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.PgConnector;
 import io.pgmesh.pg.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -17,18 +21,18 @@ import org.slf4j.LoggerFactory;
  * be busy for minutes with one transaction). When the lease leaves this process, or cannot be
  * renewed for {@link TaskLease#SELF_FENCE}, it says why to {@code lost} at once, which drops the
  * task's connections: the holder stops before a standby may take over, so two processes never
- * both believe they apply.
+ * both believe they apply. The fence is a timer of its own: a renewal stuck in a connect or a
+ * login to a target that stopped answering must not delay it past the lease's end.
  */
 final class LeaseKeeper implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("pgmesh.task");
     /** Each renewal is bounded well under the self-fence: a target that stopped answering is noticed. */
     private static final Duration BOUND = Duration.ofSeconds(4);
-
-    private final NodeConfig target;
-    private final String sourceNode;
-    private final LeaseHolder me;
-    private final String purpose;
-    private final Consumer<Loss> lost;
+    private static final ScheduledExecutorService FENCE = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "pgmesh lease fence");
+        t.setDaemon(true);
+        return t;
+    });
 
     /**
      * Why the lease left. {@code toAnother}: another process has the task now (this one stands
@@ -36,11 +40,18 @@ final class LeaseKeeper implements AutoCloseable {
      */
     record Loss(String why, boolean toAnother) {
     }
+
+    private final NodeConfig target;
+    private final String sourceNode;
+    private final LeaseHolder me;
+    private final String purpose;
+    private final Consumer<Loss> lost;
     private final Thread thread;
+    private final ScheduledFuture<?> fence;
     private volatile boolean running = true;
-    private volatile Connection conn;
     /** When the last renewal that succeeded was sent (the lease runs from a moment after it). */
     private volatile long renewedNanos;
+    private volatile String lastFailure = "no renewal answered";
 
     LeaseKeeper(NodeConfig target, String sourceNode, LeaseHolder me, String purpose, long takenNanos,
                 Consumer<Loss> lost) {
@@ -53,47 +64,60 @@ final class LeaseKeeper implements AutoCloseable {
         thread = new Thread(this::keep, "lease " + purpose);
         thread.setDaemon(true);
         thread.start();
+        fence = FENCE.scheduleWithFixedDelay(this::checkFence, 500, 500, TimeUnit.MILLISECONDS);
     }
 
     private void keep() {
-        while (running) {
-            try {
-                Thread.sleep(TaskLease.RENEW_EVERY.toMillis());
-            } catch (InterruptedException e) {
-                return;
-            }
-            if (!running) {
-                return;
-            }
-            long sent = System.nanoTime();
-            try {
-                if (conn == null) {
-                    conn = PgConnector.connect(target, "lease " + purpose, BOUND);
-                }
-                String gone = TaskLease.renew(conn, sourceNode, me);
-                if (gone != null) {
-                    give(new Loss(gone, true));
+        Connection conn = null;
+        try {
+            while (running) {
+                try {
+                    Thread.sleep(TaskLease.RENEW_EVERY.toMillis());
+                } catch (InterruptedException e) {
                     return;
                 }
-                renewedNanos = sent;
-            } catch (SQLException | RuntimeException e) {
-                Sql.closeQuietly(conn);
-                conn = null;
-                long silent = System.nanoTime() - renewedNanos;
-                if (silent >= TaskLease.SELF_FENCE.toNanos()) {
-                    give(new Loss("could not renew the lease on " + target.name() + " for "
-                            + TimeUnit.NANOSECONDS.toSeconds(silent) + " s (" + Errors.describe(e) + "); stopped"
-                            + " applying so that another process may take the task over", false));
-                    return;
+                long sent = System.nanoTime();
+                try {
+                    if (conn == null) {
+                        conn = PgConnector.connect(target, "lease " + purpose, BOUND);
+                        // A row lock held by a session that died mid-acquire must not hold a renewal.
+                        Sql.exec(conn, "SET lock_timeout = '2s'");
+                    }
+                    if (!running) {
+                        return;
+                    }
+                    Connection c = conn;
+                    String gone = Deadline.abortUnlessDone(c, BOUND, () -> TaskLease.renew(c, sourceNode, me));
+                    if (gone != null) {
+                        give(new Loss(gone, true));
+                        return;
+                    }
+                    renewedNanos = sent;
+                } catch (SQLException | RuntimeException e) {
+                    Sql.closeQuietly(conn);
+                    conn = null;
+                    lastFailure = Errors.describe(e);
+                    log.debug("task {}: lease renewal failed: {}", purpose, lastFailure);
                 }
-                log.debug("task {}: lease renewal failed: {}", purpose, Errors.describe(e));
             }
+        } finally {
+            Sql.closeQuietly(conn);
         }
     }
 
-    private void give(Loss loss) {
+    private void checkFence() {
+        long silent = System.nanoTime() - renewedNanos;
+        if (running && silent >= TaskLease.SELF_FENCE.toNanos()) {
+            give(new Loss("could not renew the lease on " + target.name() + " for "
+                    + TimeUnit.NANOSECONDS.toSeconds(silent) + " s (" + lastFailure + "); stopped applying so that"
+                    + " another process may take the task over", false));
+        }
+    }
+
+    private synchronized void give(Loss loss) {
         if (running) {
             running = false;
+            fence.cancel(false);
             lost.accept(loss);
         }
     }
@@ -104,25 +128,17 @@ final class LeaseKeeper implements AutoCloseable {
      */
     void close(boolean release) {
         running = false;
+        fence.cancel(false);
         thread.interrupt();
-        try {
-            thread.join(BOUND.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (!release) {
+            return;
         }
-        Connection c = conn;
-        if (release) {
-            try {
-                if (c == null) {
-                    c = PgConnector.connect(target, "lease " + purpose, BOUND);
-                }
-                TaskLease.release(c, sourceNode, me);
-            } catch (SQLException | RuntimeException e) {
-                log.debug("task {}: the lease could not be released; it runs out in {} s", purpose,
-                        TaskLease.TERM.toSeconds(), e);
-            }
+        try (Connection c = PgConnector.connect(target, "lease " + purpose, BOUND)) {
+            TaskLease.release(c, sourceNode, me);
+        } catch (SQLException | RuntimeException e) {
+            log.debug("task {}: the lease could not be released; it runs out in {} s", purpose,
+                    TaskLease.TERM.toSeconds(), e);
         }
-        Sql.closeQuietly(c);
     }
 
     @Override

@@ -70,7 +70,7 @@ public final class MeshRunner implements AutoCloseable {
                     preparers.get(spec.target().name()),
                     policy, retry, metrics.of(spec.name()), me));
         }
-        reporter = new TaskReporter(tasks);
+        reporter = new TaskReporter(tasks, me.id());
         heartbeats = new HeartbeatEmitter(config.nodes(), HEARTBEAT_INTERVAL, this::nodeBack);
     }
 

@@ -138,7 +138,13 @@ public final class Task implements Runnable {
                     log.info("task {}: {}", spec, e.getMessage());
                 } catch (LeaseHeldException e) {
                     failures = 0;
-                    if (!standBy(e.getMessage())) {
+                    if (e.foreign()) {
+                        // Unhealthy on purpose: two mesh files for one mesh is for a person to settle.
+                        setState(TaskState.WAITING, e.getMessage());
+                        if (!sleep(TaskLease.STANDBY_RECHECK)) {
+                            break;
+                        }
+                    } else if (!standBy(e.getMessage())) {
                         break;
                     }
                 } catch (LoadPendingException e) {
@@ -244,11 +250,27 @@ public final class Task implements Runnable {
         try {
             connectAndStream();
         } finally {
+            applying = null;
             LeaseKeeper k = keeper;
             keeper = null;
             if (k != null) {
                 k.close(!running);
             }
+        }
+    }
+
+    /** Ends the attempt when the lease left while it was setting up or streaming. */
+    private void checkLease() throws LeaseGoneException {
+        LeaseKeeper.Loss lost = leaseLost;
+        if (lost != null) {
+            throw new LeaseGoneException(lost.why());
+        }
+    }
+
+    /** The lease left this process during an attempt; {@link #leaseLost} says how. */
+    static final class LeaseGoneException extends Exception {
+        LeaseGoneException(String why) {
+            super(why);
         }
     }
 
@@ -258,7 +280,7 @@ public final class Task implements Runnable {
      */
     private void takeLease(Connection target) throws SQLException, LeaseHeldException {
         long taken = System.nanoTime();
-        String from = TaskLease.acquire(target, spec.source().name(), me);
+        String from = TaskLease.acquire(target, spec.source().name(), me, "pgmesh apply " + spec);
         if (from != null) {
             // Info, not a warning: a restart or a stop of the other process looks the same from here.
             log.info("task {}: took the task over from {}, which no longer applies it on {} (it stopped, its"
@@ -284,6 +306,7 @@ public final class Task implements Runnable {
                     "SELECT setting::int FROM pg_settings WHERE name = 'wal_sender_timeout'"));
             Connection target = connect(spec.target().name(),
                     () -> PgConnector.connectApply(spec.target(), "apply " + spec, PgConnector.RUN_STATEMENT_BOUND));
+            applying = target; // from now on a stop, or a lost lease, can drop it
             Lsn loadedAt;
             try {
                 Optional<String> removed = MembershipGate.removed(spec, source, target);
@@ -311,6 +334,7 @@ public final class Task implements Runnable {
                 throw e;
             }
             try {
+                checkLease();
                 endStaleStream(source);
                 SlotManager.ensure(source, sourceCaps, spec, applier.startPosition(), loadedAt);
             } catch (Throwable e) {
@@ -378,6 +402,7 @@ public final class Task implements Runnable {
         setState(TaskState.STREAMING, "streaming from " + lsnOrSlot(applier.startPosition()));
         try {
             applyLoop(applier, queue, flush, capture, watch);
+            checkLease();
         } finally {
             capture.stop();
             captureThread.join(5000);
@@ -387,7 +412,7 @@ public final class Task implements Runnable {
     private void applyLoop(Applier applier, BlockingQueue<WalMessage> queue, FlushPosition flush, Capture capture,
                            SourceWatch watch) throws Exception {
         long lastRefresh = System.nanoTime();
-        while (running) {
+        while (running && leaseLost == null) {
             WalMessage m = queue.poll();
             if (m == null) {
                 // The source is quiet for now: send what waits, the last COMMIT included.
@@ -454,7 +479,7 @@ public final class Task implements Runnable {
     }
 
     private void setState(TaskState next, String detail) {
-        if (next == TaskState.STANDBY && state == TaskState.STANDBY && detail.equals(this.detail)) {
+        if ((next == TaskState.STANDBY || next == TaskState.WAITING) && next == state && detail.equals(this.detail)) {
             return; // looked again and nothing changed: one line per change, not one per look
         }
         this.detail = detail;

@@ -1,6 +1,9 @@
 package io.pgmesh.task;
 
+import io.pgmesh.pg.Errors;
 import io.pgmesh.pg.Sql;
+import io.pgmesh.pg.SqlStates;
+import java.util.List;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -58,7 +61,12 @@ final class TaskLease {
     record Take(String from) implements Decision {
     }
 
-    record Wait(String why) implements Decision {
+    /** @param foreign the holder runs another mesh file: not a standby, a fault to fix */
+    record Wait(String why, boolean foreign) implements Decision {
+
+        Wait(String why) {
+            this(why, false);
+        }
     }
 
     /** A preferred process asks the holder that runs every task to hand this one over. */
@@ -88,7 +96,7 @@ final class TaskLease {
             if (!row.fingerprint().equals(me.fingerprint())) {
                 return new Wait("held by " + row.process() + ", which runs a different mesh file (fingerprint "
                         + row.fingerprint() + ", this process " + me.fingerprint() + "); give every pgmesh run the same"
-                        + " mesh file");
+                        + " mesh file", true);
             }
             if (me.preferred() && !row.preferred()) {
                 return new Claim("held by " + row.process() + ", which runs every task; asked it to hand this one over");
@@ -105,12 +113,16 @@ final class TaskLease {
      *
      * @return the process that held it before, or null
      */
-    static String acquire(Connection conn, String sourceNode, LeaseHolder me) throws SQLException, LeaseHeldException {
+    static String acquire(Connection conn, String sourceNode, LeaseHolder me, String applyName)
+            throws SQLException, LeaseHeldException {
         boolean autoCommit = conn.getAutoCommit();
         conn.setAutoCommit(false);
         Row row;
         Decision decision;
         try {
+            // The row stays locked until the commit: a session that dies in between (its host lost)
+            // must not hold every renewal and every other acquire for as long as TCP keeps it.
+            Sql.exec(conn, "SET LOCAL idle_in_transaction_session_timeout = '5s'; SET LOCAL lock_timeout = '5s'");
             try (PreparedStatement ps = conn.prepareStatement("""
                     INSERT INTO pgmesh.task_lease (source_node, holder_id, process, fingerprint, preferred, backend_pid,
                                                    acquired_at, expires_at)
@@ -154,27 +166,42 @@ final class TaskLease {
             conn.setAutoCommit(autoCommit);
         }
         if (decision instanceof Take t) {
-            endOldBackend(conn, row);
+            endOldBackends(conn, row, applyName);
             return t.from();
         }
-        throw new LeaseHeldException(decision instanceof Wait w ? w.why()
-                : decision instanceof Claim c ? c.why() : ((HandOver) decision).why());
+        if (decision instanceof Wait w) {
+            throw new LeaseHeldException(w.why(), w.foreign());
+        }
+        throw new LeaseHeldException(decision instanceof Claim c ? c.why() : ((HandOver) decision).why(), false);
     }
 
     /**
      * A backend that applied for an earlier holder (or an earlier attempt of this one, cut off
-     * without a word) may still hold the origin: it is ended, so that the origin is free. Only a
-     * pgmesh session of that pid is ended, never a pid reused since by an application.
+     * without a word) may still hold the origin: it is ended, so that the origin is free. That is
+     * the pid the lease recorded, if it is still a pgmesh session (never a pid reused since by an
+     * application), and any other session applying this task ({@code applyName}): with the lease
+     * taken, none of them may apply any more.
      */
-    private static void endOldBackend(Connection conn, Row row) throws SQLException {
-        if (row == null) {
-            return;
+    private static void endOldBackends(Connection conn, Row row, String applyName) throws SQLException {
+        List<String> ended;
+        try {
+            ended = Sql.queryColumn(conn, """
+                    SELECT pid || ' (' || usename || ')'
+                      FROM (SELECT pid, usename FROM pg_stat_activity
+                             WHERE pid <> pg_backend_pid()
+                               AND (pid = ? AND application_name LIKE 'pgmesh apply %' OR application_name = left(?, 63))
+                            OFFSET 0) old -- OFFSET 0: filtered first, so that nothing else is ever terminated
+                     WHERE pg_terminate_backend(pid, 5000)""", row == null ? -1 : row.backendPid(), applyName);
+        } catch (SQLException e) {
+            if (SqlStates.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+                throw new SQLException("cannot end the session that applied this task for " + (row == null ? "another process"
+                        : row.process()) + " (" + Errors.describe(e) + "): run every pgmesh run as the same role, or grant"
+                        + " pg_signal_backend to this one", e.getSQLState(), e);
+            }
+            throw e;
         }
-        boolean ended = Sql.queryBool(conn, """
-                SELECT coalesce(bool_or(pg_terminate_backend(pid, 5000)), false) FROM pg_stat_activity
-                 WHERE pid = ? AND pid <> pg_backend_pid() AND application_name LIKE 'pgmesh apply %'""", row.backendPid());
-        if (ended) {
-            log.info("ended backend {} of {}, which applied this task before", row.backendPid(), row.process());
+        if (!ended.isEmpty()) {
+            log.info("ended session(s) {} that applied this task before", ended);
         }
     }
 

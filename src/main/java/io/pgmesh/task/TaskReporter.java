@@ -38,9 +38,15 @@ final class TaskReporter implements AutoCloseable {
     /** How often the states are compared with what was last written. */
     static final Duration INTERVAL = Duration.ofMillis(500);
     private static final Duration BOUND = Duration.ofSeconds(10);
+    /**
+     * Written only while no other process holds the task's lease: a standby's states (connecting
+     * before it looks, stopped when it ends) must never replace the holder's.
+     */
     private static final String UPSERT = """
-            INSERT INTO pgmesh.task_state (source_node, state, detail, since, process, reported_at, table_stats)
-            VALUES (?, ?, ?, ?, ?, clock_timestamp(), ?::jsonb)
+            INSERT INTO pgmesh.task_state AS s (source_node, state, detail, since, process, reported_at, table_stats)
+            SELECT ?::text, ?::text, ?::text, ?::timestamptz, ?::text, clock_timestamp(), ?::jsonb
+             WHERE NOT EXISTS (SELECT FROM pgmesh.task_lease l WHERE l.source_node = ? AND l.holder_id <> ?::uuid
+                                  AND l.expires_at > clock_timestamp())
             ON CONFLICT (source_node) DO UPDATE SET state = EXCLUDED.state, detail = EXCLUDED.detail,
                 since = EXCLUDED.since, process = EXCLUDED.process, reported_at = EXCLUDED.reported_at,
                 table_stats = EXCLUDED.table_stats""";
@@ -58,7 +64,11 @@ final class TaskReporter implements AutoCloseable {
     private final Map<Task, Long> statsTaken = new java.util.concurrent.ConcurrentHashMap<>();
     private final ScheduledExecutorService pool;
 
-    TaskReporter(List<Task> tasks) {
+    /** This process's lease holder id: a task held by another process is that one's to report. */
+    private final java.util.UUID holder;
+
+    TaskReporter(List<Task> tasks, java.util.UUID holder) {
+        this.holder = holder;
         for (Task t : tasks) {
             byTarget.computeIfAbsent(t.spec().target(), n -> new ArrayList<>()).add(t);
         }
@@ -87,7 +97,8 @@ final class TaskReporter implements AutoCloseable {
     }
 
     private void report(NodeConfig node) {
-        // A task in standby is another process's to report: its state there is the holder's.
+        // A task in standby is another process's to report: its state there is the holder's (the
+        // statement checks the lease too, for the moments before a task knows it stands by).
         List<Task> due = byTarget.get(node).stream().filter(t -> t.state() != TaskState.STANDBY).toList();
         if (due.isEmpty()) {
             return;
@@ -113,6 +124,8 @@ final class TaskReporter implements AutoCloseable {
                     ps.setTimestamp(4, Timestamp.from(t.since()));
                     ps.setString(5, process);
                     ps.setString(6, stats.get(t));
+                    ps.setString(7, t.spec().source().name());
+                    ps.setObject(8, holder);
                     ps.addBatch();
                 }
                 ps.executeBatch();

@@ -55,6 +55,21 @@ class StrictBatchTest {
     }
 
     @Test
+    void batchesGrowWithTheRoundTripToTheTargetUpToABound() {
+        StrictBatch b = new StrictBatch();
+        assertEquals(500, b.fitTo(java.time.Duration.ofMillis(1)), "next to the target: the size tuned for CPU");
+        assertEquals(2000, b.fitTo(java.time.Duration.ofMillis(20)), "20 ms away: four times as many per round trip");
+        assertEquals(StrictBatch.MAX_STATEMENTS_FAR, b.fitTo(java.time.Duration.ofMillis(80)));
+        StrictBatch.Entry e = b.open(txn(0x100), false);
+        for (int i = 0; i < 1998; i++) {
+            b.add(e, insert(i), "EXECUTE i(" + i + ")");
+        }
+        assertFalse(b.isFull(), "1999 statements fit a batch sized for 80 ms");
+        b.fitTo(java.time.Duration.ofMillis(1));
+        assertTrue(b.isFull(), "and overflow one sized for 1 ms");
+    }
+
+    @Test
     void aTransactionBegunInAnEarlierBatchContinuesWithoutBegin() {
         StrictBatch b = new StrictBatch();
         StrictBatch.Entry e = b.open(txn(0x300), true);

@@ -81,6 +81,11 @@ class TakeoverIT {
         assertTrue(status.contains("held by ") && status.contains(":" + holder.pid()),
                 "status must name the holder's host and pid\n" + status);
         assertTrue(!standby.output().contains("streaming from"), "the standby must not stream\n" + standby.tail());
+        for (int node = 0; node < 2; node++) {
+            assertEquals("streaming " + holder.pid(), cluster.queryString(node, "SELECT string_agg(DISTINCT state || ' '"
+                    + " || split_part(process, ':', 2), ',') FROM pgmesh.task_state"),
+                    "the task states on " + cluster.name(node) + " stay the holder's: a standby never writes over them");
+        }
 
         startWriters();
         Thread.sleep(1500);

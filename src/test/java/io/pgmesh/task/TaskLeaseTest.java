@@ -76,6 +76,7 @@ class TaskLeaseTest {
     void aHolderWithAnotherMeshFileIsNamed() {
         LeaseHolder foreign = new LeaseHolder(UUID.randomUUID(), "hq:400", "fff", false);
         TaskLease.Decision d = TaskLease.decide(heldBy(foreign, false), standbyForAll);
+        assertTrue(((TaskLease.Wait) d).foreign(), "another mesh file is a fault, not a standby");
         String why = ((TaskLease.Wait) d).why();
         assertTrue(why.contains("different mesh file") && why.contains("fff") && why.contains("abc"), why);
     }
