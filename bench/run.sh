@@ -7,6 +7,8 @@
 # BENCH_ONLY (ceiling,live,big,latency), BENCH_TARGET_ROWS (adopted|local), BENCH_PROFILE (1),
 # BENCH_XMX (256m), BENCH_PG_VERSION (17.5.0), BENCH_TIMEOUT (1800), BENCH_LOCK (/tmp/pgmesh-test.lock),
 # BENCH_SKIP_BUILD (0; 1 = use the jar and classes already in target/),
+# BENCH_LINK_MS (0; N = a delaying proxy adds N ms each way between the source's side and the target's),
+# BENCH_PLACEMENT (target; source = pgmesh runs next to the source and applies across the link),
 # BENCH_REF (unset = the working tree; a git ref = export that commit to bench/out/build-<sha> and build it there),
 # BENCH_MAIN (io.pgmesh.bench.Bench; io.pgmesh.bench.InitialLoadBench = the initial-load comparison, knobs
 # BENCH_SCALE (20), BENCH_INIT_JOBS (2), BENCH_INIT_SLICE_MB (0), BENCH_ROUNDS (5), BENCH_INIT_ONLY (unset),
