@@ -229,7 +229,19 @@ public final class Task implements Runnable {
     /** Says that another process holds the task and waits a little before looking again. False when stopped. */
     private boolean standBy(String why) {
         setState(TaskState.STANDBY, why);
-        return sleep(TaskLease.STANDBY_RECHECK);
+        // Looks through one idle session until the lease could be taken (or the look fails, which
+        // the next attempt then names), rather than opening both connections of an attempt each time.
+        try (Connection look = PgConnector.connect(spec.target(), "standby " + spec, WATCH_BOUND)) {
+            do {
+                if (!sleep(TaskLease.STANDBY_RECHECK)) {
+                    return false;
+                }
+            } while (running && !TaskLease.worthAnAttempt(look, spec.source().name(), me));
+        } catch (SQLException e) {
+            log.debug("task {}: looking at the lease failed: {}", spec, Errors.describe(e));
+            return sleep(TaskLease.STANDBY_RECHECK);
+        }
+        return running;
     }
 
     /**

@@ -256,12 +256,27 @@ final class TaskLease {
                  ORDER BY source_node""", me.fingerprint(), me.id());
     }
 
+    /**
+     * Whether an attempt could now take the lease, or ask for it: read without a lock, for a
+     * standby that looks every few seconds through one idle session instead of opening a whole
+     * attempt's connections each time.
+     */
+    static boolean worthAnAttempt(Connection conn, String sourceNode, LeaseHolder me) throws SQLException {
+        Row row = read(conn, sourceNode, false);
+        Decision d = row == null ? new Take(null) : decide(row, me);
+        return d instanceof Take || d instanceof Claim;
+    }
+
     private static Row read(Connection conn, String sourceNode) throws SQLException {
+        return read(conn, sourceNode, true);
+    }
+
+    private static Row read(Connection conn, String sourceNode, boolean lock) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement("""
                 SELECT holder_id, process, fingerprint, preferred, backend_pid,
                        expires_at < clock_timestamp() OR NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = backend_pid),
                        claimed_by, claimed_process, coalesce(claimed_at > clock_timestamp() - ?::interval, false)
-                  FROM pgmesh.task_lease WHERE source_node = ? FOR UPDATE""")) {
+                  FROM pgmesh.task_lease WHERE source_node = ?""" + (lock ? " FOR UPDATE" : ""))) {
             ps.setString(1, TERM.toMillis() + " milliseconds");
             ps.setString(2, sourceNode);
             try (ResultSet rs = ps.executeQuery()) {
