@@ -195,8 +195,10 @@ public final class StatusReader {
             return null;
         }
         try (PreparedStatement ps = target.prepareStatement("""
-                SELECT process, preferred, floor(extract(epoch FROM expires_at - clock_timestamp()))::bigint
-                  FROM pgmesh.task_lease WHERE source_node = ? AND expires_at > '-infinity'""")) {
+                SELECT process, preferred, floor(extract(epoch FROM greatest(expires_at,
+                           (SELECT a.query_start + interval '15 seconds' FROM pg_stat_activity a WHERE a.pid = l.keeper_pid))
+                           - clock_timestamp()))::bigint
+                  FROM pgmesh.task_lease l WHERE source_node = ? AND expires_at > '-infinity'""")) {
             ps.setString(1, source);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? new MeshStatus.Lease(rs.getString(1), rs.getBoolean(2), rs.getLong(3)) : null;

@@ -113,6 +113,7 @@ public final class ControlSchema {
                 fingerprint text NOT NULL,
                 preferred boolean NOT NULL,
                 backend_pid integer NOT NULL,
+                keeper_pid integer,
                 acquired_at timestamptz NOT NULL,
                 expires_at timestamptz NOT NULL,
                 claimed_by uuid,

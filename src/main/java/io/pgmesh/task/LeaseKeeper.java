@@ -78,7 +78,8 @@ final class LeaseKeeper implements AutoCloseable {
                 }
                 long sent = System.nanoTime();
                 try {
-                    if (conn == null) {
+                    boolean first = conn == null;
+                    if (first) {
                         conn = PgConnector.connect(target, "lease " + purpose, BOUND);
                         // A row lock held by a session that died mid-acquire must not hold a renewal.
                         Sql.exec(conn, "SET lock_timeout = '2s'");
@@ -87,7 +88,7 @@ final class LeaseKeeper implements AutoCloseable {
                         return;
                     }
                     Connection c = conn;
-                    String gone = Deadline.abortUnlessDone(c, BOUND, () -> TaskLease.renew(c, sourceNode, me));
+                    String gone = Deadline.abortUnlessDone(c, BOUND, () -> TaskLease.renew(c, sourceNode, me, first));
                     if (gone != null) {
                         give(new Loss(gone, true));
                         return;

@@ -399,8 +399,10 @@ public final class Task implements Runnable {
      * holder's host notices its connection is gone.
      */
     private void endStaleStream(Connection source) throws SQLException {
-        Sql.queryString(source, "SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots"
-                + " WHERE slot_name = ? AND active_pid IS NOT NULL", spec.slotName()).ifPresent(ended ->
+        // Only pgmesh's own stream: another client holding the slot (pg_recvlogical, a test) is left alone.
+        Sql.queryString(source, "SELECT pg_terminate_backend(s.active_pid, 5000) FROM pg_replication_slots s"
+                + " JOIN pg_stat_activity a ON a.pid = s.active_pid"
+                + " WHERE s.slot_name = ? AND a.application_name LIKE 'pgmesh capture %'", spec.slotName()).ifPresent(ended ->
                 log.info("task {}: ended the stream of slot {} that an earlier holder left behind", spec, spec.slotName()));
     }
 

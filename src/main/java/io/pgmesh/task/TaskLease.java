@@ -46,6 +46,17 @@ final class TaskLease {
     }
 
     /**
+     * Whether lease {@code l} is live. Renewing writes nothing: an idle mesh must write nothing
+     * to any WAL. The holder's keeper session runs a read of the row every
+     * {@link #RENEW_EVERY}, which moves its {@code query_start} in {@code pg_stat_activity}
+     * (shared memory, the target's clock): the lease lives while that is younger than
+     * {@link #TERM}, and until {@code expires_at} (set when it is taken) before the keeper's first
+     * renewal. A keeper session whose client vanished stays, but its {@code query_start} ages.
+     */
+    static final String LIVE = "(l.expires_at > clock_timestamp() OR EXISTS (SELECT FROM pg_stat_activity a"
+            + " WHERE a.pid = l.keeper_pid AND a.query_start > clock_timestamp() - interval '" + TERM.toSeconds() + " seconds'))";
+
+    /**
      * The lease as the target has it. {@code free}: it ran out, or the apply session it names is
      * gone (its process died on a host that closed its connections, or is between two attempts),
      * so a restarted process need not wait for the expiry.
@@ -138,7 +149,7 @@ final class TaskLease {
                         UPDATE pgmesh.task_lease SET
                             acquired_at = CASE WHEN holder_id = ? THEN acquired_at ELSE clock_timestamp() END,
                             holder_id = ?, process = ?, fingerprint = ?, preferred = ?, backend_pid = pg_backend_pid(),
-                            expires_at = clock_timestamp() + ?::interval,
+                            expires_at = clock_timestamp() + ?::interval, keeper_pid = NULL,
                             claimed_by = CASE WHEN claimed_by = ? THEN NULL ELSE claimed_by END
                         WHERE source_node = ?""")) {
                     ps.setObject(1, me.id());
@@ -155,7 +166,7 @@ final class TaskLease {
                 Sql.queryString(conn, "UPDATE pgmesh.task_lease SET claimed_by = ?, claimed_process = ?,"
                         + " claimed_at = clock_timestamp() WHERE source_node = ? RETURNING 1", me.id(), me.process(), sourceNode);
             } else if (decision instanceof HandOver) {
-                Sql.queryString(conn, "UPDATE pgmesh.task_lease SET expires_at = clock_timestamp()"
+                Sql.queryString(conn, "UPDATE pgmesh.task_lease SET expires_at = clock_timestamp(), keeper_pid = NULL"
                         + " WHERE source_node = ? AND holder_id = ? RETURNING 1", sourceNode, me.id());
             }
             conn.commit();
@@ -206,20 +217,29 @@ final class TaskLease {
     }
 
     /**
-     * Renews the lease from the keeper's own session. Returns null while it stays with this
-     * process, else why it left: taken by another process, or asked for by a preferred one (then
-     * released at once, so that it need not wait for the expiry).
+     * Renews the lease from the keeper's own session: the first time it names the session in the
+     * row ({@code first}), later a read, which writes nothing ({@link #LIVE}). Returns null while
+     * the lease stays with this process, else why it left: taken by another process, or asked for
+     * by a preferred one (then released at once, so that it need not wait for the expiry).
      */
-    static String renew(Connection conn, String sourceNode, LeaseHolder me) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement("""
-                UPDATE pgmesh.task_lease SET expires_at = clock_timestamp() + ?::interval
-                 WHERE source_node = ? AND holder_id = ?
-                RETURNING NOT preferred AND claimed_by IS NOT NULL AND claimed_by <> holder_id
-                          AND claimed_at > clock_timestamp() - ?::interval, claimed_process""")) {
-            ps.setString(1, TERM.toMillis() + " milliseconds");
-            ps.setString(2, sourceNode);
-            ps.setObject(3, me.id());
-            ps.setString(4, TERM.toMillis() + " milliseconds");
+    static String renew(Connection conn, String sourceNode, LeaseHolder me, boolean first) throws SQLException {
+        String claimed = "NOT preferred AND claimed_by IS NOT NULL AND claimed_by <> holder_id"
+                + " AND claimed_at > clock_timestamp() - ?::interval, claimed_process";
+        String sql = first
+                ? "UPDATE pgmesh.task_lease SET keeper_pid = pg_backend_pid() WHERE source_node = ? AND holder_id = ?"
+                        + " RETURNING " + claimed
+                : "SELECT " + claimed + " FROM pgmesh.task_lease WHERE source_node = ? AND holder_id = ?"
+                        + " AND keeper_pid = pg_backend_pid()";
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            if (first) {
+                ps.setString(1, sourceNode);
+                ps.setObject(2, me.id());
+                ps.setString(3, TERM.toMillis() + " milliseconds");
+            } else {
+                ps.setString(1, TERM.toMillis() + " milliseconds");
+                ps.setString(2, sourceNode);
+                ps.setObject(3, me.id());
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return "another process took the lease of this task (its lease had run out); standing by";
@@ -236,7 +256,7 @@ final class TaskLease {
 
     /** Lets the lease go now: a stop, so that a standby need not wait for the expiry. */
     static void release(Connection conn, String sourceNode, LeaseHolder me) throws SQLException {
-        Sql.queryString(conn, "UPDATE pgmesh.task_lease SET expires_at = clock_timestamp()"
+        Sql.queryString(conn, "UPDATE pgmesh.task_lease SET expires_at = clock_timestamp(), keeper_pid = NULL"
                 + " WHERE source_node = ? AND holder_id = ? RETURNING 1", sourceNode, me.id());
     }
 
@@ -248,12 +268,9 @@ final class TaskLease {
         if (!Sql.queryBool(conn, "SELECT to_regclass('pgmesh.task_lease') IS NOT NULL")) {
             return java.util.List.of();
         }
-        return Sql.queryColumn(conn, """
-                SELECT format('the task from %s is held by %s, which runs a mesh file with fingerprint %s',
-                              source_node, process, fingerprint)
-                  FROM pgmesh.task_lease
-                 WHERE expires_at > clock_timestamp() AND fingerprint <> ? AND holder_id <> ?
-                 ORDER BY source_node""", me.fingerprint(), me.id());
+        return Sql.queryColumn(conn, "SELECT format('the task from %s is held by %s, which runs a mesh file with"
+                + " fingerprint %s', source_node, process, fingerprint) FROM pgmesh.task_lease l WHERE " + LIVE
+                + " AND fingerprint <> ? AND holder_id <> ? ORDER BY source_node", me.fingerprint(), me.id());
     }
 
     /**
@@ -272,11 +289,10 @@ final class TaskLease {
     }
 
     private static Row read(Connection conn, String sourceNode, boolean lock) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement("""
-                SELECT holder_id, process, fingerprint, preferred, backend_pid,
-                       expires_at < clock_timestamp() OR NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = backend_pid),
-                       claimed_by, claimed_process, coalesce(claimed_at > clock_timestamp() - ?::interval, false)
-                  FROM pgmesh.task_lease WHERE source_node = ?""" + (lock ? " FOR UPDATE" : ""))) {
+        try (PreparedStatement ps = conn.prepareStatement("SELECT holder_id, process, fingerprint, preferred,"
+                + " backend_pid, NOT " + LIVE + " OR NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = backend_pid),"
+                + " claimed_by, claimed_process, coalesce(claimed_at > clock_timestamp() - ?::interval, false)"
+                + " FROM pgmesh.task_lease l WHERE source_node = ?" + (lock ? " FOR UPDATE OF l" : ""))) {
             ps.setString(1, TERM.toMillis() + " milliseconds");
             ps.setString(2, sourceNode);
             try (ResultSet rs = ps.executeQuery()) {

@@ -46,10 +46,10 @@ final class TaskReporter implements AutoCloseable {
             INSERT INTO pgmesh.task_state AS s (source_node, state, detail, since, process, reported_at, table_stats)
             SELECT ?::text, ?::text, ?::text, ?::timestamptz, ?::text, clock_timestamp(), ?::jsonb
              WHERE NOT EXISTS (SELECT FROM pgmesh.task_lease l WHERE l.source_node = ? AND l.holder_id <> ?::uuid
-                                  AND l.expires_at > clock_timestamp())
+                                  AND %s)
             ON CONFLICT (source_node) DO UPDATE SET state = EXCLUDED.state, detail = EXCLUDED.detail,
                 since = EXCLUDED.since, process = EXCLUDED.process, reported_at = EXCLUDED.reported_at,
-                table_stats = EXCLUDED.table_stats""";
+                table_stats = EXCLUDED.table_stats""".formatted(TaskLease.LIVE);
     /** Table statistics change with every applied row: they are written at most this often. */
     private static final long STATS_NANOS = TimeUnit.SECONDS.toNanos(5);
     private static final ObjectMapper JSON = new ObjectMapper();
