@@ -189,7 +189,10 @@ public final class StatusReader {
                 invalidation, current, confirmed, lag, progress, lastCommit, latency, run, error, lease);
     }
 
-    /** Who holds the task's lease, or null if no run process ever took it. */
+    /**
+     * Who holds the task's lease, or null if no run process ever took it. Its end is computed as
+     * {@code io.pgmesh.task.TaskLease.LIVE} decides liveness; the 15 s are its {@code TERM}.
+     */
     private static MeshStatus.Lease lease(Connection target, String source) throws SQLException {
         if (!Sql.queryBool(target, "SELECT to_regclass('pgmesh.task_lease') IS NOT NULL")) {
             return null;

@@ -25,8 +25,8 @@ import java.sql.SQLException;
  * when it changes: {@code status} reads it, so a task that failed inside a process that still
  * runs is seen; whether that process still runs, status tells by its reporting session.
  *
- * <p>{@code task_lease} says, per source, which {@code run} process may apply from it and until
- * when (the target's clock): several processes may run one mesh, and a holder that vanishes
+ * <p>{@code task_lease} says, per source, which {@code run} process may apply from it, and which
+ * session of that process renews it (renewals write nothing; see {@code io.pgmesh.task.TaskLease.LIVE}): several processes may run one mesh, and a holder that vanishes
  * without a word (host lost, network cut) must not keep its tasks from the others for longer
  * than the lease. See {@code io.pgmesh.task.TaskLease}.
  *

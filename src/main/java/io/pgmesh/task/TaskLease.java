@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Which {@code run} process applies a task: a row of {@code pgmesh.task_lease} on the task's
- * target, valid until {@code expires_at} by the target's own clock, so no two hosts' clocks are
- * ever compared.
+ * target, live as {@link #LIVE} says, by the target's own clock, so no two hosts' clocks are ever
+ * compared.
  *
  * <p>PostgreSQL already lets one session at a time hold a replication origin, and one walsender
  * stream a slot: two processes can never apply the same task at once. What it cannot tell is a
