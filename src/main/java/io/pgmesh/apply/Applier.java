@@ -102,8 +102,8 @@ public final class Applier implements AutoCloseable {
     private final DdlReplay ddlReplay;
 
     private Applier(TaskSpec task, Connection conn, ServerCapabilities caps, ConflictPolicy policy,
-                    ApplySession session, ApplyEvents listener, java.util.Set<Lsn> carefulTxns, java.util.Map<Lsn, Integer> remapped,
-                    SourceRows sourceRows, int meshNodes) throws SQLException {
+                    ApplySession session, StreamStart streamStart, ApplyEvents listener, java.util.Set<Lsn> carefulTxns,
+                    java.util.Map<Lsn, Integer> remapped, SourceRows sourceRows, int meshNodes) throws SQLException {
         this.task = task;
         this.sourceRows = sourceRows;
         this.carefulTxns = carefulTxns;
@@ -114,7 +114,7 @@ public final class Applier implements AutoCloseable {
         this.conflicts = new ConflictHandler(shapes, policy, new ConflictLog(conn, task.target().name(),
                         e -> tallyOfCareful().conflict(new AppliedChanges.ConflictMet(e.conflict().table().toString(),
                                 e.conflict().type().label(), e.resolution().label()))),
-                new OriginNames(conn, task.target().name()), caps.commitTimestampOrigin(), sourceRows);
+                new OriginNames(conn, task.target().name()), caps.commitTimestampOrigin(), sourceRows, streamStart);
         this.rows = new RowWriter(shapes, conflicts,
                 caps.commitTimestampOrigin()
                         ? SqlRenderer.sameOriginGuard(session.originId(), session.loadedThrough()) : null);
@@ -124,7 +124,7 @@ public final class Applier implements AutoCloseable {
         this.startProgress = session.resumeAt();
         this.progress = new AppliedProgress(session.resumeAt());
         this.knowledge = new SourceKnowledge(conn, task.source().name(), task.target().name(), meshNodes,
-                session.seen());
+                session.seen(), streamStart);
         this.ddlHold = new DdlHold(conn, task.target().name());
         this.ddlReplay = DdlReplay.of(conn);
     }
@@ -137,8 +137,9 @@ public final class Applier implements AutoCloseable {
                                ApplyEvents listener, java.util.Set<Lsn> carefulTxns, java.util.Map<Lsn, Integer> remapped,
                                SourceRows sourceRows,
                                int meshNodes) throws SQLException {
-        Applier applier = new Applier(task, conn, caps, policy, ApplySession.open(conn, task), listener, carefulTxns,
-                remapped, sourceRows, meshNodes);
+        StreamStart streamStart = new StreamStart(task);
+        Applier applier = new Applier(task, conn, caps, policy, ApplySession.open(conn, task, streamStart), streamStart,
+                listener, carefulTxns, remapped, sourceRows, meshNodes);
         java.time.Duration rtt = roundTrip(conn);
         int fit = applier.batch.fitTo(rtt);
         if (fit > 500) {

@@ -5,12 +5,9 @@ import io.pgmesh.pg.Lsn;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.progress.OriginSession;
 import io.pgmesh.progress.TaskProgress;
-import io.pgmesh.topology.Names;
 import io.pgmesh.topology.TaskSpec;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 
 /**
  * A target session set up to apply one task: the settings every apply statement relies on, the
@@ -27,7 +24,7 @@ record ApplySession(Lsn resumeAt, int originId, String loadedThrough, Seen seen)
      * Fails with SQLSTATE 55006 when another process holds the origin: PostgreSQL itself is the
      * lease between two pgmesh processes.
      */
-    static ApplySession open(Connection conn, TaskSpec task) throws SQLException {
+    static ApplySession open(Connection conn, TaskSpec task, StreamStart start) throws SQLException {
         conn.setAutoCommit(true);
         Sql.exec(conn, "SET session_replication_role = replica");
         // Commits need not wait for the disk: only LSNs that the origin reports flushed are confirmed.
@@ -49,22 +46,12 @@ record ApplySession(Lsn resumeAt, int originId, String loadedThrough, Seen seen)
                 + " WHERE source_node = ? AND state = 'done'", task.source().name()).orElse(null);
         Lsn resumeAt = OriginSession.take(conn, task.originName(), task.source().name(), () -> { });
         int originId = Sql.queryInt(conn, "SELECT pg_replication_origin_oid(?)", task.originName());
-        return new ApplySession(resumeAt, originId, loadedThrough, seen(conn, task));
+        return new ApplySession(resumeAt, originId, loadedThrough, seen(conn, task, start));
     }
 
-    /**
-     * The source has seen every version this target committed before its stream toward the
-     * source began: those rows reached the source by other means (the same seed, a restored
-     * backup, the initial load), never through pgmesh. The time is the target's own, recorded
-     * before the slot was created ({@code pgmesh.slot_start}), and so at or before the slot's
-     * consistent point.
-     */
-    private static Seen seen(Connection conn, TaskSpec task) throws SQLException {
+    /** What the source had seen: as last recorded, and at least every version from before {@link StreamStart}. */
+    private static Seen seen(Connection conn, TaskSpec task, StreamStart start) throws SQLException {
         Seen recorded = TaskProgress.lastSeen(conn, task.source().name());
-        return Sql.queryString(conn, "SELECT (extract(epoch FROM started_at) * 1000000)::bigint"
-                        + " FROM pgmesh.slot_start WHERE slot_name = ?", Names.slot(task.target().name(), task.source().name()))
-                .map(micros -> recorded.with(task.target().name(),
-                        Instant.EPOCH.plus(Long.parseLong(micros), ChronoUnit.MICROS)))
-                .orElse(recorded);
+        return start.lookUp(conn).map(t -> recorded.with(task.target().name(), t)).orElse(recorded);
     }
 }

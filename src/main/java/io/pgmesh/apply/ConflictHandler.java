@@ -52,13 +52,15 @@ final class ConflictHandler {
     private final OriginNames origins;
     private final boolean knowsOrigins;
     private final SourceRows source;
+    private final StreamStart streamStart;
     private long conflicts;
     /** How often one change is weighed anew when the application keeps changing its row meanwhile. */
     private static final int RACE_ATTEMPTS = 3;
 
     ConflictHandler(PreparedShapes shapes, ConflictPolicy policy, ConflictLog log, OriginNames origins,
-                    boolean knowsOrigins, SourceRows source) {
+                    boolean knowsOrigins, SourceRows source, StreamStart streamStart) {
         this.shapes = shapes;
+        this.streamStart = streamStart;
         this.source = source;
         this.policy = policy;
         this.log = log;
@@ -250,7 +252,7 @@ final class ConflictHandler {
         Instant time = ts.toInstant();
         String node = origins.nodeOf(roident);
         Order order = Order.CONCURRENT;
-        if (txn.seen().saw(node, time)) {
+        if (txn.seen().saw(node, time) || seenBeforeStreamStart(txn, node, time)) {
             order = Order.REMOTE_LATER;
         } else if (!node.equals(txn.sourceNode()) && !node.equals(origins.nodeOf(0))
                 && SeenHistory.at(shapes.connection(), node, time).saw(txn.sourceNode(), txn.commitTime())) {
@@ -258,6 +260,16 @@ final class ConflictHandler {
             order = Order.LOCAL_LATER;
         }
         return new LocalVersion(image, time, node, order);
+    }
+
+    /**
+     * A version of the target's own from before its stream toward the source began, which the
+     * session did not know of yet when it opened (the first run of a mesh: {@link StreamStart}).
+     */
+    private boolean seenBeforeStreamStart(RemoteTxn txn, String node, Instant time) throws SQLException {
+        String local = origins.nodeOf(0);
+        return node.equals(local) && !txn.seen().asMap().containsKey(local)
+                && streamStart.lookUp(shapes.connection()).map(t -> !time.isAfter(t)).orElse(false);
     }
 
     private Resolution decide(ConflictType type, RemoteTxn txn, TableMapping m, LocalVersion local) {

@@ -52,7 +52,10 @@ final class SourceKnowledge {
     private long lastPrune = System.nanoTime();
     private long lastSave = System.nanoTime() - SAVE_NANOS;
 
-    SourceKnowledge(Connection conn, String source, String localNode, int meshNodes, Seen saved) {
+    private final StreamStart streamStart;
+
+    SourceKnowledge(Connection conn, String source, String localNode, int meshNodes, Seen saved, StreamStart streamStart) {
+        this.streamStart = streamStart;
         this.conn = conn;
         this.source = source;
         this.localNode = localNode;
@@ -61,8 +64,14 @@ final class SourceKnowledge {
         this.saved = saved;
     }
 
-    /** What the source had seen as of the last message received. */
+    /**
+     * What the source had seen as of the last message received; with the target's stream start
+     * once a conflict found it ({@link StreamStart}), so that the fast path passes those versions too.
+     */
     Seen current() {
+        if (!seen.asMap().containsKey(localNode)) {
+            streamStart.known().ifPresent(t -> seen = seen.with(localNode, t));
+        }
         return seen;
     }
 

@@ -46,7 +46,8 @@ class ConflictHandlerTest {
         Connection c = target.connection();
         PreparedShapes shapes = new PreparedShapes(c, () -> { });
         ConflictHandler handler = new ConflictHandler(shapes, ConflictPolicy.defaults(), new ConflictLog(c, "east"),
-                new OriginNames(c, "east"), true, new SourceRows(source::connection, threeNodes));
+                new OriginNames(c, "east"), true, new SourceRows(source::connection, threeNodes),
+                StreamStart.at(java.time.Instant.EPOCH));
         return new RowWriter(shapes, handler, "GUARD");
     }
 

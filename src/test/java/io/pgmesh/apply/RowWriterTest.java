@@ -34,7 +34,8 @@ class RowWriterTest {
     private final PreparedShapes shapes = new PreparedShapes(conn, () -> { });
     private final RowWriter writer = new RowWriter(shapes, new ConflictHandler(shapes, ConflictPolicy.defaults(),
             new ConflictLog(conn, "east"), new OriginNames(conn, "east"), true,
-            new SourceRows(() -> { throw new AssertionError("a two-node strict path never asks the source"); }, false)),
+            new SourceRows(() -> { throw new AssertionError("a two-node strict path never asks the source"); }, false),
+            StreamStart.at(java.time.Instant.EPOCH)),
             "GUARD");
 
     /** Runs what the writer rendered and returns it as the server got it (statement and arguments). */
