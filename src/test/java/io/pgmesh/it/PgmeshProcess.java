@@ -111,9 +111,23 @@ public final class PgmeshProcess implements AutoCloseable {
         }
     }
 
+    /** SIGSTOP: the process freezes (a stalled VM, a debugger, a swap storm) with every socket open. */
+    public void freeze() throws IOException, InterruptedException {
+        signal("STOP");
+    }
+
+    /** SIGCONT: a frozen process runs on from where it stopped. */
+    public void thaw() throws IOException, InterruptedException {
+        signal("CONT");
+    }
+
+    private void signal(String name) throws IOException, InterruptedException {
+        new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor();
+    }
+
     /** SIGINT, as Ctrl-C on a terminal; returns at once (see {@link #waitFor}). */
     public void interrupt() throws IOException, InterruptedException {
-        new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor();
+        signal("INT");
     }
 
     /** SIGTERM, as {@code kill} or a service manager's stop; returns at once (see {@link #waitFor}). */

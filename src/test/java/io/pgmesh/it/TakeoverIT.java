@@ -102,6 +102,42 @@ class TakeoverIT {
         assertTrue(after.contains(":" + standby.pid()), "status must name the new holder\n" + after);
     }
 
+    /**
+     * The holder freezes (SIGSTOP) with its sessions open: its lease runs out, the standby ends
+     * those sessions and takes both tasks. When the frozen process runs on, whatever it was
+     * about to write fails on its ended sessions; it stands by, and nothing is applied twice.
+     */
+    @Test
+    void aFrozenHolderIsReplacedAndStandsByWhenItRunsOn() throws Exception {
+        PgmeshProcess frozen = start(meshFile);
+        frozen.awaitStreaming(Duration.ofSeconds(60), "east->west", "west->east");
+        PgmeshProcess standby = start(meshFile);
+        standby.awaitOutput("standing by", Duration.ofSeconds(30));
+
+        startWriters();
+        Thread.sleep(1500);
+        frozen.freeze();
+        long frozenAt = System.nanoTime();
+        try {
+            standby.awaitStreaming(TAKEOVER_BOUND, "east->west", "west->east");
+            System.out.printf("TakeoverIT: the standby streamed both tasks %.1f s after the holder froze%n",
+                    (System.nanoTime() - frozenAt) / 1e9);
+            Thread.sleep(1500);
+        } finally {
+            frozen.thaw();
+        }
+        frozen.awaitOutput("standing by again", s -> s.lastIndexOf("standing by") > s.lastIndexOf("streaming from"),
+                Duration.ofSeconds(30));
+        Thread.sleep(1500);
+        stopWriters();
+        standby.explainFailure(() -> cluster.awaitCaughtUp(Duration.ofSeconds(60)));
+        assertExactlyOnce(standby);
+        assertTrue(frozen.isAlive(), "the thawed process stays, to stand by\n" + frozen.tail());
+        String status = status();
+        assertTrue(!status.contains(":" + frozen.pid() + ",") && !status.contains(":" + frozen.pid() + " "),
+                "status must name only the new holder\n" + status);
+    }
+
     @Test
     void aHolderCutOffFromItsTargetStopsAndAnotherTakesOver() throws Exception {
         try (TcpProxy westLink = new TcpProxy(cluster.server(1).port())) {
