@@ -2,6 +2,7 @@ package io.pgmesh.apply;
 
 import io.pgmesh.capture.Heartbeat;
 import io.pgmesh.conflict.ApplyErrorLog;
+import io.pgmesh.causal.Lineage;
 import io.pgmesh.ddl.DdlMessage;
 import io.pgmesh.ddl.DdlReplay;
 import io.pgmesh.conflict.ConflictLog;
@@ -97,6 +98,7 @@ public final class Applier implements AutoCloseable {
     private static final int SCHEMA_CHANGE_BOUND_MS = 4 * 3600 * 1000;
     private final AppliedProgress progress;
     private final SourceKnowledge knowledge;
+    private final LineageWriter lineages;
     private final BatchRecovery.Steps recovery = new Recovery();
     private final DdlHold ddlHold;
     private final DdlReplay ddlReplay;
@@ -111,6 +113,7 @@ public final class Applier implements AutoCloseable {
         this.listener = listener;
         this.sender = new BatchSender(conn, "apply " + task);
         this.shapes = new PreparedShapes(conn, sender::quiesce);
+        this.lineages = new LineageWriter(shapes);
         this.conflicts = new ConflictHandler(shapes, policy, new ConflictLog(conn, task.target().name(),
                         e -> tallyOfCareful().conflict(new AppliedChanges.ConflictMet(e.conflict().table().toString(),
                                 e.conflict().type().label(), e.resolution().label()))),
@@ -195,6 +198,13 @@ public final class Applier implements AutoCloseable {
             tally(m);
             change(m);
         } else if (m instanceof LogicalMessage lm && lm.transactional()) {
+            Optional<Lineage.Message> lineage = Lineage.Message.parse(lm);
+            if (lineage.isPresent()) {
+                if (current != null) {
+                    current.lineage(lineage.get());
+                }
+                return;
+            }
             Optional<DdlMessage> ddl = DdlMessage.parse(lm);
             if (ddl.isPresent()) {
                 schemaChange(lm, ddl.get());
@@ -282,8 +292,9 @@ public final class Applier implements AutoCloseable {
         if (t.skipped) {
             return;
         }
+        Lineage.Message lineage = lineageOf(t, m);
         if (t.careful) {
-            carefulChange(t, m);
+            carefulChange(t, m, lineage);
             return;
         }
         if (t.started && m instanceof Insert i && !relations.touchesUnmappable(m)) {
@@ -307,17 +318,36 @@ public final class Applier implements AutoCloseable {
             insertRunTable = table;
             insertRun.add(i.newTuple());
             batch.keep(t.entry, m);
-            if (insertRun.size() == INSERT_RUN_ROWS) {
+            if (insertRun.size() == INSERT_RUN_ROWS || lineage != null) {
                 endInsertRun();
             }
         } else {
             endInsertRun();
             batch.add(t.entry, m, m instanceof Truncate tr ? truncateSql(tr) : rows.strict(mapping(m), m));
         }
+        if (lineage != null) {
+            // The strict statement before it wrote the version, or the batch fails and replays carefully.
+            t.entry.lineage(m, lineage);
+            for (String statement : lineages.statements(mapping(m), m, lineage)) {
+                batch.statement(statement);
+            }
+        }
         // Mid-transaction only a transaction too big for a batch is cut; others wait for their commit.
         if (batch.isFull() && (batch.entries().size() == 1 || batch.isOverfull())) {
             send(false);
         }
+    }
+
+    /**
+     * The lineage a row change of a first-update-wins table came with (unknown when none did),
+     * null for a table that keeps none.
+     */
+    private Lineage.Message lineageOf(ReceivedTxn t, WalMessage m) {
+        if (m instanceof Truncate || relations.touchesUnmappable(m)) {
+            return null;
+        }
+        TableMapping table = mapping(m);
+        return table.lineage() == null ? null : t.takeLineage(table.table().toString());
     }
 
     /** The transaction's place in the batch being built, opened with its first statement there. */
@@ -501,14 +531,14 @@ public final class Applier implements AutoCloseable {
     }
 
     /** A change of a transaction applied carefully: checked statement by statement, conflicts resolved. */
-    private void carefulChange(ReceivedTxn t, WalMessage m) throws SQLException {
+    private void carefulChange(ReceivedTxn t, WalMessage m, Lineage.Message lineage) throws SQLException {
         if (!t.started) {
             send(false); // what is batched comes first
             beginCareful(t.txn);
             t.started = true;
         }
         t.carefulRows++;
-        carefulStatement(t.txn, m);
+        carefulStatement(t.txn, m, lineage);
     }
 
     /** Opens a transaction applied carefully, with what its source had seen in place for the guard. */
@@ -529,12 +559,14 @@ public final class Applier implements AutoCloseable {
         return TaskProgress.commit(t.sourceNode(), c.endLsn(), c.commitTime(), t.seen(), beacon);
     }
 
-    private void carefulStatement(RemoteTxn t, WalMessage m) throws SQLException {
+    /** {@code lineage}: what the change came with, when its table keeps one ({@link #lineageOf}). */
+    private void carefulStatement(RemoteTxn t, WalMessage m, Lineage.Message lineage) throws SQLException {
         if (m instanceof LogicalMessage lm) {
             carefulSchemaChange(t, DdlMessage.parse(lm).orElseThrow());
             return;
         }
         carefulTxn = t;
+        conflicts.remoteLineage(lineage);
         guard.apply(t, m, () -> {
             String lost = relations.lostValue(m);
             if (lost != null) {
@@ -548,6 +580,9 @@ public final class Applier implements AutoCloseable {
                 rows.delete(t, mapping(m), d);
             } else if (m instanceof Truncate tr) {
                 Sql.exec(conn, truncateSql(tr));
+            }
+            if (lineage != null) {
+                lineages.afterCareful(mapping(m), m, lineage);
             }
         });
     }
@@ -679,7 +714,7 @@ public final class Applier implements AutoCloseable {
                     e.txn.finalLsn());
             beginCareful(e.txn);
             for (WalMessage m : e.messages) {
-                carefulStatement(e.txn, m);
+                carefulStatement(e.txn, m, e.lineageOf(m));
             }
             if (e.commit != null) {
                 Sql.exec(conn, commitSql(e.txn, e.commit, true));
@@ -700,6 +735,10 @@ public final class Applier implements AutoCloseable {
                 if (m instanceof LogicalMessage lm) {
                     schemaChange(lm, DdlMessage.parse(lm).orElseThrow());
                 } else {
+                    Lineage.Message lineage = e.lineageOf(m);
+                    if (lineage != null) {
+                        current.lineage(lineage);
+                    }
                     change(m);
                 }
             }

@@ -39,6 +39,9 @@ record ApplySession(Lsn resumeAt, int originId, String loadedThrough, Seen seen)
         // With sequential scans priced out, a statement that must scan (a table with REPLICA
         // IDENTITY FULL and no index) looks costly enough to be JIT-compiled at every execution.
         Sql.exec(conn, "SET jit = off");
+        // The lineage trigger of first-update-wins tables leaves this session's writes to it: the
+        // apply writes the lineage that came with each change ({@link Applier}).
+        Sql.exec(conn, "SET pgmesh.lineage = 'apply'");
         Sql.exec(conn, "CREATE TEMP TABLE IF NOT EXISTS " + SqlRenderer.SINK + " ()");
         SourceKnowledge.create(conn);
         TaskProgress.prepare(conn, task.source().name(), task.originName());

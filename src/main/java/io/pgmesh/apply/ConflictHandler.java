@@ -1,5 +1,6 @@
 package io.pgmesh.apply;
 
+import io.pgmesh.causal.Lineage;
 import io.pgmesh.causal.SeenHistory;
 import io.pgmesh.conflict.Conflict;
 import io.pgmesh.conflict.ConflictLog;
@@ -33,7 +34,7 @@ final class ConflictHandler {
      * The local version a remote change collided with: a row (with its image) or a tombstone
      * (image null), and how it stands to the change.
      */
-    private record LocalVersion(String imageJson, Instant commitTime, String node, Order order) {
+    private record LocalVersion(String imageJson, Instant commitTime, String node, Order order, Lineage.Fork fork) {
     }
 
     /** How a local version and a remote change are ordered. Only concurrent ones are a conflict. */
@@ -54,6 +55,12 @@ final class ConflictHandler {
     private final SourceRows source;
     private final StreamStart streamStart;
     private long conflicts;
+    /** The lineage the change being applied came with, null when its table keeps none. */
+    private Lineage.Message remoteLineage;
+    /** How often the change being weighed met its key moved on under it (bounded: it is weighed again). */
+    private int moves;
+    /** True while the delete half of a change of key is weighed: its lineage is the old key's. */
+    private boolean oldKey;
     /** How often one change is weighed anew when the application keeps changing its row meanwhile. */
     private static final int RACE_ATTEMPTS = 3;
 
@@ -68,6 +75,17 @@ final class ConflictHandler {
         this.knowsOrigins = knowsOrigins;
     }
 
+    /** What the next change came with ({@link Lineage}), null when its table keeps none. */
+    void remoteLineage(Lineage.Message lineage) {
+        this.remoteLineage = lineage;
+        this.moves = 0;
+    }
+
+    /** Marks the delete half of a change of key, which {@link RowWriter} weighs before the insert half. */
+    void weighingOldKey(boolean oldKey) {
+        this.oldKey = oldKey;
+    }
+
     long conflicts() {
         return conflicts;
     }
@@ -78,8 +96,12 @@ final class ConflictHandler {
      */
     void insertConflict(RemoteTxn txn, TableMapping m, TupleData row, int[] writeIdx) throws SQLException {
         for (int attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
-            if (tryInsert(txn, m, row, writeIdx)) {
-                return;
+            try {
+                if (tryInsert(txn, m, row, writeIdx)) {
+                    return;
+                }
+            } catch (LineageMoved e) {
+                // weigh again
             }
         }
         throw raced(txn, m, row);
@@ -115,8 +137,12 @@ final class ConflictHandler {
     void updateNotApplied(RemoteTxn txn, TableMapping m, TupleData keyTuple, TupleData newTuple, int[] setIdx)
             throws SQLException {
         for (int attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
-            if (tryUpdate(txn, m, keyTuple, newTuple, setIdx)) {
-                return;
+            try {
+                if (tryUpdate(txn, m, keyTuple, newTuple, setIdx)) {
+                    return;
+                }
+            } catch (LineageMoved e) {
+                // weigh again
             }
         }
         throw raced(txn, m, keyTuple);
@@ -217,6 +243,28 @@ final class ConflictHandler {
 
     /** A remote DELETE touched no row. */
     void deleteNotApplied(RemoteTxn txn, TableMapping m, TupleData keyTuple) throws SQLException {
+        for (int attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
+            try {
+                tryDelete(txn, m, keyTuple);
+                return;
+            } catch (LineageMoved e) {
+                // weigh again
+            }
+        }
+        throw raced(txn, m, keyTuple);
+    }
+
+    /**
+     * The key's lineage belongs to the version now on the key, not to the one just read: a local
+     * transaction or another task committed a write of the key in between. Weighed again.
+     */
+    private static final class LineageMoved extends RuntimeException {
+        LineageMoved() {
+            super(null, null, false, false);
+        }
+    }
+
+    private void tryDelete(RemoteTxn txn, TableMapping m, TupleData keyTuple) throws SQLException {
         Optional<LocalVersion> local = lockLocalRow(txn, m, keyTuple);
         if (local.isPresent()) {
             Resolution r = decide(ConflictType.DELETE_DIFFERS, txn, m, local.get());
@@ -245,9 +293,10 @@ final class ConflictHandler {
      * node had seen the version; what the version's node had seen when it wrote it (in a mesh of
      * three nodes or more, {@link SeenHistory}) says whether it was made after the change.
      */
-    private LocalVersion version(RemoteTxn txn, String image, Timestamp ts, long roident) throws SQLException {
+    private LocalVersion version(RemoteTxn txn, TableMapping m, TupleData keyTuple, String image, Timestamp ts,
+                                 long roident) throws SQLException {
         if (ts == null) {
-            return new LocalVersion(image, null, null, Order.CONCURRENT);
+            return new LocalVersion(image, null, null, Order.CONCURRENT, null);
         }
         Instant time = ts.toInstant();
         String node = origins.nodeOf(roident);
@@ -259,7 +308,67 @@ final class ConflictHandler {
             // A third node's version: only a mesh of three nodes or more has one, and a history of it.
             order = Order.LOCAL_LATER;
         }
-        return new LocalVersion(image, time, node, order);
+        Lineage.Fork fork = null;
+        if (order == Order.CONCURRENT && m.lineage() != null && remoteLineage != null) {
+            // The lineages tell causality too: a local version made over the change, which the
+            // change's knowledge cannot show (a third node's version whose history is gone).
+            Lineage.Order byLineage = lineageOrder(txn, m, keyTuple, new Lineage.Version(node, time), roident);
+            if (byLineage instanceof Lineage.LocalDescends) {
+                order = Order.LOCAL_LATER;
+            } else if (byLineage instanceof Lineage.RemoteDescends) {
+                order = Order.REMOTE_LATER;
+            } else if (byLineage instanceof Lineage.Fork f) {
+                fork = f;
+            }
+        }
+        return new LocalVersion(image, time, node, order, fork);
+    }
+
+    /**
+     * True when the key's local version is no longer {@code local}: a local transaction or
+     * another task committed a write of it since it was read.
+     */
+    private boolean versionMoved(TableMapping m, TupleData keyTuple, Lineage.Version local, long roident)
+            throws SQLException {
+        String name = shapes.name(m.relationId() + ":V-now", () -> SqlRenderer.currentVersion(m.table(), m.tombstones(),
+                m.names(m.key())));
+        ExecuteCall call = new ExecuteCall(name).values(keyTuple, m.key());
+        if (m.tombstones() != null) {
+            call.values(keyTuple, m.key());
+        }
+        try (Statement st = shapes.connection().createStatement(); ResultSet rs = st.executeQuery(call.sql())) {
+            if (!rs.next()) {
+                return true;
+            }
+            Timestamp ts = rs.getTimestamp(1);
+            return ts == null || !ts.toInstant().equals(local.time()) || rs.getLong(2) != roident;
+        }
+    }
+
+    /**
+     * How the local version and the change stand by the lineage of each (the local one only if it
+     * belongs to the local version).
+     */
+    private Lineage.Order lineageOrder(RemoteTxn txn, TableMapping m, TupleData keyTuple, Lineage.Version local,
+                                       long roident) throws SQLException {
+        String name = shapes.name(m.relationId() + ":L-local",
+                () -> SqlRenderer.selectLineage(m.lineage(), m.names(m.key())));
+        Lineage mine = Lineage.ROOT;
+        try (Statement st = shapes.connection().createStatement();
+             ResultSet rs = st.executeQuery(new ExecuteCall(name).values(keyTuple, m.key()).sql())) {
+            if (rs.next()) {
+                Timestamp ts = rs.getTimestamp(2);
+                boolean ours = ts != null && ts.toInstant().equals(local.time()) && rs.getLong(3) == roident;
+                if (!ours && moves < 2 && versionMoved(m, keyTuple, local, roident)) {
+                    moves++;
+                    throw new LineageMoved();
+                }
+                mine = ours ? Lineage.parse(rs.getString(1)) : Lineage.UNKNOWN;
+            }
+        }
+        String ancestors = oldKey ? remoteLineage.oldKeyAncestors() : remoteLineage.ancestors();
+        Lineage theirs = Lineage.parse(ancestors).then(new Lineage.Version(txn.sourceNode(), txn.commitTime()));
+        return Lineage.order(mine.then(local), theirs);
     }
 
     /**
@@ -288,7 +397,8 @@ final class ConflictHandler {
 
     private static Conflict conflict(ConflictType type, RemoteTxn txn, TableMapping m, LocalVersion local) {
         return new Conflict(type, m.table(), txn.sourceNode(), txn.commitTime(),
-                local == null ? null : local.node(), local == null ? null : local.commitTime());
+                local == null ? null : local.node(), local == null ? null : local.commitTime(),
+                local == null ? null : local.fork());
     }
 
     private void record(ConflictType type, Resolution r, RemoteTxn txn, TableMapping m, LocalVersion local,
@@ -348,7 +458,7 @@ final class ConflictHandler {
                 return Optional.empty();
             }
             Timestamp ts = rs.getTimestamp(2);
-            return Optional.of(version(txn, rs.getString(1), ts, ts == null ? 0 : rs.getLong(3)));
+            return Optional.of(version(txn, m, keyTuple, rs.getString(1), ts, ts == null ? 0 : rs.getLong(3)));
         }
     }
 
@@ -365,7 +475,7 @@ final class ConflictHandler {
                 return Optional.empty();
             }
             Timestamp ts = rs.getTimestamp(1);
-            return Optional.of(version(txn, null, ts, ts == null ? 0 : rs.getLong(2)));
+            return Optional.of(version(txn, m, keyTuple, null, ts, ts == null ? 0 : rs.getLong(2)));
         }
     }
 }

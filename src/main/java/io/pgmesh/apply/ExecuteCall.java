@@ -28,6 +28,13 @@ final class ExecuteCall {
         return this;
     }
 
+    /** Appends one text value. */
+    ExecuteCall text(String value) {
+        separate();
+        quote(sql, value);
+        return this;
+    }
+
     String sql() {
         return sql.append(')').toString();
     }

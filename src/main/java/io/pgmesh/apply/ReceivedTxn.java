@@ -18,9 +18,26 @@ final class ReceivedTxn {
     /** Row changes applied carefully so far. */
     int carefulRows;
 
+    /** Lineages that arrived for the next row change of their table ({@code schema.table}). */
+    private java.util.Map<String, io.pgmesh.causal.Lineage.Message> lineage;
+
     ReceivedTxn(RemoteTxn txn, boolean skipped, boolean careful) {
         this.txn = txn;
         this.skipped = skipped;
         this.careful = careful;
+    }
+
+    /** A lineage message: it belongs to the next change of {@code table}. */
+    void lineage(io.pgmesh.causal.Lineage.Message m) {
+        if (lineage == null) {
+            lineage = new java.util.HashMap<>();
+        }
+        lineage.put(m.table(), m);
+    }
+
+    /** The lineage of this change of {@code table}; unknown when none came with it. */
+    io.pgmesh.causal.Lineage.Message takeLineage(String table) {
+        io.pgmesh.causal.Lineage.Message m = lineage == null ? null : lineage.remove(table);
+        return m == null ? io.pgmesh.causal.Lineage.Message.unknown(table) : m;
     }
 }

@@ -88,7 +88,12 @@ final class RowWriter {
         if (run(rekeyCall(m, u, set, false)) == 1) {
             return;
         }
-        deleteKey(txn, m, u.oldTuple());
+        conflicts.weighingOldKey(true);
+        try {
+            deleteKey(txn, m, u.oldTuple());
+        } finally {
+            conflicts.weighingOldKey(false);
+        }
         Optional<TupleData> row = conflicts.complete(m, newTuple);
         if (row.isPresent()) {
             insert(txn, m, row.get());

@@ -203,6 +203,51 @@ public final class SqlRenderer {
                 + first + " = EXCLUDED." + first;
     }
 
+    /**
+     * Records the lineage ({@link io.pgmesh.causal.Lineage}) of the key's version that this
+     * transaction wrote: parameters the key, then the lineage's text.
+     */
+    public static String upsertLineage(TableName lineage, List<String> keyColumns) {
+        String key = columnList(keyColumns);
+        return "INSERT INTO " + lineage.quoted() + " (" + key + ", ancestors) VALUES ("
+                + new Params().list(keyColumns.size() + 1) + ") ON CONFLICT (" + key + ") DO UPDATE SET"
+                + " ancestors = EXCLUDED.ancestors";
+    }
+
+    /**
+     * Whether this transaction wrote the key's row or its tombstone: a version not yet committed
+     * is visible to no other. Parameters: the key, twice when there are tombstones.
+     */
+    public static String writtenHere(TableName table, TableName tombstones, List<String> keyColumns) {
+        Params p = new Params();
+        String uncommitted = " AND (pg_xact_commit_timestamp_origin(xmin)).\"timestamp\" IS NULL)";
+        String sql = "SELECT EXISTS (SELECT FROM " + table.quoted() + " WHERE " + keyMatch(keyColumns, p) + uncommitted;
+        return tombstones == null ? sql
+                : sql + " OR EXISTS (SELECT FROM " + tombstones.quoted() + " WHERE " + keyMatch(keyColumns, p) + uncommitted;
+    }
+
+    /**
+     * The commit time and origin of the key's local version as it stands: its row's, or without
+     * one its tombstone's. Parameters: the key, twice when there are tombstones.
+     */
+    public static String currentVersion(TableName table, TableName tombstones, List<String> keyColumns) {
+        Params p = new Params();
+        String row = "SELECT (o).\"timestamp\", (o).roident, 1 AS pick FROM (SELECT pg_xact_commit_timestamp_origin(xmin) AS o"
+                + " FROM " + table.quoted() + " WHERE " + keyMatch(keyColumns, p) + ") r";
+        if (tombstones == null) {
+            return row;
+        }
+        return row + " UNION ALL SELECT (o).\"timestamp\", (o).roident, 2 FROM (SELECT pg_xact_commit_timestamp_origin(xmin)"
+                + " AS o FROM " + tombstones.quoted() + " WHERE " + keyMatch(keyColumns, p) + ") t ORDER BY pick LIMIT 1";
+    }
+
+    /** The lineage of the key's local version, with the commit time and origin of the version it belongs to. */
+    public static String selectLineage(TableName lineage, List<String> keyColumns) {
+        return "SELECT ancestors, (o).\"timestamp\", (o).roident FROM (SELECT ancestors,"
+                + " pg_xact_commit_timestamp_origin(xmin) AS o FROM " + lineage.quoted() + " WHERE "
+                + keyMatch(keyColumns, new Params()) + ") l";
+    }
+
     /** A column-less temporary table: the target of {@link #expectOneRow}, which never writes a row to it. */
     public static final String SINK = "pgmesh_sink";
 

@@ -48,9 +48,23 @@ final class StrictBatch {
         final RemoteTxn txn;
         final List<WalMessage> messages = new ArrayList<>();
         Commit commit;
+        /** The lineage each change of a first-update-wins table came with, for a replay. */
+        private java.util.Map<WalMessage, io.pgmesh.causal.Lineage.Message> lineage;
 
         Entry(RemoteTxn txn) {
             this.txn = txn;
+        }
+
+        void lineage(WalMessage change, io.pgmesh.causal.Lineage.Message ancestors) {
+            if (lineage == null) {
+                lineage = new java.util.IdentityHashMap<>();
+            }
+            lineage.put(change, ancestors);
+        }
+
+        /** The lineage {@code change} came with, null when its table keeps none. */
+        io.pgmesh.causal.Lineage.Message lineageOf(WalMessage change) {
+            return lineage == null ? null : lineage.get(change);
         }
     }
 

@@ -27,9 +27,11 @@ import java.util.Set;
  * @param absent       per source column: the target has no such column (dropped there first, while the
  *                     source still had it). A change is applied without it when its value is NULL, since
  *                     nothing is lost; a value would be lost, so such a change is unresolvable.
+ * @param lineage      the target's table of row lineages ({@link io.pgmesh.setup.RowLineage}), or null
  */
 record TableMapping(int relationId, TableName table, String[] columns, boolean[] writable, boolean[] updatable, int[] key,
-                    boolean fullIdentity, boolean upsertable, TableName tombstones, boolean copyable, boolean[] absent) {
+                    boolean fullIdentity, boolean upsertable, TableName tombstones, boolean copyable, boolean[] absent,
+                    TableName lineage) {
 
     static TableMapping of(Relation relation, TargetCatalog.TargetTable target) {
         TableName table = new TableName(relation.namespace(), relation.name());
@@ -68,7 +70,8 @@ record TableMapping(int relationId, TableName table, String[] columns, boolean[]
         boolean upsertable = !full && target.hasUniqueIndexOn(keyNames);
         return new TableMapping(relation.relationId(), table, columns, writable, updatable,
                 key.stream().mapToInt(Integer::intValue).toArray(), full, upsertable, upsertable ? target.tombstones() : null,
-                target.copyable(), absent);
+                // rows of a table with a lineage are written one statement each, each followed by its lineage
+                target.copyable() && target.lineage() == null, absent, upsertable ? target.lineage() : null);
     }
 
     /**

@@ -19,7 +19,7 @@ final class TargetCatalog {
 
     /** A target table: column name to whether it is generated, and the column sets of its unique indexes. */
     record TargetTable(TableName name, Map<String, Boolean> generatedByColumn, Set<String> identityAlways,
-                       List<Set<String>> uniqueKeys, TableName tombstones, boolean copyable) {
+                       List<Set<String>> uniqueKeys, TableName tombstones, boolean copyable, TableName lineage) {
         boolean hasUniqueIndexOn(Set<String> columns) {
             return uniqueKeys.contains(columns);
         }
@@ -75,7 +75,8 @@ final class TargetCatalog {
                 }
             }
         }
-        return new TargetTable(table, columns, identityAlways, unique, tombstones(conn, table), copyable(conn, table));
+        return new TargetTable(table, columns, identityAlways, unique, tombstones(conn, table), copyable(conn, table),
+                lineage(conn, table));
     }
 
     /** False when the table has row-level security (COPY FROM refuses it) or rules (COPY FROM ignores them). */
@@ -96,6 +97,17 @@ final class TargetCatalog {
             ps.setString(1, table.quoted());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Tombstones.tableOf(rs.getString(1)) : null;
+            }
+        }
+    }
+
+    /** The table's lineage table ({@link io.pgmesh.setup.RowLineage}), or null when it has none. */
+    private static TableName lineage(Connection conn, TableName table) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement("SELECT c.oid::text FROM pg_class c"
+                + " WHERE c.oid = to_regclass(?) AND to_regclass('pgmesh.lineage_' || c.oid) IS NOT NULL")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? new TableName("pgmesh", "lineage_" + rs.getString(1)) : null;
             }
         }
     }

@@ -8,8 +8,8 @@ import java.util.Map;
 
 /**
  * Resolutions that can leave nodes different: keep-local and apply-remote decide by the order in
- * which a node sees two changes; first-update-wins is not transitive once a node changes a row
- * again before another node's concurrent change arrives. Read from the mesh file alone.
+ * which a node sees two changes. (last-update-wins and first-update-wins decide alike on every
+ * node, whatever that order.) Read from the mesh file alone.
  */
 final class ConflictResolutionCheck {
 
@@ -18,31 +18,23 @@ final class ConflictResolutionCheck {
 
     static List<Finding> check(ConflictSettings settings) {
         List<Finding> findings = new ArrayList<>();
-        if (risky(settings.resolution())) {
+        if (settings.resolution().orderDependent()) {
             findings.add(finding(settings.resolution(), "conflicts.resolution", "every table without an override"));
         }
         for (Map.Entry<String, Rule> e : settings.tables().entrySet()) {
-            if (risky(e.getValue())) {
+            if (e.getValue().orderDependent()) {
                 findings.add(finding(e.getValue(), "conflicts.tables." + e.getKey(), "table " + e.getKey()));
             }
         }
         return findings;
     }
 
-    private static boolean risky(Rule rule) {
-        return rule.orderDependent() || rule == Rule.FIRST_UPDATE_WINS;
-    }
-
     private static Finding finding(Rule rule, String key, String what) {
         String why = switch (rule) {
             case KEEP_LOCAL -> "when two nodes change the same row at about the same time, each keeps its own"
                     + " version and drops the other's, so the nodes stay different until the row is written again";
-            case APPLY_REMOTE -> "when two nodes change the same row at about the same time, each applies the other's"
+            default -> "when two nodes change the same row at about the same time, each applies the other's"
                     + " version over its own, so the nodes swap values and stay different";
-            default -> "changes made after seeing another node's version apply, but when a node changes a row"
-                    + " again before another node's concurrent change of it arrives, that node compares the"
-                    + " older remote change with its newer version and keeps the remote one, while the other"
-                    + " nodes keep its newer version: the nodes stay different until the row is written again";
         };
         return Finding.warning(null, "conflict_resolution", key + " is " + rule.label() + " for " + what
                         + ": nodes can end with different rows", why,

@@ -1,5 +1,6 @@
 package io.pgmesh.conflict;
 
+import io.pgmesh.causal.Lineage;
 import io.pgmesh.pg.TableName;
 import java.time.Instant;
 
@@ -9,10 +10,16 @@ import java.time.Instant;
  * ({@link ConflictType#localRowExists()} is false) the local version is the delete that removed
  * the row, known from its tombstone. {@code localNode} and {@code localCommitTime} are null when
  * there is no local version, or when its history is unknown (written before commit timestamps
- * were tracked, or frozen).
+ * were tracked, or frozen). {@code fork} is where the two versions' branches began, when their
+ * table keeps a {@link Lineage} and it tells; null otherwise.
  */
 public record Conflict(ConflictType type, TableName table, String remoteNode, Instant remoteCommitTime,
-                       String localNode, Instant localCommitTime) {
+                       String localNode, Instant localCommitTime, Lineage.Fork fork) {
+
+    public Conflict(ConflictType type, TableName table, String remoteNode, Instant remoteCommitTime,
+                    String localNode, Instant localCommitTime) {
+        this(type, table, remoteNode, remoteCommitTime, localNode, localCommitTime, null);
+    }
 
     /** True when the local version's age is known. */
     public boolean localVersionKnown() {

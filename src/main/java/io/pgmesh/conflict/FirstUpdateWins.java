@@ -1,10 +1,12 @@
 package io.pgmesh.conflict;
 
 /**
- * The older version wins: the earlier commit timestamp, equal timestamps going to the greater
- * node name as in {@link LastUpdateWins}. Deletes are versions too, compared the same way through
- * their tombstones. Nodes agree on two versions that are concurrent; they cannot agree on an
- * update made after seeing another node's version, which this rule drops on that node (see docs/CONFLICTS.md, "Limits").
+ * The older branch wins: of two concurrent versions, the one whose branch began first, that is
+ * whose first version after their last common one has the earlier commit timestamp (equal
+ * timestamps going to the greater node name, as in {@link LastUpdateWins}). A later version of
+ * the winning branch wins with it, so a node that changed the row twice while the other node's
+ * change was on its way decides as that node does. Without a lineage ({@link Conflict#fork} null)
+ * the versions' own commit times decide. Deletes are versions too, compared through their tombstones.
  */
 public final class FirstUpdateWins implements ConflictResolver {
 
@@ -14,8 +16,11 @@ public final class FirstUpdateWins implements ConflictResolver {
             // a local row of unknown age is the oldest version there is; with no local version the remote is all there is
             return c.type().localRowExists() ? Resolution.KEEP_LOCAL : Resolution.APPLY_REMOTE;
         }
-        int byTime = c.remoteCommitTime().compareTo(c.localCommitTime());
-        boolean remoteWins = byTime != 0 ? byTime < 0 : c.remoteNode().compareTo(c.localNode()) > 0;
+        String remoteNode = c.fork() == null ? c.remoteNode() : c.fork().remote().node();
+        String localNode = c.fork() == null ? c.localNode() : c.fork().local().node();
+        int byTime = c.fork() == null ? c.remoteCommitTime().compareTo(c.localCommitTime())
+                : c.fork().remote().time().compareTo(c.fork().local().time());
+        boolean remoteWins = byTime != 0 ? byTime < 0 : remoteNode.compareTo(localNode) > 0;
         return remoteWins ? Resolution.APPLY_REMOTE : Resolution.KEEP_LOCAL;
     }
 }

@@ -59,7 +59,7 @@ public final class MeshRunner implements AutoCloseable {
         ConflictPolicy policy = new ConflictPolicy(config.conflicts());
         Map<String, NodePreparer> preparers = new HashMap<>();
         for (NodeConfig node : config.nodes()) {
-            preparers.put(node.name(), new NodePreparer(node, config.tables(), config.replicateDdl()));
+            preparers.put(node.name(), new NodePreparer(node, config.tables(), config.replicateDdl(), config.conflicts()));
         }
         for (TaskSpec spec : Topology.mesh(config)) {
             if (targets != null && !targets.contains(spec.target().name())) {

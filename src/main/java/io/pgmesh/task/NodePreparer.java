@@ -1,11 +1,13 @@
 package io.pgmesh.task;
 
 import io.pgmesh.capture.PublicationManager;
+import io.pgmesh.config.ConflictSettings;
 import io.pgmesh.config.NodeConfig;
 import io.pgmesh.ddl.DdlCapture;
 import io.pgmesh.config.TableSelection;
 import io.pgmesh.pg.Sql;
 import io.pgmesh.setup.ControlSchema;
+import io.pgmesh.setup.RowLineage;
 import io.pgmesh.setup.Tombstones;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -22,10 +24,12 @@ public final class NodePreparer {
     private final NodeConfig node;
     private final TableSelection tables;
     private final boolean replicateDdl;
+    private final ConflictSettings conflicts;
     private boolean done;
 
-    public NodePreparer(NodeConfig node, TableSelection tables, boolean replicateDdl) {
+    public NodePreparer(NodeConfig node, TableSelection tables, boolean replicateDdl, ConflictSettings conflicts) {
         this.node = node;
+        this.conflicts = conflicts;
         this.tables = tables;
         this.replicateDdl = replicateDdl;
     }
@@ -49,6 +53,7 @@ public final class NodePreparer {
             ControlSchema.ensure(conn);
             PublicationManager.Result result = PublicationManager.reconcile(conn, tables);
             Tombstones.ensure(conn, result.published());
+            RowLineage.ensure(conn, node.name(), result.published(), conflicts);
             for (var t : result.withoutReplicaIdentity()) {
                 log.warn("node {}: table {} is left out of replication: it has no primary key or replica identity"
                         + " (add a primary key, or ALTER TABLE {} REPLICA IDENTITY FULL)", node.name(), t, t.quoted());

@@ -237,6 +237,155 @@ BEGIN
 END
 $fn$;
 
+-- The lineage of a row of a first-update-wins table: the versions it descends from, oldest
+-- first, each as node@commit-microseconds, in pgmesh.lineage_<oid> keyed like the table. The
+-- lineage row's own xmin is the version it belongs to (written in the same transaction). A leading
+-- '?' says that what came before is unknown: nodes then fall back to the versions' own commit
+-- times. It keeps the last 256 versions (see docs/CONFLICTS.md, "Limits").
+CREATE OR REPLACE FUNCTION pgmesh.lineage_append(ancestors text, parent text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT CASE WHEN s.unknown OR cardinality(s.e) > 256 THEN '? ' ELSE '' END
+           || array_to_string(s.e[greatest(1, cardinality(s.e) - 255):], ' ')
+      FROM (SELECT array_remove(string_to_array(concat_ws(' ', nullif(ancestors, ''), parent), ' '), '?') AS e,
+                   coalesce(ancestors, '') LIKE '?%' AS unknown) s
+$fn$;
+
+-- The lineage of a version that replaces the one whose lineage row this is (ancestors, and that
+-- row's commit time and origin): one more ancestor. A lineage row of this very transaction is
+-- the same version (several changes of one row in one transaction).
+CREATE OR REPLACE FUNCTION pgmesh.lineage_next(ancestors text, ts timestamptz, roident oid, local_node text)
+RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT CASE
+        WHEN ts IS NULL THEN ancestors
+        WHEN roident = 0 THEN pgmesh.lineage_append(ancestors, local_node || '@' || (extract(epoch FROM ts) * 1000000)::bigint)
+        ELSE coalesce((SELECT pgmesh.lineage_append(ancestors, substr(o.roname, 8) || '@' || (extract(epoch FROM ts) * 1000000)::bigint)
+                         FROM pg_replication_origin o WHERE o.roident = lineage_next.roident AND o.roname LIKE 'pgmesh\_%'),
+                      '?')  -- a version of an origin pgmesh did not make
+    END
+$fn$;
+
+-- Keeps (wanted) or drops the lineage of a table. A local write's trigger extends the lineage of
+-- the version it replaces and sends it, as a transactional logical message just before the row
+-- change, to the other nodes: "schema.table", then the new version's lineage, then for a key
+-- change the old key's (its delete), one per line. An apply session (pgmesh.lineage = apply)
+-- writes the lineage that came with the change itself; any other replica session (a load, a
+-- retry) marks the lineage unknown.
+CREATE OR REPLACE FUNCTION pgmesh.keep_lineage(rel oid, local_node text, wanted boolean) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    key text[];
+    lin text := 'pgmesh.' || quote_ident('lineage_' || rel);
+    cols text;
+    news text;
+    olds text;
+    match_new text;
+    match_old text;
+    row_new text;
+    key_changed text;
+    adopting text := current_setting('pgmesh.adopting', true);
+BEGIN
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO key
+      FROM pg_class c
+      JOIN pg_index i ON i.indrelid = c.oid
+       AND CASE c.relreplident WHEN 'd' THEN i.indisprimary WHEN 'i' THEN i.indisreplident ELSE false END
+     CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+     WHERE c.oid = rel;
+    PERFORM set_config('pgmesh.adopting', 'on', true);
+    IF key IS NULL OR NOT wanted THEN
+        IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'pgmesh_lineage') THEN
+            EXECUTE format('DROP TRIGGER pgmesh_lineage ON %s', rel::regclass);
+        END IF;
+        EXECUTE format('DROP TABLE IF EXISTS %s', lin);
+        EXECUTE format('DROP FUNCTION IF EXISTS %s()', lin);
+        PERFORM set_config('pgmesh.adopting', coalesce(adopting, ''), true);
+        RETURN false;
+    END IF;
+    IF to_regclass(lin) IS NOT NULL AND key || 'ancestors'::text IS DISTINCT FROM (SELECT array_agg(a.attname::text ORDER BY a.attnum)
+            FROM pg_attribute a WHERE a.attrelid = to_regclass(lin) AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        EXECUTE format('DROP TABLE %s', lin);
+    END IF;
+    SELECT string_agg(quote_ident(k.c), ', ' ORDER BY k.o),
+           string_agg('NEW.' || quote_ident(k.c), ', ' ORDER BY k.o),
+           string_agg('OLD.' || quote_ident(k.c), ', ' ORDER BY k.o),
+           string_agg('l.' || quote_ident(k.c) || ' = NEW.' || quote_ident(k.c), ' AND ' ORDER BY k.o),
+           string_agg('l.' || quote_ident(k.c) || ' = OLD.' || quote_ident(k.c), ' AND ' ORDER BY k.o),
+           string_agg('r.' || quote_ident(k.c) || ' = NEW.' || quote_ident(k.c), ' AND ' ORDER BY k.o),
+           string_agg('OLD.' || quote_ident(k.c) || ' IS DISTINCT FROM NEW.' || quote_ident(k.c), ' OR ' ORDER BY k.o)
+      INTO cols, news, olds, match_new, match_old, row_new, key_changed
+      FROM unnest(key) WITH ORDINALITY AS k(c, o);
+    IF to_regclass(lin) IS NULL THEN
+        EXECUTE format('CREATE TABLE %s AS SELECT %s FROM %s WITH NO DATA', lin, cols, rel::regclass);
+        EXECUTE format('ALTER TABLE %s ADD COLUMN ancestors text NOT NULL, ADD PRIMARY KEY (%s)', lin, cols);
+    END IF;
+    EXECUTE format($body$CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $t$
+        DECLARE
+            anc_old text;
+            anc_new text;
+        BEGIN
+            IF current_setting('session_replication_role') = 'replica' THEN
+                IF current_setting('pgmesh.lineage', true) IS DISTINCT FROM 'apply' THEN
+                    IF TG_OP <> 'INSERT' THEN
+                        INSERT INTO %1$s AS l (%2$s, ancestors) VALUES (%4$s, '?')
+                            ON CONFLICT (%2$s) DO UPDATE SET ancestors = '?';
+                    END IF;
+                    IF TG_OP <> 'DELETE' THEN
+                        INSERT INTO %1$s AS l (%2$s, ancestors) VALUES (%3$s, '?')
+                            ON CONFLICT (%2$s) DO UPDATE SET ancestors = '?';
+                    END IF;
+                END IF;
+                RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+            END IF;
+            IF TG_OP = 'INSERT' THEN
+                -- A delete of this key in flight holds its lineage row until it commits: wait for it,
+                -- then look. A key that is taken makes ON CONFLICT DO NOTHING write nothing, and DO
+                -- UPDATE fire the UPDATE trigger.
+                PERFORM FROM %1$s l WHERE %5$s FOR UPDATE;
+                IF EXISTS (SELECT FROM %9$s r WHERE %7$s) THEN
+                    RETURN NEW;
+                END IF;
+            END IF;
+            IF TG_OP <> 'INSERT' THEN
+                SELECT pgmesh.lineage_next(l.ancestors, c.timestamp, c.roident, %10$L) INTO anc_old
+                  FROM %1$s l, pg_xact_commit_timestamp_origin(l.xmin) c WHERE %6$s;
+                anc_old := coalesce(anc_old, '');
+            END IF;
+            IF TG_OP = 'UPDATE' AND NOT (%8$s) THEN
+                anc_new := anc_old;
+                anc_old := NULL;
+            ELSIF TG_OP <> 'DELETE' THEN
+                -- a new key: the version it replaces is the key's delete, if any
+                SELECT pgmesh.lineage_next(l.ancestors, c.timestamp, c.roident, %10$L) INTO anc_new
+                  FROM %1$s l, pg_xact_commit_timestamp_origin(l.xmin) c WHERE %5$s;
+                anc_new := coalesce(anc_new, '');
+            END IF;
+            IF anc_old IS NOT NULL THEN
+                INSERT INTO %1$s AS l (%2$s, ancestors) VALUES (%4$s, anc_old)
+                    ON CONFLICT (%2$s) DO UPDATE SET ancestors = EXCLUDED.ancestors;
+            END IF;
+            IF anc_new IS NOT NULL THEN
+                INSERT INTO %1$s AS l (%2$s, ancestors) VALUES (%3$s, anc_new)
+                    ON CONFLICT (%2$s) DO UPDATE SET ancestors = EXCLUDED.ancestors;
+            END IF;
+            PERFORM pg_logical_emit_message(true, 'pgmesh.lineage', concat_ws(E'\n', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME,
+                coalesce(anc_new, anc_old), CASE WHEN anc_new IS NOT NULL THEN anc_old END));
+            RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+        END
+        $t$$body$, lin, cols, news, olds, match_new, match_old, row_new, key_changed, rel::regclass, local_node);
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'pgmesh_lineage' AND tgenabled = 'A') THEN
+        IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'pgmesh_lineage') THEN
+            EXECUTE format('DROP TRIGGER pgmesh_lineage ON %s', rel::regclass);
+        END IF;
+        EXECUTE format('CREATE TRIGGER pgmesh_lineage BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION %s()',
+                       rel::regclass, lin);
+        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER pgmesh_lineage', rel::regclass);
+    END IF;
+    PERFORM set_config('pgmesh.adopting', coalesce(adopting, ''), true);
+    RETURN true;
+END
+$fn$;
+
 -- A table the mesh selects joins the publication and gets its tombstones as soon as it has a
 -- replica identity; without one it stays out, with a warning, as at init.
 CREATE OR REPLACE FUNCTION pgmesh.adopt_table(rel oid) RETURNS void

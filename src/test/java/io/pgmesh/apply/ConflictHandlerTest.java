@@ -33,7 +33,7 @@ class ConflictHandlerTest {
     /** t (id, v, doc), keyed by id, with tombstones. */
     private static final TableMapping TABLE = new TableMapping(7, new TableName("public", "t"),
             new String[] {"id", "v", "doc"}, new boolean[] {true, true, true}, new boolean[] {true, true, true},
-            new int[] {0}, false, true, new TableName("pgmesh", "deleted_1"), true, new boolean[3]);
+            new int[] {0}, false, true, new TableName("pgmesh", "deleted_1"), true, new boolean[3], null);
 
     private final ScriptedConnection target = new ScriptedConnection();
     private final ScriptedConnection source = new ScriptedConnection();

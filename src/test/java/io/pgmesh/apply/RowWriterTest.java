@@ -27,7 +27,7 @@ class RowWriterTest {
     private static final String T = "\"public\".\"t\"";
     private static final TableMapping TABLE = new TableMapping(7, new TableName("public", "t"),
             new String[] {"id", "v"}, new boolean[] {true, true}, new boolean[] {true, true},
-            new int[] {0}, false, true, new TableName("pgmesh", "deleted_1"), true, new boolean[2]);
+            new int[] {0}, false, true, new TableName("pgmesh", "deleted_1"), true, new boolean[2], null);
 
     private final ScriptedConnection target = new ScriptedConnection();
     private final Connection conn = target.connection();

@@ -19,7 +19,7 @@ class TableMappingTest {
     /** Source columns id, note, qty; the target dropped note. */
     private static final TableMapping TABLE = new TableMapping(7, new TableName("public", "t"),
             new String[] {"id", "note", "qty"}, new boolean[] {true, false, true}, new boolean[] {true, false, true},
-            new int[] {0}, false, true, null, true, new boolean[] {false, true, false});
+            new int[] {0}, false, true, null, true, new boolean[] {false, true, false}, null);
 
     @Test
     void aNullInADroppedColumnLosesNothing() {

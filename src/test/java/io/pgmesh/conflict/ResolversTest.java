@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import io.pgmesh.config.ConflictSettings;
+import io.pgmesh.causal.Lineage;
 import io.pgmesh.pg.TableName;
 import java.time.Instant;
 import java.util.List;
@@ -66,6 +67,25 @@ class ResolversTest {
         for (ConflictType type : ConflictType.values()) {
             assertEquals(Resolution.ERROR, new ErrorOnConflict().resolve(conflict(type, "east", T1, "west", T2)), type.label());
         }
+    }
+
+    /**
+     * West changed the row at T1 and again at T3; east's T2 is concurrent with both. Weighed on
+     * west against T3 by its own time east's T2 would win, while east kept west's branch.
+     */
+    @Test
+    void firstUpdateWinsWeighsWhereEachBranchBeganWhenTheLineageTellsIt() {
+        Instant t3 = T2.plusMillis(1);
+        Conflict onWest = new Conflict(ConflictType.UPDATE_DIFFERS, T, "east", T2, "west", t3,
+                new Lineage.Fork(new Lineage.Version("west", T1), new Lineage.Version("east", T2)));
+        assertEquals(Resolution.KEEP_LOCAL, new FirstUpdateWins().resolve(onWest), "west's branch began first");
+        Conflict onEast = new Conflict(ConflictType.UPDATE_DIFFERS, T, "west", T1, "east", T2,
+                new Lineage.Fork(new Lineage.Version("east", T2), new Lineage.Version("west", T1)));
+        assertEquals(Resolution.APPLY_REMOTE, new FirstUpdateWins().resolve(onEast), "both nodes decide for west's branch");
+        Conflict sameTime = new Conflict(ConflictType.UPDATE_DIFFERS, T, "east", t3, "west", t3,
+                new Lineage.Fork(new Lineage.Version("west", T1), new Lineage.Version("east", T1)));
+        assertEquals(Resolution.KEEP_LOCAL, new FirstUpdateWins().resolve(sameTime),
+                "branches that began at the same time go to the greater node name, as without a lineage");
     }
 
     @Test
