@@ -156,6 +156,18 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
                       AND NOT ((schema_name || '.' || table_name) LIKE ANY (s.exclude_tables)))
 $fn$;
 
+-- The columns of a table's replica identity key, in key order; NULL without one (none, or FULL).
+CREATE OR REPLACE FUNCTION pgmesh.key_columns(rel oid) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT array_agg(a.attname::text ORDER BY k.ord)
+      FROM pg_class c
+      JOIN pg_index i ON i.indrelid = c.oid
+       AND CASE c.relreplident WHEN 'd' THEN i.indisprimary WHEN 'i' THEN i.indisreplident ELSE false END
+     CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+     WHERE c.oid = rel
+$fn$;
+
 -- The tombstone table and triggers of a table with a key (see io.pgmesh.setup.Tombstones); true
 -- when it created or repaired something. A table keyed by REPLICA IDENTITY FULL gets none.
 CREATE OR REPLACE FUNCTION pgmesh.keep_tombstones(rel oid) RETURNS boolean
@@ -170,13 +182,7 @@ DECLARE
     have_table boolean;
     adopting text := current_setting('pgmesh.adopting', true);
 BEGIN
-    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO key
-      FROM pg_class c
-      JOIN pg_index i ON i.indrelid = c.oid
-       AND CASE c.relreplident WHEN 'd' THEN i.indisprimary WHEN 'i' THEN i.indisreplident ELSE false END
-     CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-     WHERE c.oid = rel;
+    key := pgmesh.key_columns(rel);
     IF key IS NULL THEN
         -- No key (any more): triggers that write a key's columns would fail every DELETE.
         PERFORM set_config('pgmesh.adopting', 'on', true);
@@ -284,13 +290,7 @@ DECLARE
     key_changed text;
     adopting text := current_setting('pgmesh.adopting', true);
 BEGIN
-    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO key
-      FROM pg_class c
-      JOIN pg_index i ON i.indrelid = c.oid
-       AND CASE c.relreplident WHEN 'd' THEN i.indisprimary WHEN 'i' THEN i.indisreplident ELSE false END
-     CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-     WHERE c.oid = rel;
+    key := pgmesh.key_columns(rel);
     PERFORM set_config('pgmesh.adopting', 'on', true);
     IF key IS NULL OR NOT wanted THEN
         IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'pgmesh_lineage') THEN
