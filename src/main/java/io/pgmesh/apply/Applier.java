@@ -343,11 +343,14 @@ public final class Applier implements AutoCloseable {
      * null for a table that keeps none.
      */
     private Lineage.Message lineageOf(ReceivedTxn t, WalMessage m) {
-        if (m instanceof Truncate || relations.touchesUnmappable(m)) {
+        int relationId = m instanceof Insert i ? i.relationId() : m instanceof Update u ? u.relationId()
+                : m instanceof Delete d ? d.relationId() : -1;
+        if (relationId == -1) {
             return null;
         }
-        TableMapping table = mapping(m);
-        return table.lineage() == null ? null : t.takeLineage(table.table().toString());
+        // Taken even for a change that cannot be applied, so that it never passes to the next change of the table.
+        Lineage.Message lineage = t.takeLineage(tableName(relationId));
+        return relations.touchesUnmappable(m) || mapping(m).lineage() == null ? null : lineage;
     }
 
     /** The transaction's place in the batch being built, opened with its first statement there. */

@@ -310,7 +310,7 @@ BEGIN
            string_agg('OLD.' || quote_ident(k.c), ', ' ORDER BY k.o),
            string_agg('l.' || quote_ident(k.c) || ' = NEW.' || quote_ident(k.c), ' AND ' ORDER BY k.o),
            string_agg('l.' || quote_ident(k.c) || ' = OLD.' || quote_ident(k.c), ' AND ' ORDER BY k.o),
-           string_agg('r.' || quote_ident(k.c) || ' = NEW.' || quote_ident(k.c), ' AND ' ORDER BY k.o),
+           string_agg('r.' || quote_ident(k.c) || ' = ($1).' || quote_ident(k.c), ' AND ' ORDER BY k.o),
            string_agg('OLD.' || quote_ident(k.c) || ' IS DISTINCT FROM NEW.' || quote_ident(k.c), ' OR ' ORDER BY k.o)
       INTO cols, news, olds, match_new, match_old, row_new, key_changed
       FROM unnest(key) WITH ORDINALITY AS k(c, o);
@@ -318,11 +318,14 @@ BEGIN
         EXECUTE format('CREATE TABLE %s AS SELECT %s FROM %s WITH NO DATA', lin, cols, rel::regclass);
         EXECUTE format('ALTER TABLE %s ADD COLUMN ancestors text NOT NULL, ADD PRIMARY KEY (%s)', lin, cols);
     END IF;
+    -- Where a schema change rebuilds the trigger (adopt_table) this node's name is read back.
+    EXECUTE format('COMMENT ON TABLE %s IS %L', lin, local_node);
     EXECUTE format($body$CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql
         SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $t$
         DECLARE
             anc_old text;
             anc_new text;
+            taken boolean;
         BEGIN
             IF current_setting('session_replication_role') = 'replica' THEN
                 IF current_setting('pgmesh.lineage', true) IS DISTINCT FROM 'apply' THEN
@@ -342,7 +345,10 @@ BEGIN
                 -- then look. A key that is taken makes ON CONFLICT DO NOTHING write nothing, and DO
                 -- UPDATE fire the UPDATE trigger.
                 PERFORM FROM %1$s l WHERE %5$s FOR UPDATE;
-                IF EXISTS (SELECT FROM %9$s r WHERE %7$s) THEN
+                -- By the trigger's own table name, which a rename changes.
+                EXECUTE format('SELECT EXISTS (SELECT FROM %%I.%%I r WHERE %7$s)', TG_TABLE_SCHEMA, TG_TABLE_NAME)
+                    INTO taken USING NEW;
+                IF taken THEN
                     RETURN NEW;
                 END IF;
             END IF;
@@ -372,7 +378,7 @@ BEGIN
                 coalesce(anc_new, anc_old), CASE WHEN anc_new IS NOT NULL THEN anc_old END));
             RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
         END
-        $t$$body$, lin, cols, news, olds, match_new, match_old, row_new, key_changed, rel::regclass, local_node);
+        $t$$body$, lin, cols, news, olds, match_new, match_old, replace(row_new, '%', '%%'), key_changed, rel::regclass, local_node);
     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'pgmesh_lineage' AND tgenabled = 'A') THEN
         IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'pgmesh_lineage') THEN
             EXECUTE format('DROP TRIGGER pgmesh_lineage ON %s', rel::regclass);
@@ -412,11 +418,17 @@ BEGIN
             EXECUTE format('ALTER PUBLICATION pgmesh ADD TABLE %s', rel::regclass);
         END IF;
         PERFORM pgmesh.keep_tombstones(rel);
+        IF to_regclass('pgmesh.' || quote_ident('lineage_' || rel)) IS NOT NULL THEN
+            -- rebuilt for the table as it is now (names, key); keyed by FULL it has none
+            PERFORM pgmesh.keep_lineage(rel, obj_description(to_regclass('pgmesh.' || quote_ident('lineage_' || rel)),
+                                                             'pg_class'), true);
+        END IF;
     ELSE
         IF published THEN
             EXECUTE format('ALTER PUBLICATION pgmesh DROP TABLE %s', rel::regclass);
         END IF;
         PERFORM pgmesh.keep_tombstones(rel);  -- drops triggers keyed on what is no longer a key
+        PERFORM pgmesh.keep_lineage(rel, '', false);
         RAISE WARNING 'pgmesh: table % is not replicated: it has no primary key or replica identity', rel::regclass
             USING HINT = format('add a primary key, or ALTER TABLE %s REPLICA IDENTITY FULL', rel::regclass);
     END IF;
@@ -591,6 +603,12 @@ BEGIN
             PERFORM set_config('pgmesh.adopting', 'on', true);
             EXECUTE format('DROP TABLE pgmesh.%I', 'deleted_' || obj.objid);
             EXECUTE format('DROP FUNCTION IF EXISTS pgmesh.%I()', 'deleted_' || obj.objid);
+            PERFORM set_config('pgmesh.adopting', '', true);
+        END IF;
+        IF obj.object_type = 'table' AND to_regclass('pgmesh.' || quote_ident('lineage_' || obj.objid)) IS NOT NULL THEN
+            PERFORM set_config('pgmesh.adopting', 'on', true);
+            EXECUTE format('DROP TABLE pgmesh.%I', 'lineage_' || obj.objid);
+            EXECUTE format('DROP FUNCTION IF EXISTS pgmesh.%I()', 'lineage_' || obj.objid);
             PERFORM set_config('pgmesh.adopting', '', true);
         END IF;
         CONTINUE WHEN NOT obj.original OR obj.is_temporary OR NOT pgmesh.replicated_schema(

@@ -87,6 +87,38 @@ class FirstUpdateWinsIT {
         }
     }
 
+    /**
+     * A replicated rename of the table and of its key column: the lineage trigger is rebuilt for
+     * the new names on every node, and the application goes on writing (a trigger that named the
+     * old table failed every INSERT).
+     */
+    @Test
+    void theApplicationWritesOnAfterItsTableAndKeyAreRenamed() throws Exception {
+        try (PgCluster cluster = PgCluster.start(2)) {
+            MeshConfig config = firstUpdateWins(cluster);
+            cluster.sqlAll("CREATE TABLE doc (id int PRIMARY KEY, v text)");
+            MeshRunner runner = cluster.startMesh(config);
+            cluster.appSql(0, "INSERT INTO doc VALUES (1, 'a')");
+            cluster.awaitSettled(Duration.ofSeconds(30));
+            cluster.appSql(0, "ALTER TABLE doc RENAME TO page");
+            cluster.awaitSettled(Duration.ofSeconds(30));
+            cluster.appSql(1, "ALTER TABLE page RENAME COLUMN id TO page_id");
+            cluster.awaitSettled(Duration.ofSeconds(30));
+            cluster.appSql(1, "INSERT INTO page VALUES (2, 'b') ON CONFLICT DO NOTHING");
+            cluster.appSql(0, "UPDATE page SET v = 'a2' WHERE page_id = 1");
+            cluster.appSql(0, "INSERT INTO page VALUES (3, 'c')");
+            cluster.awaitSettled(Duration.ofSeconds(30));
+            for (int n = 0; n < 2; n++) {
+                assertEquals(List.of("1 a2", "2 b", "3 c"), cluster.queryColumn(n,
+                        "SELECT page_id || ' ' || v FROM page ORDER BY 1"), "every write arrives on " + cluster.name(n));
+                assertEquals(List.of("page_id", "ancestors"), cluster.queryColumn(n, "SELECT attname FROM pg_attribute"
+                        + " WHERE attrelid = ('pgmesh.lineage_' || 'page'::regclass::oid)::regclass AND attnum > 0"
+                        + " AND NOT attisdropped ORDER BY attnum"), "the lineage follows the key on " + cluster.name(n));
+            }
+            assertEquals(List.of(), PgCluster.notStreaming(runner), "every task streams on");
+        }
+    }
+
     private static MeshConfig firstUpdateWins(PgCluster cluster) {
         return cluster.config().withConflicts(new ConflictSettings(Rule.FIRST_UPDATE_WINS, Map.of(),
                 ConflictSettings.OnError.STOP));
